@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Creates .venv with the pinned dependencies; with --dev also the test tools and Debian's chromium.
+# Idempotent: a second run with unchanged requirements installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.requirements-stamp
+want=$(cat requirements.txt; [ "${1:-}" = "--dev" ] && cat requirements-dev.txt || true)
+want_hash=$(printf '%s' "$want" | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || ! grep -qx "$want_hash" "$stamp"; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  .venv/bin/python -m pip install --quiet --no-deps PyOpenGL==3.1.10
+  if [ "${1:-}" = "--dev" ]; then
+    .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+  fi
+  echo "$want_hash" >> "$stamp"
+fi
+
+if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y --no-install-recommends chromium >/dev/null
+fi
