@@ -1,0 +1,126 @@
+"""The motion dataset: captions, windowing, the HumanML3D layout, and a real (small) build."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.constants import MAX_CLIP_SECONDS, MOTION_FPS
+from pipeline.data import build as builder
+from pipeline.data.cmu_captions import captions_for_description, take_key
+from pipeline.data.humanml3d import MotionDataset, parse_text_file, write_clip, write_index
+from pipeline.data.windows import cut_points
+from pipeline.motion import skeleton as sk
+from pipeline.motion.features import features_to_joints, joints_to_features
+
+
+def _standing(n: int, sway_m: float = 0.03) -> np.ndarray:
+    joints = np.tile(sk.REST_POSE + [0.0, sk.REST_PELVIS_HEIGHT, 0.0], (n, 1, 1))
+    sway = sway_m * np.sin(np.linspace(0, 6 * np.pi, n))
+    joints[:, :, 0] += sway[:, None]
+    return joints
+
+
+def test_captions_are_sentences_from_cmu_labels():
+    caps = captions_for_description("run/jog")
+    assert caps[0] == "a person runs or jogs."
+    assert len(set(caps)) >= 3
+    dance = captions_for_description("dance - expressive arms, pirouette")
+    assert all("(dance)" in c for c in dance[:3])
+    assert take_key("005_02.bvh") == take_key("05_02.bvh") == (5, 2)
+
+
+def test_windows_cut_at_pauses_and_respect_the_limit():
+    fps = MOTION_FPS
+    n = int(23.5 * fps)
+    joints = _standing(n, sway_m=0.0)
+    t = np.arange(n) / fps
+    moving = ~((np.abs(t - 8.0) < 0.5) | (np.abs(t - 16.0) < 0.5))     # still at 8 s and 16 s
+    joints[:, 20, 1] += np.cumsum(moving * 0.02)
+    windows = cut_points(joints, fps, MAX_CLIP_SECONDS)
+    assert windows[0][0] == 0 and windows[-1][1] == n
+    assert all(b == c for (_, b), (c, _) in zip(windows[:-1], windows[1:]))
+    assert all(end - start <= MAX_CLIP_SECONDS * fps for start, end in windows)
+    assert all(end - start >= 2 * fps for start, end in windows)
+    cuts = [end / fps for _, end in windows[:-1]]
+    assert cuts == pytest.approx([8.0, 16.0], abs=0.6)
+
+
+def test_layout_round_trip_and_malformed_text(tmp_path):
+    joints = _standing(40)
+    feats = joints_to_features(joints)
+    write_clip(tmp_path, "a1", features_to_joints(feats), feats, ["a person stands.", "someone sways."])
+    write_index(tmp_path, {"train": ["a1"], "val": [], "test": []}, {"a1": ("synthetic", "idle")})
+    ds = MotionDataset(tmp_path)
+    clip = ds.load("a1")
+    assert ds.clip_ids("train") == ["a1"] and ds.clip_ids() == ["a1"]
+    assert clip.features.shape == (39, 263) and clip.joints.shape == (39, 22, 3)
+    assert clip.captions == ["a person stands.", "someone sways."]
+    assert clip.source == "synthetic"
+    (tmp_path / "texts" / "a1.txt").write_text("no separators here\n")
+    with pytest.raises(ValueError, match="line 1"):
+        parse_text_file(tmp_path / "texts" / "a1.txt")
+    with pytest.raises(FileNotFoundError, match="build-dataset"):
+        MotionDataset(tmp_path / "missing")
+
+
+def test_reads_a_humanml3d_folder(shared_data):
+    """The same reader opens the reference layout (no sources.csv, no split lists needed for ids)."""
+    ds = MotionDataset(shared_data / "humanml3d-format")
+    assert ds.clip_ids() == ["012314"]
+    clip = ds.load("012314")
+    assert clip.source == "humanml3d" and clip.joints.shape == (170, 22, 3)
+
+
+def test_mirror_swaps_sides():
+    joints = _standing(5)
+    joints[:, sk.JOINT_INDEX["right_wrist"], 1] += 0.5          # right hand raised
+    mirrored = builder.mirror_joints(joints)
+    assert mirrored[0, sk.JOINT_INDEX["left_wrist"], 1] > mirrored[0, sk.JOINT_INDEX["right_wrist"], 1] + 0.4
+    assert mirrored[0, sk.JOINT_INDEX["left_hip"], 0] > 0      # left side stays on +X
+    assert builder.mirror_caption("waves the right hand") == "waves the left hand"
+
+
+@pytest.fixture(scope="module")
+def small_build(tmp_path_factory, shared_data):
+    """A real build from three CMU takes (one per rig, one duplicate) and 2 variations per action."""
+    cmu = tmp_path_factory.mktemp("cmu")
+    src = shared_data / "cmu-bvh"
+    (cmu / "cmu_index.csv").write_bytes((src / "cmu_index.csv").read_bytes())
+    for rig, name in [("reallusion", "002_01.bvh"), ("reallusion", "005_02.bvh"), ("cgspeed-daz", "02_01.bvh"),
+                      ("cgspeed-daz", "09_01.bvh")]:
+        (cmu / rig).mkdir(exist_ok=True)
+        (cmu / rig / name).symlink_to(src / rig / name)
+    out = tmp_path_factory.mktemp("dataset")
+    report = builder.build_dataset(out, cmu, variations_per_action=2, seed=1)
+    return out, report
+
+
+def test_build_writes_both_sources(small_build):
+    out, report = small_build
+    ds = MotionDataset(out)
+    ids = ds.clip_ids()
+    cmu_ids = [i for i in ids if ds.source_of(i) == "cmu"]
+    syn_ids = [i for i in ids if ds.source_of(i) == "synthetic"]
+    # take 2_1 exists in both rigs and is used once (3 takes, each mirrored)
+    assert {i.lstrip("M")[:10] for i in cmu_ids} == {"cmu_002_01", "cmu_005_02", "cmu_009_01"}
+    assert sum(i.startswith("M") for i in cmu_ids) == len(cmu_ids) // 2
+    assert len(syn_ids) >= 60                      # >= 30 actions x 2 variations
+    assert report.clips["cmu"] == len(cmu_ids) and report.clips["synthetic"] == len(syn_ids)
+    assert sorted(ds.clip_ids("train") + ds.clip_ids("val") + ds.clip_ids("test")) == sorted(ids)
+    mean, std = ds.statistics()
+    assert mean.shape == std.shape == (263,) and (std > 0).all()
+
+
+def test_built_clips_are_valid_motion(small_build):
+    out, _ = small_build
+    ds = MotionDataset(out)
+    for clip_id in ds.clip_ids()[::7]:
+        clip = ds.load(clip_id)
+        assert len(clip.joints) <= MAX_CLIP_SECONDS * MOTION_FPS
+        assert len(clip.captions) >= 3
+        assert np.isfinite(clip.features).all()
+        assert abs(clip.joints[:, :, 1].min()) < 1e-4                              # on the floor
+        lengths = sk.bone_lengths(clip.joints)[:, 1:]
+        assert np.abs(lengths - sk.bone_lengths(sk.REST_POSE)[1:]).max() < 1e-3    # our skeleton
+        assert np.allclose(features_to_joints(clip.features), clip.joints, atol=1e-5)
