@@ -28,6 +28,12 @@ from pipeline.motion.skeleton import JOINT_NAMES
 
 CMU_RIG_FOLDERS: tuple[str, ...] = ("reallusion", "cgspeed-daz")   # earlier folders win on duplicates
 MIN_TAKE_SECONDS: float = 1.0
+DAMAGED_TAKES: dict[str, str] = {
+    # Broken in the source conversion: root height jitters, feet rise to 0.7-1.4 m while walking,
+    # knees pass above the pelvis. A generic height check would also reject real climbing takes.
+    "cgspeed-daz/07_12.bvh": "damaged in the source (feet and knees fly during a walk)",
+    "cgspeed-daz/09_10.bvh": "damaged in the source (feet and knees fly during a run)",
+}
 SPLIT_FRACTIONS: dict[str, float] = {"train": 0.8, "val": 0.1, "test": 0.1}
 SUMMARY_FILE = "summary.json"
 
@@ -85,7 +91,8 @@ def _take_files(cmu_dir: Path) -> list[Path]:
     chosen: dict[tuple[int, int], Path] = {}
     for folder in CMU_RIG_FOLDERS:
         for path in sorted((cmu_dir / folder).glob("*.bvh")):
-            chosen.setdefault(take_key(path.name), path)
+            if f"{folder}/{path.name}" not in DAMAGED_TAKES:
+                chosen.setdefault(take_key(path.name), path)
     return [chosen[k] for k in sorted(chosen)]
 
 
@@ -94,6 +101,9 @@ def cmu_clips(cmu_dir: Path, report: BuildReport, mirror: bool = True) -> Iterat
     from pipeline.motion.retarget import load_bvh_motion
 
     index = read_cmu_index(cmu_dir / "cmu_index.csv")
+    for name, reason in DAMAGED_TAKES.items():
+        if (cmu_dir / name).exists():
+            report.skipped[name] = reason
     for path in tqdm(_take_files(cmu_dir), desc="cmu takes", unit="take"):
         name = f"{path.parent.name}/{path.name}"
         key = take_key(path.name)

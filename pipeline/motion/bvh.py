@@ -1,12 +1,14 @@
-"""BVH motion files: a strict parser with precise errors, vectorised forward kinematics, and a writer
-that exports 22-joint SMPL motion as a BVH that Blender's importer reads.
+"""BVH motion files: a strict parser with precise errors, vectorised forward kinematics, and a
+writer that exports 22-joint SMPL motion as a BVH that Blender's importer reads.
 
-BVH conventions followed here (they match Blender's importer and most public tools):
-- A joint's rotation turns the offsets of its children; Euler channels are applied in the order they
-  are listed, so ``Zrotation Xrotation Yrotation`` means ``R = Rz @ Rx @ Ry`` acting on column vectors.
-- Position channels, when a joint has them, are added to that joint's OFFSET. Reallusion exports need
-  this (their root OFFSET holds the rest hip height, the channels the displacement from it); with
-  the usual zero root OFFSET, which write_bvh also writes, it reads the same as Blender's importer.
+BVH conventions followed here:
+- A joint's rotation turns the offsets of its children; Euler channels are applied in the order
+  they are listed, so ``Zrotation Xrotation Yrotation`` means ``R = Rz @ Rx @ Ry`` acting on
+  column vectors.
+- Position channels, when a joint has them, are added to that joint's OFFSET. Reallusion exports
+  need this (their root OFFSET holds the rest hip height, the channels the displacement from it);
+  with the usual zero root OFFSET, which write_bvh also writes, it reads the same as Blender's
+  importer.
 - ``End Site`` blocks are kept as channel-less joints named ``<parent>_End`` and flagged in
   ``BvhData.is_end_site``; they are how some rigs mark the toes and the top of the head.
 """
@@ -33,7 +35,8 @@ _AXIS_INDEX = {"X": 0, "Y": 1, "Z": 2}
 
 
 class BvhFormatError(ValueError):
-    """A BVH file that cannot be read; the message names the file, the line and what was expected."""
+    """A BVH file that cannot be read; the message names the file, the line and what was expected.
+    """
 
 
 @dataclass
@@ -83,8 +86,13 @@ class BvhData:
 
     def local_rotations(self, joints: list[int] | None = None) -> np.ndarray:
         """Local rotation matrices (F, len(joints), 3, 3) from the Euler channels, vectorised."""
+        return np.moveaxis(self._local_rotations_by_joint(joints), 0, 1)
+
+    def _local_rotations_by_joint(self, joints: list[int] | None = None) -> np.ndarray:
+        """(len(joints), F, 3, 3): joint-major, so each joint's block is contiguous for FK."""
         joints = list(range(len(self.names))) if joints is None else joints
-        out = np.broadcast_to(np.eye(3), (self.n_frames, len(joints), 3, 3)).copy()
+        out = np.zeros((len(joints), self.n_frames, 3, 3))
+        out[..., 0, 0] = out[..., 1, 1] = out[..., 2, 2] = 1.0
         by_order: dict[str, list[tuple[int, list[int]]]] = {}
         for k, j in enumerate(joints):
             rot = [(c[0], int(col)) for c, col in zip(self.channels[j], self.channel_index[j])
@@ -95,10 +103,8 @@ class BvhData:
         for order, items in by_order.items():
             ks = [k for k, _ in items]
             cols = np.array([c for _, c in items])                      # (G, n_axes)
-            angles = self.frames[:, cols].reshape(-1, len(order))       # (F*G, n_axes)
-            # Upper-case sequence = intrinsic rotations: R = R_first @ R_second @ R_third.
-            mats = Rotation.from_euler(order.upper(), angles, degrees=True).as_matrix()
-            out[:, ks] = mats.reshape(self.n_frames, len(ks), 3, 3)
+            angles = np.radians(self.frames.T[cols])                    # (G, n_axes, F)
+            out[ks] = euler_to_matrix(np.moveaxis(angles, 1, -1), order)
         return out
 
     def _ancestors_closure(self, wanted: list[int]) -> list[int]:
@@ -112,16 +118,17 @@ class BvhData:
     def global_positions(self, names: list[str] | None = None) -> np.ndarray:
         """World positions (F, J, 3) by forward kinematics, in the file's units and axes.
 
-        names: only these joints (End Sites included, as ``<parent>_End``), in that order; only their
-        ancestors are computed, which keeps rigs with many finger and face bones fast.
+        names: only these joints (End Sites included, as ``<parent>_End``), in that order; only
+        their ancestors are computed, which keeps rigs with many finger and face bones fast.
         """
         wanted = list(range(len(self.names))) if names is None else [self.index(n) for n in names]
         needed = self._ancestors_closure(wanted)
         slot = {j: k for k, j in enumerate(needed)}
-        local = self.local_rotations(needed)
+        has_children = {int(self.parents[j]) for j in needed}
+        local = self._local_rotations_by_joint(needed)
         n = self.n_frames
-        glob_rot = np.empty((n, len(needed), 3, 3))
-        pos = np.empty((n, len(needed), 3))
+        glob_rot = np.empty((len(needed), n, 3, 3))
+        pos = np.empty((len(needed), n, 3))
         for k, j in enumerate(needed):
             translation = np.broadcast_to(self.offsets[j], (n, 3)).copy()
             for c, col in zip(self.channels[j], self.channel_index[j]):
@@ -129,13 +136,31 @@ class BvhData:
                     translation[:, _AXIS_INDEX[c[0]]] += self.frames[:, col]
             p = int(self.parents[j])
             if p < 0:
-                pos[:, k] = translation
-                glob_rot[:, k] = local[:, k]
+                pos[k] = translation
+                glob_rot[k] = local[k]
             else:
                 q = slot[p]
-                pos[:, k] = pos[:, q] + np.einsum("fij,fj->fi", glob_rot[:, q], translation)
-                glob_rot[:, k] = glob_rot[:, q] @ local[:, k]
-        return pos[:, [slot[j] for j in wanted]]
+                pos[k] = pos[q] + np.einsum("fij,fj->fi", glob_rot[q], translation)
+                if j in has_children:  # a leaf's orientation moves nothing: skip it
+                    glob_rot[k] = glob_rot[q] @ local[k]
+        return np.moveaxis(pos[[slot[j] for j in wanted]], 0, 1)
+
+
+def euler_to_matrix(angles: np.ndarray, order: str) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) from Euler angles in radians (..., len(order)), applied in the
+    listed order: "ZXY" gives Rz @ Rx @ Ry. Each elementary rotation only mixes two columns of the
+    running product, which is several times faster than batched matmuls or scipy on millions."""
+    angles = np.moveaxis(np.asarray(angles, dtype=np.float64), -1, 0)  # work axis-first: contiguous
+    out = np.zeros((3, 3) + angles.shape[1:])
+    out[0, 0] = out[1, 1] = out[2, 2] = 1.0
+    for k, axis in enumerate(order.upper()):
+        c, s = np.cos(angles[k]), np.sin(angles[k])
+        i = _AXIS_INDEX[axis]
+        j, l = (i + 1) % 3, (i + 2) % 3
+        col_j = out[:, j].copy()
+        out[:, j] = col_j * c + out[:, l] * s
+        out[:, l] = out[:, l] * c - col_j * s
+    return np.moveaxis(out, (0, 1), (-2, -1))
 
 
 # --------------------------------------------------------------------------------------- parsing
@@ -158,8 +183,12 @@ class _Tokens:
 
     def error(self, message: str, line: int | None = None) -> BvhFormatError:
         if line is None:
-            line = self.items[self.pos][1] if self.pos < len(self.items) else self.last_line
+            line = self.line() or self.last_line
         return BvhFormatError(f"{self.filename} line {line}: {message}")
+
+    def line(self) -> int | None:
+        """Line of the next token (None at the end)."""
+        return self.items[self.pos][1] if self.pos < len(self.items) else None
 
     def peek(self) -> str | None:
         return self.items[self.pos][0] if self.pos < len(self.items) else None
@@ -173,13 +202,13 @@ class _Tokens:
         return token
 
     def expect(self, literal: str) -> None:
-        line = self.items[self.pos][1] if self.pos < len(self.items) else None
+        line = self.line()
         token = self.take(f"'{literal}'")
         if token != literal:
             raise self.error(f"expected '{literal}', found '{token}'", line)
 
     def number(self, what: str) -> float:
-        line = self.items[self.pos][1] if self.pos < len(self.items) else None
+        line = self.line()
         token = self.take(what)
         try:
             return float(token)
@@ -213,16 +242,17 @@ def _parse_joint(tok: _Tokens, h: _Hierarchy, name: str, parent: int) -> None:
     h.offsets[index] = _parse_offset(tok)
     if tok.peek() == "CHANNELS":
         tok.take("CHANNELS")
-        line = tok.items[tok.pos][1] if tok.pos < len(tok.items) else None
+        line = tok.line()
         count = tok.take("a channel count")
         if not count.isdigit():
             raise tok.error(f"expected a channel count, found '{count}'", line)
         chans = []
         for _ in range(int(count)):
-            line = tok.items[tok.pos][1] if tok.pos < len(tok.items) else None
+            line = tok.line()
             c = tok.take(f"{count} channel names")
             if c not in _ROTATION_CHANNELS + _POSITION_CHANNELS:
-                raise tok.error(f"expected a channel name (Xposition ... Zrotation), found '{c}'", line)
+                raise tok.error(f"expected a channel name (Xposition ... Zrotation), found '{c}'",
+                                line)
             chans.append(c)
         h.channels[index] = tuple(chans)
     while True:
@@ -251,7 +281,8 @@ def _parse_joint(tok: _Tokens, h: _Hierarchy, name: str, parent: int) -> None:
 
 
 def _header_value(lines: list[str], i: int, key: str, filename: str) -> tuple[str, int]:
-    """The value after ``key`` (e.g. 'Frames:') on the next non-blank line from i; returns (value, next i)."""
+    """The value after ``key`` (e.g. 'Frames:') on the next non-blank line from i, and the index of
+    the line after it."""
     while i < len(lines) and not lines[i].strip():
         i += 1
     if i >= len(lines):
@@ -285,7 +316,7 @@ def parse_bvh(path: str | Path) -> BvhData:
     tok = _Tokens(lines, first + 1, filename)
     h = _Hierarchy()
     while tok.peek() is not None:
-        line = tok.items[tok.pos][1]
+        line = tok.line()
         kind = tok.take("ROOT")
         if kind != "ROOT":
             raise tok.error(f"expected ROOT, found '{kind}'", line)
@@ -293,12 +324,13 @@ def parse_bvh(path: str | Path) -> BvhData:
     if not h.names:
         raise tok.error("expected a ROOT joint in the HIERARCHY section")
     if tok.motion_line < 0:
-        raise BvhFormatError(f"{filename} line {len(lines)}: expected 'MOTION' after the hierarchy, "
-                             "found the end of the file")
+        raise BvhFormatError(f"{filename} line {len(lines)}: expected 'MOTION' after the "
+                             "hierarchy, found the end of the file")
 
     value, i = _header_value(lines, tok.motion_line + 1, "Frames:", filename)
     if not value.isdigit():
-        raise BvhFormatError(f"{filename} line {i}: expected a frame count after 'Frames:', found '{value}'")
+        raise BvhFormatError(f"{filename} line {i}: expected a frame count after 'Frames:', "
+                             f"found '{value}'")
     n_frames = int(value)
     value, i = _header_value(lines, i, "Frame Time:", filename)
     try:
@@ -327,30 +359,37 @@ def _parse_frames(lines: list[str], start: int, n_frames: int, n_channels: int,
         if not words:
             continue
         if len(words) != n_channels:
-            raise BvhFormatError(f"{filename} line {k + 1}: expected {n_channels} numbers per frame, "
-                                 f"found {len(words)}")
+            raise BvhFormatError(f"{filename} line {k + 1}: expected {n_channels} numbers per "
+                                 f"frame, found {len(words)}")
         rows.append(lines[k])
         row_lines.append(k + 1)
     if len(rows) != n_frames:
-        raise BvhFormatError(f"{filename} line {len(lines)}: Frames: says {n_frames} but the file has "
-                             f"{len(rows)}")
+        raise BvhFormatError(f"{filename} line {len(lines)}: Frames: says {n_frames} but the file "
+                             f"has {len(rows)}")
     if n_frames == 0:
         return np.zeros((0, n_channels))
+    joined = " ".join(rows)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error")  # numpy warns (rather than fails) on unreadable text
         try:
-            flat = np.fromstring(" ".join(rows), dtype=np.float64, sep=" ")
+            flat = np.fromstring(joined, dtype=np.float64, sep=" ")  # the fast C path
         except (ValueError, DeprecationWarning):
-            flat = np.zeros(0)
-    if flat.size != n_frames * n_channels or not np.isfinite(flat).all():
+            flat = None
+    if flat is None or flat.size != n_frames * n_channels:
+        try:
+            flat = np.array(joined.split(), dtype=np.float64)
+        except ValueError:
+            flat = None
+    if flat is None or not np.isfinite(flat).all():
         for row, line in zip(rows, row_lines):  # slow path: find the first bad value
             for word in row.split():
                 try:
-                    ok = np.isfinite(float(word))
+                    ok = bool(np.isfinite(float(word)))
                 except ValueError:
                     ok = False
                 if not ok:
-                    raise BvhFormatError(f"{filename} line {line}: expected a number, found '{word}'")
+                    raise BvhFormatError(f"{filename} line {line}: expected a number, "
+                                         f"found '{word}'")
         raise BvhFormatError(f"{filename} line {row_lines[0]}: the motion values could not be read")
     return flat.reshape(n_frames, n_channels)
 
@@ -382,7 +421,7 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def _shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rotation matrices (N, 3, 3) turning unit vectors a onto unit vectors b by the smallest angle."""
+    """Rotations (N, 3, 3) turning vectors a onto the directions of b by the smallest angle."""
     a, b = _normalise(a), _normalise(b)
     axis = np.cross(a, b)
     sin = np.linalg.norm(axis, axis=-1)
@@ -415,25 +454,33 @@ def inverse_kinematics(joints: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     Joints with several children (pelvis, spine3) take the Kabsch rotation of all their child
     bones, which fixes the pelvis and chest orientation from the hips and shoulders. A joint with
     one child takes the shortest-arc swing from its parent's frame, so no twist is invented and the
-    result is the same every frame (no drift). Leaves keep their parent's orientation.
+    result is the same every frame (no drift). Leaves keep their parent's orientation. Bones are
+    aimed from where forward kinematics has put the joint so far, not from its target, so a bone
+    length that differs from the offsets leaves an error at that joint instead of passing it down
+    the chain.
     """
     parents = skeleton.PARENTS
     kids = _children(parents)
     n = joints.shape[0]
     glob = np.empty((n, len(parents), 3, 3))
     local = np.empty_like(glob)
-    for j, p in enumerate(parents):
-        parent_rot = np.broadcast_to(np.eye(3), (n, 3, 3)) if p < 0 else glob[:, p]
+    placed = np.empty_like(joints)  # joint positions that the rotations so far produce
+    for j, p in enumerate(parents):  # parents precede children in SMPL order
+        if p < 0:
+            parent_rot = np.broadcast_to(np.eye(3), (n, 3, 3))
+            placed[:, j] = joints[:, j]
+        else:
+            parent_rot = glob[:, p]
+            placed[:, j] = placed[:, p] + np.einsum("tij,j->ti", parent_rot, offsets[j])
         children = kids[j]
         if len(children) >= 2:
-            target = joints[:, children] - joints[:, j:j + 1]
-            rest = offsets[children]
+            target = joints[:, children] - placed[:, j:j + 1]
             # Weight directions equally so one long bone does not dominate the fit.
-            rot = _best_rotation(_normalise(rest), _normalise(target))
+            rot = _best_rotation(_normalise(offsets[children]), _normalise(target))
         elif len(children) == 1:
             c = children[0]
             current = np.einsum("tij,j->ti", parent_rot, offsets[c])
-            rot = _shortest_arc(current, joints[:, c] - joints[:, j]) @ parent_rot
+            rot = _shortest_arc(current, joints[:, c] - placed[:, j]) @ parent_rot
         else:
             rot = np.array(parent_rot)
         glob[:, j] = rot
@@ -442,12 +489,25 @@ def inverse_kinematics(joints: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def bvh_offsets_for(joints: np.ndarray) -> np.ndarray:
-    """Rest offsets (22, 3) in metres: REST_POSE's bone directions with the motion's median lengths."""
-    rest = skeleton.rest_offsets()
+    """Rest offsets (22, 3) in metres for exporting ``joints``: REST_POSE's bone directions with the
+    motion's median bone lengths, except that the children of a branching joint (pelvis: hips and
+    spine; spine3: neck and collars) keep the motion's own layout relative to each other, found by
+    Procrustes averaging and turned to sit as close as possible to REST_POSE's. A layout that the
+    motion does not share could not be matched by any rotation of the branching joint."""
     lengths = np.median(skeleton.bone_lengths(joints), axis=0)
-    directions = _normalise(rest)
-    directions[0] = 0.0
-    return directions * lengths[:, None]
+    offsets = _normalise(skeleton.rest_offsets()) * lengths[:, None]
+    offsets[0] = 0.0
+    for j, children in enumerate(_children(skeleton.PARENTS)):
+        if len(children) < 2:
+            continue
+        target = joints[:, children] - joints[:, j:j + 1]                    # (T, K, 3)
+        template = offsets[children]
+        for _ in range(3):
+            rot = _best_rotation(_normalise(template), _normalise(target))  # (T, 3, 3)
+            template = np.median(np.einsum("tji,tkj->tki", rot, target), axis=0)
+        toward_rest = _best_rotation(_normalise(template), _normalise(offsets[children])[None])[0]
+        offsets[children] = template @ toward_rest.T
+    return offsets
 
 
 def _euler_degrees(mats: np.ndarray, order: tuple[str, ...]) -> np.ndarray:
@@ -462,18 +522,21 @@ def _euler_degrees(mats: np.ndarray, order: tuple[str, ...]) -> np.ndarray:
 
 
 def write_bvh(path: str | Path, joints: np.ndarray, fps: float = MOTION_FPS) -> Path:
-    """Export a 22-joint motion (T, 22, 3), metres, Y up, as a BVH file in CENTIMETRES (metres x 100).
+    """Export a 22-joint motion (T, 22, 3), metres, Y up, as BVH in CENTIMETRES (metres x 100).
 
-    The skeleton uses skeleton.JOINT_NAMES, REST_POSE's bone directions and the motion's median bone
-    lengths; the root has 6 channels (position then Z X Y rotation), other joints Z X Y rotations,
-    and the head, wrists and feet End Sites. Rotations come from inverse_kinematics. In Blender:
-    File > Import > Motion Capture (.bvh) with Scale 0.01 for metres, Forward -Z... defaults are fine
-    for Y up. Bone directions are exact; bone lengths are the per-bone medians, so a motion whose
-    lengths vary frame to frame comes back with the median lengths.
+    Joints are named skeleton.JOINT_NAMES, offsets come from bvh_offsets_for. The root (OFFSET zero,
+    so every reading of root position channels agrees) has 6 channels, position then Z X Y
+    rotation; other joints have Z X Y rotations; the head, wrists and feet end in End Sites.
+    Rotations come from inverse_kinematics. In Blender: File > Import > Motion Capture (.bvh), Scale
+    0.01 to get metres, Forward -Z and Up Y (the importer's defaults). A motion with constant bone
+    lengths (forward kinematics of any fixed skeleton) reads back within float precision; retargeted
+    mocap, whose blended joints are not quite rigid, within about a millimetre on average. Returns
+    the path written.
     """
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3) or joints.shape[0] < 1:
-        raise ValueError(f"write_bvh expects joints of shape (T, {NUM_JOINTS}, 3), got {joints.shape}")
+        raise ValueError(f"write_bvh expects joints of shape (T, {NUM_JOINTS}, 3), "
+                         f"got {joints.shape}")
     if not np.isfinite(joints).all():
         raise ValueError("write_bvh: joints contain NaN or infinite values")
     if not fps > 0:
@@ -482,13 +545,12 @@ def write_bvh(path: str | Path, joints: np.ndarray, fps: float = MOTION_FPS) -> 
     offsets = bvh_offsets_for(joints)
     local = inverse_kinematics(joints, offsets)
 
-    columns = [joints[:, 0] * BVH_UNITS_PER_METRE, _euler_degrees(local[:, 0], _ROOT_CHANNELS[3:])]
-    for j in range(1, NUM_JOINTS):
-        columns.append(_euler_degrees(local[:, j], _JOINT_CHANNELS))
-    # Columns must follow the depth-first order in which joints are written.
-    order = _depth_first()
-    ordered = [columns[0], columns[1]] + [columns[j + 1] for j in order[1:]]
-    motion = np.concatenate(ordered, axis=1)
+    # Channel columns follow the depth-first order in which the joints are written (root first).
+    columns = [joints[:, 0] * BVH_UNITS_PER_METRE]
+    for j in _depth_first():
+        order = _ROOT_CHANNELS[3:] if j == 0 else _JOINT_CHANNELS
+        columns.append(_euler_degrees(local[:, j], order))
+    motion = np.concatenate(columns, axis=1)
 
     kids = _children(skeleton.PARENTS)
     out = ["HIERARCHY"]
