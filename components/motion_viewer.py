@@ -16,6 +16,7 @@ two sides of the body and find the head, the joint names.
 from __future__ import annotations
 
 import hashlib
+import html
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -44,8 +45,8 @@ SIDE_COLOURS: dict[str, str] = {
     "right": "#3fb7f0",   # cool: the person's right side
     "centre": "#dfe3ea",  # spine, neck and head
 }
-LIMB_WIDTH = 11
-JOINT_SIZE = 4.5
+LIMB_WIDTH = 16
+JOINT_SIZE = 6.5
 HEAD_SIZE = 24
 
 # Trace order in the figure: the animated traces first (their indices are what frames update).
@@ -138,7 +139,7 @@ def _xyz(points: np.ndarray) -> dict[str, list[float | None]]:
     return {"x": _as_list(points[:, 0]), "y": _as_list(points[:, 1]), "z": _as_list(points[:, 2])}
 
 
-def _head_index(joint_names: Sequence[str] | None, parents: Sequence[int]) -> int | None:
+def _head_index(joint_names: Sequence[str] | None) -> int | None:
     if joint_names is None:
         return None
     for j, name in enumerate(joint_names):
@@ -210,7 +211,7 @@ def _legend_annotation() -> dict:
     return dict(
         text=(f"<span style='color:{left}'>━</span> left&nbsp;&nbsp;"
               f"<span style='color:{right}'>━</span> right"),
-        x=0.99, y=0.99, xref="paper", yref="paper", xanchor="right", yanchor="top",
+        x=0.015, y=0.93, xref="paper", yref="paper", xanchor="left", yanchor="top",
         showarrow=False, font=dict(color="#9aa3b2", size=12),
     )
 
@@ -241,7 +242,7 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
     names = list(joint_names) if joint_names is not None else [f"joint {j}" for j in range(n_joints)]
     sides = [joint_side(n) for n in names] if joint_names is not None else ["centre"] * n_joints
     polylines = limb_polylines(parents, sides)
-    head = _head_index(joint_names, parents)
+    head = _head_index(joint_names)
 
     plot_pts = to_plot_coords(joints)  # (T, J, 3) in scene coordinates
     head_pts = to_plot_coords(_head_centre(joints, head, parents)) if head is not None else None
@@ -278,8 +279,7 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
     joint_trace = go.Scatter3d(
         mode="markers", name="joints", showlegend=False, text=names,
         hovertemplate="%{text}<extra></extra>",
-        marker=dict(size=JOINT_SIZE, color=[SIDE_COLOURS[s] for s in sides],
-                    line=dict(color=BACKGROUND, width=1)),
+        marker=dict(size=JOINT_SIZE, color=[SIDE_COLOURS[s] for s in sides], line=dict(width=0)),
         **first[3],
     )
     head_trace = go.Scatter3d(
@@ -289,7 +289,6 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
         **first[4],
     )
     dynamic = [*bone_traces, joint_trace, head_trace]
-    fig = go.Figure(data=[*dynamic, floor_trace, grid_trace, path_trace])
 
     # Animation frames (subsampled for long clips) and their slider steps.
     indices = _frame_indices(n_frames, max_frames)
@@ -301,14 +300,13 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
         name = str(int(t))
         data = _dynamic_traces_data(plot_pts[t], polylines,
                                     None if head_pts is None else head_pts[t])
-        frames.append(go.Frame(name=name, traces=dynamic_idx,
-                               data=[go.Scatter3d(**d) for d in data]))
+        frames.append(dict(name=name, traces=dynamic_idx,
+                           data=[dict(type="scatter3d", **d) for d in data]))
         steps.append(dict(
             method="animate", label=f"{t / fps:.2f}",
             args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                transition=dict(duration=0))],
         ))
-    fig.frames = frames
 
     duration_s = n_frames / fps
     play_args = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
@@ -317,9 +315,9 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
                       transition=dict(duration=0))
     span = [r[1] - r[0] for r in (x_range, y_range, z_range)]
     biggest = max(span)
-    fig.update_layout(
+    layout = dict(
         height=height,
-        title=dict(text=title, x=0.02, y=0.98, xanchor="left", yanchor="top",
+        title=dict(text=html.escape(title), x=0.02, y=0.98, xanchor="left", yanchor="top",
                    font=dict(size=15, color="#e6e9ef")),
         paper_bgcolor=BACKGROUND, plot_bgcolor=BACKGROUND,
         font=dict(color="#c9ced8"),
@@ -335,7 +333,7 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
             zaxis=dict(visible=False, range=z_range),
             aspectmode="manual",
             aspectratio=dict(x=span[0] / biggest, y=span[1] / biggest, z=span[2] / biggest),
-            camera=dict(eye=dict(x=0.0, y=-1.55, z=0.25), center=dict(x=0.0, y=0.0, z=-0.05),
+            camera=dict(eye=dict(x=0.0, y=-1.2, z=0.12), center=dict(x=0.0, y=0.0, z=-0.13),
                         up=dict(x=0.0, y=0.0, z=1.0)),
             dragmode="turntable",
             bgcolor=BACKGROUND,
@@ -350,7 +348,7 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
             ],
         )],
         sliders=[dict(
-            active=0, steps=steps, x=0.2, len=0.78, y=0.02, yanchor="bottom", xanchor="left",
+            active=0, steps=steps, x=0.23, len=0.75, y=0.02, yanchor="bottom", xanchor="left",
             pad=dict(t=0, b=6), ticklen=0, minorticklen=0,
             bgcolor="#39414f", activebgcolor=SIDE_COLOURS["right"], bordercolor="#3a4252",
             font=dict(color="rgba(0,0,0,0)", size=1),  # hide one label per step; see currentvalue
@@ -359,7 +357,10 @@ def motion_figure(joints: np.ndarray, parents: Sequence[int], fps: float, title:
             transition=dict(duration=0),
         )],
     )
-    return fig
+    # Hundreds of frames go through plotly's per-property validation slowly (~1 s); the traces
+    # and layout here are fixed code, checked once by the tests (go.Figure(fig.to_dict())).
+    return go.Figure(data=[*dynamic, floor_trace, grid_trace, path_trace], layout=layout,
+                     frames=frames, _validate=False)
 
 
 def empty_figure(message: str = "Pick a clip or upload a BVH to see it here.",
