@@ -22,7 +22,7 @@ GROUP_NAMES = ("root rot vel", "root lin vel", "root height", "joint positions",
 
 
 def _row(name: str, value: str) -> None:
-    print(f"| {name:<44} | {value:>18} |")
+    print(f"| {name:<52} | {value:>18} |")
 
 
 def main() -> None:
@@ -49,8 +49,8 @@ def main() -> None:
         print(f"built the dataset in {time.perf_counter() - t0:.1f} s -> {args.dataset}")
     summary = read_summary(args.dataset)
 
-    print("| measure                                      |              value |")
-    print("|----------------------------------------------|--------------------|")
+    print(f"| {'measure':<52} | {'value':>18} |")
+    print(f"|{'-' * 54}|{'-' * 20}|")
     _row("fixture: recover joints, max error (m)", f"{recover_err:.2e}")
     _row("fixture: recover 170 frames (ms)", f"{recover_ms:.1f}")
     _row("fixture: extract features, 170 frames (ms)", f"{extract_ms:.1f}")
@@ -58,8 +58,7 @@ def main() -> None:
         _row(f"fixture features: {name} (median / max)",
              f"{np.median(feat_err[:, group]):.1e} / {feat_err[:, group].max():.1e}")
     for source, clips in summary["clips"].items():
-        label = f"{source} (synthetic)" if source == "synthetic" else source
-        _row(f"dataset: {label} clips / minutes", f"{clips} / {summary['minutes'][source]:.1f}")
+        _row(f"dataset: {source} clips / minutes", f"{clips} / {summary['minutes'][source]:.1f}")
     _row("dataset: total clips / minutes", f"{summary['total_clips']} / {summary['total_minutes']:.1f}")
     _row("dataset: CMU takes skipped", str(len(summary["skipped_takes"])))
     print(f"fixture_recover_max_err_m={recover_err:.3e} dataset_clips={summary['total_clips']} "

@@ -22,8 +22,7 @@ def _build_dataset(args: argparse.Namespace) -> int:
     summary = report.as_dict()
     print(f"dataset written to {args.out}")
     for source in summary["clips"]:
-        label = " (synthetic)" if source == "synthetic" else ""
-        print(f"  {source}{label}: {summary['clips'][source]} clips, {summary['minutes'][source]:.1f} min")
+        print(f"  {source}: {summary['clips'][source]} clips, {summary['minutes'][source]:.1f} min")
     print(f"  total: {summary['total_clips']} clips, {summary['total_minutes']:.1f} min")
     for take, reason in summary["skipped_takes"].items():
         print(f"  skipped {take}: {reason}")

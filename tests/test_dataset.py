@@ -106,7 +106,9 @@ def test_build_writes_both_sources(small_build):
     assert {i.lstrip("M")[:10] for i in cmu_ids} == {"cmu_002_01", "cmu_005_02", "cmu_009_01"}
     assert sum(i.startswith("M") for i in cmu_ids) == len(cmu_ids) // 2
     assert len(syn_ids) >= 60                      # >= 30 actions x 2 variations
-    assert report.clips["cmu"] == len(cmu_ids) and report.clips["synthetic"] == len(syn_ids)
+    assert report.clips["cmu"] + report.clips["cmu mirrored"] == len(cmu_ids)
+    assert report.clips["cmu"] == report.clips["cmu mirrored"]
+    assert report.clips["synthetic"] == len(syn_ids)
     assert sorted(ds.clip_ids("train") + ds.clip_ids("val") + ds.clip_ids("test")) == sorted(ids)
     mean, std = ds.statistics()
     assert mean.shape == std.shape == (263,) and (std > 0).all()
@@ -124,3 +126,35 @@ def test_built_clips_are_valid_motion(small_build):
         lengths = sk.bone_lengths(clip.joints)[:, 1:]
         assert np.abs(lengths - sk.bone_lengths(sk.REST_POSE)[1:]).max() < 1e-3    # our skeleton
         assert np.allclose(features_to_joints(clip.features), clip.joints, atol=1e-5)
+
+
+def test_cli_builds_synthetic_only_and_reports_sizes(tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    out = tmp_path / "ds"
+    assert main(["build-dataset", "--synthetic-only", "--variations", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "synthetic:" in printed and "min" in printed
+    assert len(MotionDataset(out).clip_ids()) >= 30
+    assert not (tmp_path / "ds.partial").exists()
+
+
+def test_cli_reports_a_missing_data_folder(tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    assert main(["build-dataset", "--cmu-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "ds")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
+
+
+def test_cli_exports_bvh(tmp_path, capsys):
+    from pipeline.__main__ import main
+    from pipeline.motion.bvh import parse_bvh
+
+    motion = tmp_path / "m.npy"
+    np.save(motion, _standing(30).astype(np.float32))
+    assert main(["export-bvh", str(motion), str(tmp_path / "m.bvh")]) == 0
+    assert parse_bvh(tmp_path / "m.bvh").n_frames == 30
+    (tmp_path / "bad.txt").write_text("x")
+    assert main(["export-bvh", str(tmp_path / "bad.txt"), str(tmp_path / "b.bvh")]) == 2
+    assert ".npy" in capsys.readouterr().err

@@ -46,6 +46,12 @@ class BuiltClip:
     source: str
     origin: str
     group: str          # clips of one group (a take, an action variation) share a split
+    mirrored: bool = False
+
+    @property
+    def report_key(self) -> str:
+        """How the clip is counted: mirrored copies apart, so real minutes stay visible."""
+        return f"{self.source} mirrored" if self.mirrored else self.source
 
 
 @dataclass
@@ -127,7 +133,7 @@ def cmu_clips(cmu_dir: Path, report: BuildReport, mirror: bool = True) -> Iterat
             yield BuiltClip(clip_id, window, captions, "cmu", origin, group=f"cmu_{key}")
             if mirror:
                 yield BuiltClip("M" + clip_id, mirror_joints(window), [mirror_caption(c) for c in captions],
-                                "cmu", origin + " mirrored", group=f"cmu_{key}")
+                                "cmu", origin + " mirrored", group=f"cmu_{key}", mirrored=True)
 
 
 def synthetic_clips(variations_per_action: int, seed: int) -> Iterator[BuiltClip]:
@@ -194,8 +200,8 @@ def _build_into(out: Path, cmu_dir: Path | str | None, variations_per_action: in
             split = split_of(clip.group, seed)
             splits[split].append(clip.clip_id)
             sources[clip.clip_id] = (clip.source, clip.origin)
-            report.clips[clip.source] += 1
-            report.frames[clip.source] += len(features)
+            report.clips[clip.report_key] += 1
+            report.frames[clip.report_key] += len(features)
             if split == "train":
                 train_features.append(features)
     if not train_features:
