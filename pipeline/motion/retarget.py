@@ -24,9 +24,6 @@ from pipeline.motion.bvh import BvhData, parse_bvh
 
 Blend = dict[str, float]
 
-REST_BODY_HEIGHT: float = 1.72
-"""Standing height (m) of skeleton.REST_POSE's person; used to turn bone lengths into a height."""
-
 PLAUSIBLE_HEIGHT: tuple[float, float] = (1.4, 2.1)
 """Body heights (m) accepted as proof that the units were read right."""
 
@@ -255,7 +252,7 @@ def estimate_body_height(joints: np.ndarray) -> float:
     """Standing height in the joints' units, from median leg and trunk lengths against
     REST_POSE's."""
     rest = float(_chain_length(skeleton.REST_POSE))
-    return float(np.median(_chain_length(joints))) / rest * REST_BODY_HEIGHT
+    return float(np.median(_chain_length(joints))) / rest * skeleton.REST_BODY_HEIGHT
 
 
 def _to_y_up(joints: np.ndarray, up_axis: str) -> np.ndarray:
@@ -336,7 +333,7 @@ def _metres_per_unit(raw: np.ndarray, rig: RigMapping, filename: str) -> float:
     if not plausible:
         raise ValueError(f"{filename}: body height comes out at {height:.2f} m with {rig.name}'s "
                          f"unit and implausible in every known unit ({', '.join(KNOWN_UNITS)})")
-    unit = min(plausible, key=lambda u: abs(plausible[u] - REST_BODY_HEIGHT))
+    unit = min(plausible, key=lambda u: abs(plausible[u] - skeleton.REST_BODY_HEIGHT))
     warnings.warn(f"{filename}: {rig.name}'s unit gives a body height of {height:.2f} m; "
                   f"reading the file as {unit} instead ({plausible[unit]:.2f} m)", stacklevel=3)
     return KNOWN_UNITS[unit]

@@ -82,6 +82,9 @@ FOOT_JOINT_HEIGHT: float = 0.05
 
 REST_PELVIS_HEIGHT: float = float(-REST_POSE[:, 1].min() + FOOT_JOINT_HEIGHT)
 
+REST_BODY_HEIGHT: float = 1.72
+"""Standing height (m) of REST_POSE's person, top of the head included; turns bone lengths into a height."""
+
 
 def rest_offsets(rest_pose: np.ndarray = REST_POSE) -> np.ndarray:
     """Offset of each joint from its parent in the rest pose, (22, 3); the root's offset is zero."""
