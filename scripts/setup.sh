@@ -23,7 +23,17 @@ if [ ! -f "$stamp" ] || ! grep -qx "$want_hash" "$stamp"; then
   echo "$want_hash" >> "$stamp"
 fi
 
-if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get install -y --no-install-recommends chromium >/dev/null
+# Debian packages the tests use: chromium (browser tests), espeak-ng and festival with the
+# us-slt voice (speech synthesis for test audio and for the synthetic co-speech training pairs).
+if [ "${1:-}" = "--dev" ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+  command -v text2wave >/dev/null || missing+=(festival)
+  [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
+  if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null \
+      || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+  fi
 fi
