@@ -1,0 +1,1 @@
+"""Training entry points for every model the project ships."""
