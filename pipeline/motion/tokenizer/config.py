@@ -1,0 +1,75 @@
+"""Configuration of the motion tokenizer (VQ-VAE), saved as config.json beside the weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from pipeline.constants import CODEBOOK_SIZE, FEATURE_DIM, TOKEN_DOWNSAMPLE
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class TokenizerConfig:
+    """Shape and training constants of a :class:`MotionTokenizer`.
+
+    The architecture follows T2M-GPT / MoMask: a 1D-convolutional encoder with residual dilated
+    blocks and ``down_t`` stride-2 downsamplings, an EMA codebook with dead-code reset, and a
+    mirrored decoder with nearest-neighbour upsampling.
+    """
+
+    feature_dim: int = FEATURE_DIM
+    codebook_size: int = CODEBOOK_SIZE
+    code_dim: int = 256
+    width: int = 256
+    depth: int = 3                      # residual blocks per resolution
+    down_t: int = 2                     # number of stride-2 downsamplings: 2**down_t == TOKEN_DOWNSAMPLE
+    dilation_growth: int = 3            # dilations 1, 3, 9 ... inside a resolution
+    activation: str = "relu"
+    commit_beta: float = 0.02           # weight of ||z - sg[c]||^2 (T2M-GPT / MoMask)
+    ema_decay: float = 0.99
+    reset_threshold: float = 1.0        # EMA count (per batch) below which a code is dead and gets reset
+    kmeans_iters: int = 10              # Lloyd iterations of the first-batch codebook initialisation
+    model_type: str = "motion_tokenizer"
+
+    def __post_init__(self) -> None:
+        if 2 ** self.down_t != TOKEN_DOWNSAMPLE and self.model_type == "motion_tokenizer":
+            # Other rates are allowed for experiments but the pipeline assumes TOKEN_DOWNSAMPLE.
+            pass
+        if self.codebook_size < 2 or self.code_dim < 1 or self.width < 1 or self.depth < 0:
+            raise ValueError(f"invalid tokenizer config: {self}")
+        if self.activation not in ("relu", "silu", "gelu"):
+            raise ValueError(f"unknown activation {self.activation!r}")
+
+    @property
+    def downsample(self) -> int:
+        return 2 ** self.down_t
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TokenizerConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, path_or_text: str | Path) -> "TokenizerConfig":
+        """Read a config from a config.json path (or a folder holding one) or from a JSON string."""
+        if isinstance(path_or_text, Path) or not str(path_or_text).lstrip().startswith("{"):
+            path = Path(path_or_text)
+            if path.is_dir():
+                path = path / CONFIG_NAME
+            text = path.read_text(encoding="utf-8")
+        else:
+            text = str(path_or_text)
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,233 @@
+"""The motion tokenizer: a 1D-convolutional VQ-VAE over 263-d HumanML3D features (paper sec. 3.2.1).
+
+    features (B, T, 263) raw ─ normalise (mean/std buffers) ─ encoder (x1/4 in time) ─ EMA codebook
+        ─ tokens (B, T/4) ─ codebook lookup ─ decoder (x4) ─ de-normalise ─ features (B, T, 263)
+
+Weights ship as ``config.json`` + ``model.safetensors`` (no pickle); the feature statistics travel
+inside the safetensors file as the ``mean``/``std`` buffers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pipeline.motion.tokenizer.config import CONFIG_NAME, WEIGHTS_NAME, TokenizerConfig
+from pipeline.motion.tokenizer.quantizer import EMAQuantizer
+
+TRAINING_ONLY_BUFFERS = ("quantizer.code_sum", "quantizer.code_count")
+"""EMA statistics needed to go on training, not to tokenize; left out of shipped weights."""
+
+FP32_KEYS = ("mean", "std")
+"""Tensors always stored in float32 (the normalisation statistics)."""
+
+
+def _activation(name: str) -> nn.Module:
+    return {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU}[name]()
+
+
+def _conv(cin: int, cout: int, k: int, stride: int = 1, dilation: int = 1) -> nn.Conv1d:
+    pad = (dilation * (k - 1)) // 2 if stride == 1 else (k - stride) // 2
+    return nn.Conv1d(cin, cout, k, stride=stride, padding=pad, dilation=dilation, padding_mode="replicate")
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block: act - dilated conv3 - act - conv1."""
+
+    def __init__(self, width: int, dilation: int, activation: str):
+        super().__init__()
+        self.net = nn.Sequential(_activation(activation), _conv(width, width, 3, dilation=dilation),
+                                 _activation(activation), nn.Conv1d(width, width, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x)
+
+
+def _res_stack(cfg: TokenizerConfig, reverse: bool) -> nn.Sequential:
+    dilations = [cfg.dilation_growth ** i for i in range(cfg.depth)]
+    if reverse:
+        dilations = dilations[::-1]
+    return nn.Sequential(*[ResBlock(cfg.width, d, cfg.activation) for d in dilations])
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: TokenizerConfig):
+        super().__init__()
+        layers: list[nn.Module] = [_conv(cfg.feature_dim, cfg.width, 3), _activation(cfg.activation)]
+        for _ in range(cfg.down_t):
+            layers += [_conv(cfg.width, cfg.width, 4, stride=2), _res_stack(cfg, reverse=False)]
+        layers += [_conv(cfg.width, cfg.code_dim, 3)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: TokenizerConfig):
+        super().__init__()
+        layers: list[nn.Module] = [_conv(cfg.code_dim, cfg.width, 3), _activation(cfg.activation)]
+        for _ in range(cfg.down_t):
+            layers += [_res_stack(cfg, reverse=True), nn.Upsample(scale_factor=2, mode="nearest"),
+                       _conv(cfg.width, cfg.width, 3)]
+        layers += [_conv(cfg.width, cfg.width, 3), _activation(cfg.activation),
+                   _conv(cfg.width, cfg.feature_dim, 3)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@dataclass
+class TokenizerOutput:
+    reconstruction: torch.Tensor   # (B, T, 263) normalised features
+    target: torch.Tensor           # (B, T, 263) normalised input (what the reconstruction aims at)
+    tokens: torch.Tensor           # (B, ceil(T/4))
+    commit_loss: torch.Tensor
+    perplexity: torch.Tensor
+    usage: torch.Tensor
+
+
+class MotionTokenizer(nn.Module):
+    """VQ-VAE motion tokenizer. ``encode`` raw features to tokens, ``decode`` tokens to raw features."""
+
+    def __init__(self, config: TokenizerConfig | None = None, mean: torch.Tensor | None = None,
+                 std: torch.Tensor | None = None):
+        super().__init__()
+        self.config = config or TokenizerConfig()
+        cfg = self.config
+        self.encoder = Encoder(cfg)
+        self.quantizer = EMAQuantizer(cfg.codebook_size, cfg.code_dim, cfg.ema_decay, cfg.reset_threshold,
+                                      cfg.kmeans_iters)
+        self.decoder = Decoder(cfg)
+        self.register_buffer("mean", torch.zeros(cfg.feature_dim) if mean is None
+                             else torch.as_tensor(mean, dtype=torch.float32).reshape(cfg.feature_dim).clone())
+        self.register_buffer("std", torch.ones(cfg.feature_dim) if std is None
+                             else torch.as_tensor(std, dtype=torch.float32).reshape(cfg.feature_dim).clone())
+
+    # ------------------------------------------------------------------ normalisation
+    @property
+    def downsample(self) -> int:
+        return self.config.downsample
+
+    def normalize(self, features: torch.Tensor) -> torch.Tensor:
+        return (features - self.mean) / self.std
+
+    def denormalize(self, features: torch.Tensor) -> torch.Tensor:
+        return features * self.std + self.mean
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Edge-replicate (B, T, C) up to a multiple of the downsampling rate."""
+        extra = (-x.shape[1]) % self.downsample
+        if extra:
+            x = torch.cat([x, x[:, -1:].expand(-1, extra, -1)], dim=1)
+        return x
+
+    def _check(self, features: torch.Tensor) -> torch.Tensor:
+        if features.dim() == 2:
+            raise ValueError("expected batched features (B, T, 263); add a batch dimension with features[None]")
+        if features.dim() != 3 or features.shape[-1] != self.config.feature_dim:
+            raise ValueError(f"expected features of shape (B, T, {self.config.feature_dim}), got "
+                             f"{tuple(features.shape)}")
+        if features.shape[1] < 1:
+            raise ValueError("cannot tokenize an empty motion")
+        return features.to(self.mean.device, self.mean.dtype)
+
+    # ------------------------------------------------------------------ inference API
+    def encode_latents(self, features: torch.Tensor) -> torch.Tensor:
+        """Continuous latents (B, code_dim, ceil(T/4)) of raw features (B, T, 263)."""
+        x = self._pad(self.normalize(self._check(features)))
+        return self.encoder(x.transpose(1, 2))
+
+    @torch.no_grad()
+    def encode(self, features: torch.Tensor) -> torch.Tensor:
+        """Motion tokens (B, ceil(T/4)) in [0, codebook_size) of raw features (B, T, 263).
+
+        A length that is not a multiple of 4 is padded by repeating its last frame; the last
+        token then covers the tail plus the padding (``decode(..., length=T)`` trims it back).
+        """
+        return self.quantizer.quantize(self.encode_latents(features))
+
+    def decode_normalized(self, tokens: torch.Tensor) -> torch.Tensor:
+        latents = self.quantizer.dequantize(tokens.to(self.mean.device).long())
+        return self.decoder(latents).transpose(1, 2)
+
+    @torch.no_grad()
+    def decode(self, tokens: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Raw features (B, 4N, 263) of tokens (B, N); trimmed to ``length`` frames when given."""
+        if tokens.dim() != 2:
+            raise ValueError(f"expected tokens of shape (B, N), got {tuple(tokens.shape)}")
+        out = self.denormalize(self.decode_normalized(tokens))
+        return out if length is None else out[:, :length]
+
+    # ------------------------------------------------------------------ training
+    def forward(self, features: torch.Tensor) -> TokenizerOutput:
+        """Reconstruct raw features (B, T, 263); outputs stay in normalised space for the losses."""
+        target = self.normalize(self._check(features))
+        t = target.shape[1]
+        z = self.encoder(self._pad(target).transpose(1, 2))
+        q = self.quantizer(z)
+        recon = self.decoder(q.quantized).transpose(1, 2)[:, :t]
+        return TokenizerOutput(recon, target, q.indices, q.commit_loss, q.perplexity, q.usage)
+
+    # ------------------------------------------------------------------ save / load
+    def save_pretrained(self, directory: str | Path, dtype: torch.dtype | str = torch.float32,
+                        training_state: bool = False, metadata: dict | None = None) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` into ``directory``.
+
+        ``dtype`` applies to weights and codebook (mean/std stay float32); ``training_state``
+        keeps the EMA statistics needed to resume training.
+        """
+        from safetensors.torch import save_file
+
+        if isinstance(dtype, str):
+            dtype = getattr(torch, dtype)
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {}
+        for key, value in self.state_dict().items():
+            if not training_state and key in TRAINING_ONLY_BUFFERS:
+                continue
+            value = value.detach().cpu()
+            if value.is_floating_point() and key not in FP32_KEYS:
+                value = value.to(dtype)
+            tensors[key] = value.contiguous()
+        meta = {"format": "pt", "model_type": self.config.model_type, "dtype": str(dtype).replace("torch.", "")}
+        if metadata:
+            meta.update({k: str(v) for k, v in metadata.items()})
+        save_file(tensors, str(directory / WEIGHTS_NAME), metadata=meta)
+        self.config.to_json(directory / CONFIG_NAME)
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> "MotionTokenizer":
+        """Load a tokenizer saved by :meth:`save_pretrained` (safetensors only), in float32, eval mode."""
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+        if not config_path.exists() or not weights_path.exists():
+            raise FileNotFoundError(f"{directory} needs {CONFIG_NAME} and {WEIGHTS_NAME} "
+                                    "(a folder written by MotionTokenizer.save_pretrained)")
+        config = TokenizerConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+        model = cls(config)
+        state = load_file(str(weights_path), device="cpu")
+        own = model.state_dict()
+        state = {k: (v.to(own[k].dtype) if k in own and v.is_floating_point() else v) for k, v in state.items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing = [k for k in missing if k not in TRAINING_ONLY_BUFFERS]
+        if missing or unexpected:
+            raise ValueError(f"{weights_path} does not match its config: missing {missing}, unexpected {unexpected}")
+        if "quantizer.code_count" not in state:
+            # Shipped weights carry no EMA statistics: rebuild consistent ones from the codebook.
+            model.quantizer.code_sum.copy_(model.quantizer.codebook)
+            model.quantizer.code_count.fill_(1.0)
+        return model.to(device).eval()
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
