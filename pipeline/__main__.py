@@ -48,6 +48,66 @@ def _export_bvh(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_segment(text: str) -> tuple[float, float, str | None]:
+    start, _, rest = text.partition(":")
+    end, _, prompt = rest.partition(":")
+    try:
+        return float(start), float(end), (prompt.strip() or None)
+    except ValueError:
+        raise ValueError(f"--segment {text!r}: use START:END:PROMPT in seconds, e.g. 0:2.5:a person waves") from None
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from pipeline.audio import load_audio, suggest_segments
+    from pipeline.motion.generate import generate
+
+    clip = load_audio(args.audio)
+    if args.segment:
+        segments = [_parse_segment(s) for s in args.segment]
+        covered = sorted(segments)
+        filled, cursor = [], 0.0
+        for start, end, prompt in covered:          # the gaps between prompted segments are audio-driven
+            if start > cursor + 1e-6:
+                filled.append((cursor, start, None))
+            filled.append((start, end, prompt))
+            cursor = end
+        if cursor < clip.duration_s - 1e-6:
+            filled.append((cursor, clip.duration_s, None))
+        segments = filled
+    else:
+        segments = [(a, b, None) for a, b in suggest_segments(clip)]
+    result = generate(clip, segments, seed=args.seed)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    np.savez(args.out, joints=result.joints, features=result.features, tokens=result.tokens,
+             fps=result.fps, segments=np.array([f"{a:.2f}-{b:.2f}: {p or ''}" for a, b, p in result.segments]))
+    print(f"wrote {args.out}: {result.num_tokens} tokens, {len(result.joints)} frames, {len(result.segments)} segments")
+    if args.bvh:
+        from pipeline.motion.bvh import write_bvh
+
+        write_bvh(args.bvh, result.joints)
+        print(f"wrote {args.bvh}")
+    return 0
+
+
+TRAINERS: dict[str, str] = {
+    "tokenizer": "pipeline.train.tokenizer",
+    "generator-text": "pipeline.train.generator_text",
+    "generator-audio": "pipeline.train.generator_audio",
+    "action-classifier": "pipeline.train.action_classifier",
+    "cospeech-pairs": "pipeline.cospeech.pairs",
+}
+
+
+def _train(args: argparse.Namespace) -> int:
+    import importlib
+
+    importlib.import_module(TRAINERS[args.model]).main(args.rest)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +125,21 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("motion", help="joints as .npy (T, 22, 3) or .npz with 'joints'")
     export.add_argument("out", help="output .bvh path")
     export.set_defaults(run=_export_bvh)
+
+    gen = commands.add_parser("generate", help="motion from speech (and prompts per segment) -> .npz / .bvh")
+    gen.add_argument("audio", help="speech recording (wav/flac/mp3/ogg/m4a)")
+    gen.add_argument("--segment", action="append", default=[],
+                     help="START:END:PROMPT in seconds (repeatable); the rest of the audio is audio-driven")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", default="motion.npz", help="output .npz with joints, features, tokens")
+    gen.add_argument("--bvh", help="also write the motion as BVH")
+    gen.set_defaults(run=_generate)
+
+    train = commands.add_parser("train", help="train a shipped model (or build its training data); "
+                                              "arguments after the name go to that trainer (--help for its own)")
+    train.add_argument("model", choices=sorted(TRAINERS))
+    train.add_argument("rest", nargs=argparse.REMAINDER)
+    train.set_defaults(run=_train)
 
     args = parser.parse_args(argv)
     try:

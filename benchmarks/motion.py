@@ -1,0 +1,160 @@
+"""Motion model figures: `python -m benchmarks.motion`.
+
+Prints a table, then one machine-readable line:
+vq_mpjpe_mm=<float> text_action_acc=<float> beat_consistency=<float> audio_only_beat_consistency=<float>
+rtf_60s=<float> edit_5s_ms=<float>
+
+- vq_mpjpe_mm: tokenizer reconstruction error (global joints, mm) on the dataset's test split.
+- text_action_acc: prompts naming the procedural actions, generated WITH speech present (held-out
+  synthetic speech), classified by the shipped action classifier; share assigned to the prompted action.
+- beat_consistency: BC (audio onsets vs motion velocity minima, sigma 0.1 s) of audio-driven motion
+  generated for held-out speech; audio_only_beat_consistency: the same motions scored against the
+  audio of other clips (shuffled pairing), the chance baseline BC must beat.
+- rtf_60s: seconds of motion per second of compute for 60 s of speech (model loaded, audio
+  features and decoding included); edit_5s_ms: regenerating one 5 s span (25 tokens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS
+from pipeline.data.humanml3d import MotionDataset, default_dataset_dir
+
+REPO = Path(__file__).resolve().parents[1]
+PAIRS_DIR = REPO / "cache" / "cospeech"
+
+
+def _row(name: str, value: str) -> None:
+    print(f"| {name:<58} | {value:>14} |")
+
+
+def _held_out_speech(limit: int) -> list[tuple[str, np.ndarray]]:
+    """(id, 16 kHz samples) of the co-speech pairs' test split (synthetic speech never trained on)."""
+    from pipeline.audio import load_audio
+
+    ids = (PAIRS_DIR / "test.txt").read_text().split()[:limit]
+    return [(cid, load_audio(PAIRS_DIR / "wav" / f"{cid}.wav").samples) for cid in ids]
+
+
+def tokenizer_quality(checkpoints: Path, dataset: MotionDataset) -> dict:
+    from pipeline.motion.tokenizer import MotionTokenizer
+    from pipeline.train.tokenizer import evaluate_tokenizer
+
+    model = MotionTokenizer.from_pretrained(checkpoints / "motion_tokenizer").eval()
+    return evaluate_tokenizer(model, dataset, split="test")
+
+
+def text_action_accuracy(models, speech: list[tuple[str, np.ndarray]], per_action: int, seed: int) -> dict:
+    """Generate each action's own captions (fresh draws) over held-out speech; classify the result."""
+    from pipeline.eval.action_classifier import ActionClassifier, action_accuracy, default_checkpoint_dir
+    from pipeline.motion.generate import generate
+    from pipeline.motion.procedural import action_names, generate_action
+
+    classifier = ActionClassifier.from_pretrained(default_checkpoint_dir()).eval()
+    rng = np.random.default_rng(seed)
+    motions, targets = [], []
+    for a, name in enumerate(action_names()):
+        captions = generate_action(name, rng).captions
+        for k in range(per_action):
+            _, samples = speech[(a * per_action + k) % len(speech)]
+            samples = samples[: 6 * AUDIO_SAMPLE_RATE]
+            duration = len(samples) / AUDIO_SAMPLE_RATE
+            result = generate((AUDIO_SAMPLE_RATE, samples), [(0.0, duration, captions[k % len(captions)])],
+                              seed=seed + k, models=models)
+            motions.append(result.joints)
+            targets.append(name)
+    return action_accuracy(classifier, motions, targets)
+
+
+def beat_scores(models, speech: list[tuple[str, np.ndarray]], seed: int) -> dict:
+    from pipeline.eval.beats import audio_beats, mean_beat_consistency, motion_beats, shuffled_baseline
+    from pipeline.motion.generate import generate
+
+    pairs, durations = [], []
+    for i, (_, samples) in enumerate(speech):
+        result = generate((AUDIO_SAMPLE_RATE, samples), None, seed=seed + i, models=models)
+        pairs.append((motion_beats(result.joints, MOTION_FPS), audio_beats(samples, AUDIO_SAMPLE_RATE)))
+        durations.append(len(samples) / AUDIO_SAMPLE_RATE)
+    rule_pairs = []
+    for cid, samples in speech:
+        joints = np.load(PAIRS_DIR / "new_joints" / f"{cid}.npy")
+        rule_pairs.append((motion_beats(joints, MOTION_FPS), audio_beats(samples, AUDIO_SAMPLE_RATE)))
+    rng = np.random.default_rng(seed)
+    return {"generated": mean_beat_consistency(pairs),
+            "shuffled": shuffled_baseline(pairs, rng, clip_durations=durations),
+            "rule_based_reference": mean_beat_consistency(rule_pairs)}
+
+
+def speed(models, repeats: int) -> dict:
+    from pipeline.audio import load_audio
+    from pipeline.motion.generate import generate, regenerate_span
+    from pipeline.motion.generator.bench import border_velocity, segments_for, speech
+
+    clip = load_audio((AUDIO_SAMPLE_RATE, speech(60.0, PAIRS_DIR)))
+    segments = segments_for(clip.duration_s, 4.0)
+    generate(clip, segments, models=models)  # warm-up
+    gen_s, edit_s = [], []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        result = generate(clip, segments, seed=r, models=models)
+        gen_s.append(time.perf_counter() - t0)
+        n = result.num_tokens
+        t0 = time.perf_counter()
+        regenerate_span(result, n // 2, n // 2 + 25, seed=r + 100, models=models)
+        edit_s.append(time.perf_counter() - t0)
+    return {"duration_s": clip.duration_s, "generate_s": float(np.median(gen_s)),
+            "edit_ms": 1000 * float(np.median(edit_s)), "border": border_velocity(result)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoints", type=Path, default=REPO / "assets" / "checkpoints")
+    parser.add_argument("--dataset", type=Path, default=default_dataset_dir())
+    parser.add_argument("--per-action", type=int, default=2, help="generations per procedural action")
+    parser.add_argument("--speech-clips", type=int, default=20, help="held-out speech clips for BC")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if not (PAIRS_DIR / "test.txt").exists():
+        raise SystemExit(f"needs the co-speech pairs at {PAIRS_DIR}: python -m pipeline.cospeech.pairs --out {PAIRS_DIR}")
+
+    from pipeline.motion.generate import load_models
+
+    models = load_models(args.checkpoints)
+    vq = tokenizer_quality(args.checkpoints, MotionDataset(args.dataset))
+    speech_clips = _held_out_speech(args.speech_clips)
+    action = text_action_accuracy(models, speech_clips, args.per_action, args.seed)
+    beats = beat_scores(models, speech_clips, args.seed)
+    timing = speed(models, args.repeats)
+    rtf = timing["duration_s"] / timing["generate_s"]
+
+    print(f"| {'measure':<58} | {'value':>14} |")
+    print(f"|{'-' * 60}|{'-' * 16}|")
+    _row("tokenizer: test MPJPE, global joints (mm)", f"{vq['mpjpe_mm']:.1f}")
+    _row("tokenizer: test MPJPE, root-relative (mm)", f"{vq['mpjpe_root_rel_mm']:.1f}")
+    _row("tokenizer: codebook usage on test", f"{vq['codebook_usage']:.2f}")
+    _row(f"text control with speech: top-1 ({action['n']} generations)", f"{action['top1']:.3f}")
+    _row("text control with speech: top-3", f"{action['top3']:.3f}")
+    _row(f"BC, generated audio-driven motion ({len(speech_clips)} held-out clips)", f"{beats['generated']:.3f}")
+    _row("BC, same motion vs shuffled audio (baseline)", f"{beats['shuffled']:.3f}")
+    _row("BC, rule-based training gestures (reference)", f"{beats['rule_based_reference']:.3f}")
+    _row(f"generate {timing['duration_s']:.0f} s of speech (s, {args.threads} threads)", f"{timing['generate_s']:.2f}")
+    _row("seconds of motion per second of compute", f"{rtf:.1f}")
+    _row("regenerate a 5 s span (ms)", f"{timing['edit_ms']:.0f}")
+    _row("speed at segment borders, max (m/s)", f"{timing['border']['border_max']:.2f}")
+    _row("speed inside segments, 99th percentile (m/s)", f"{timing['border']['inside_p99']:.2f}")
+    print(f"vq_mpjpe_mm={vq['mpjpe_mm']:.2f} text_action_acc={action['top1']:.3f} "
+          f"beat_consistency={beats['generated']:.3f} audio_only_beat_consistency={beats['shuffled']:.3f} "
+          f"rtf_60s={rtf:.1f} edit_5s_ms={timing['edit_ms']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
