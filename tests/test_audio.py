@@ -389,3 +389,17 @@ def test_segment_arguments_checked():
     with pytest.raises(ValueError):
         suggest_segments(clip, min_segment_s=5.0, max_segment_s=2.0)
     assert suggest_segments(load_audio((16000, _tone(0.8, 16000)))) == [(0.0, pytest.approx(0.8))]
+
+
+@pytest.mark.parametrize("num_samples", [187359, 187360, 187361, 187362, 16003, 8001])
+def test_features_for_lengths_where_trackers_disagree_by_a_frame(num_samples):
+    """Regression: 187359 samples (11.71 s) gave the pitch tracker one frame more than the STFT."""
+    from pipeline.audio import AudioClip, LibrosaFeatures
+
+    rng = np.random.default_rng(num_samples)
+    t = np.arange(num_samples) / AUDIO_SAMPLE_RATE
+    samples = (0.3 * np.sin(2 * np.pi * 140 * t) + 0.01 * rng.normal(size=num_samples)).astype(np.float32)
+    clip = AudioClip(samples=samples, sample_rate=AUDIO_SAMPLE_RATE, duration_s=num_samples / AUDIO_SAMPLE_RATE)
+    feats = LibrosaFeatures()(clip)
+    assert feats.shape == (clip.num_motion_frames, LibrosaFeatures().dim)
+    assert np.isfinite(feats).all()

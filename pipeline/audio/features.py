@@ -150,14 +150,13 @@ class LibrosaFeatures(AudioFeatureExtractor):
         flatness = np.log10(np.maximum(librosa.feature.spectral_flatness(S=np.sqrt(spec), power=2.0)[0], 1e-6))
         flux = np.maximum(np.diff(log_mel, axis=1, prepend=log_mel[:, :1]), 0.0).mean(axis=0)
         f0, periodicity = _autocorrelation_pitch(y, self.hop, self.F0_MIN, self.F0_MAX)
-        rms_db = 20.0 * np.log10(np.maximum(rms, 1e-5))
-        voiced = (periodicity > self.VOICING_THRESHOLD) & (rms_db > self.REFERENCE_DBFS - 30.0)
-
+        # The pitch tracker's frame count can differ by one from the STFT's (its own padding at
+        # 8 kHz): bring every track to the STFT's frames before combining them.
         n_fine = log_mel.shape[1]
         f0 = _fit(f0, n_fine)
         periodicity = _fit(periodicity, n_fine)
-        voiced = _fit(voiced, n_fine)
-        rms_db = _fit(rms_db, n_fine)
+        rms_db = _fit(20.0 * np.log10(np.maximum(rms, 1e-5)), n_fine)
+        voiced = (periodicity > self.VOICING_THRESHOLD) & (rms_db > self.REFERENCE_DBFS - 30.0)
 
         B = lambda a: _blocks(a, rows, self.per_row)  # noqa: E731
         out = np.empty((rows, self.dim), np.float32)
