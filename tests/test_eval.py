@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -156,17 +158,29 @@ def test_shipped_classifier_on_fresh_procedural_clips():
     assert scores["top1"] == 1.0 and scores["top3"] == 1.0 and scores["predicted"] == truth
 
 
-def test_shipped_classifier_calls_heldout_walks_other():
-    model = _shipped()
-    if OTHER_LABEL not in model.labels:
-        pytest.skip("the shipped classifier has no 'other' class")
+def _motion_dataset(tmp_path_factory):
+    """The built dataset, or the same splits rebuilt from ../shared/data (as in a fresh CI clone)."""
+    from pipeline.data.build import build_dataset
     from pipeline.data.humanml3d import MotionDataset, default_dataset_dir
 
     try:
-        ds = MotionDataset(default_dataset_dir())
-        held_out = ds.clip_ids("test") + ds.clip_ids("val")
-    except FileNotFoundError as e:
-        pytest.skip(f"no motion dataset to take held-out CMU walks from ({e})")
+        return MotionDataset(default_dataset_dir())
+    except FileNotFoundError:
+        pass
+    cmu = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cmu-bvh"
+    if not cmu.is_dir():
+        pytest.skip(f"no built motion dataset and no CMU data at {cmu} to take held-out walks from")
+    out = tmp_path_factory.mktemp("motion-dataset") / "ds"
+    build_dataset(out, cmu, variations_per_action=1, seed=0)   # seed 0: the shipped splits
+    return MotionDataset(out)
+
+
+def test_shipped_classifier_calls_heldout_walks_other(tmp_path_factory):
+    model = _shipped()
+    if OTHER_LABEL not in model.labels:
+        pytest.skip("the shipped classifier has no 'other' class")
+    ds = _motion_dataset(tmp_path_factory)
+    held_out = ds.clip_ids("test") + ds.clip_ids("val")
     walks = [cid for cid in held_out if ds.source_of(cid) == "cmu"
              and any("walks" in c for c in ds.captions(cid))]
     if not walks:
