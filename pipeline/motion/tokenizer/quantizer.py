@@ -69,17 +69,20 @@ class EMAQuantizer(nn.Module):
         dist2 = (x.pow(2).sum(1, keepdim=True) - 2.0 * x @ cb.t() + cb.pow(2).sum(1)[None, :])
         return dist2.argmin(dim=1)
 
+    def _assignment_stats(self, x: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-code sum of the assigned vectors and their count, summed over all processes."""
+        onehot = F.one_hot(idx, self.codebook_size).type(x.dtype)
+        sums, counts = onehot.t() @ x, onehot.sum(0)
+        if _distributed():
+            dist.all_reduce(sums)
+            dist.all_reduce(counts)
+        return sums, counts
+
     @torch.no_grad()
     def _init_codebook(self, x: torch.Tensor) -> None:
         codes = self._random_rows(x, self.codebook_size)
         for _ in range(self.kmeans_iters):
-            idx = self.nearest(x, codes)
-            onehot = F.one_hot(idx, self.codebook_size).type(x.dtype)
-            sums = onehot.t() @ x
-            counts = onehot.sum(0)
-            if _distributed():
-                dist.all_reduce(sums)
-                dist.all_reduce(counts)
+            sums, counts = self._assignment_stats(x, self.nearest(x, codes))
             empty = counts < 0.5
             codes = torch.where(empty[:, None], codes, sums / counts.clamp(min=1.0)[:, None])
         self.codebook.copy_(codes)
@@ -90,12 +93,7 @@ class EMAQuantizer(nn.Module):
     @torch.no_grad()
     def _ema_update(self, x: torch.Tensor, idx: torch.Tensor) -> int:
         """EMA update of counts and sums, then dead-code reset. Returns the number of codes reset."""
-        onehot = F.one_hot(idx, self.codebook_size).type(x.dtype)
-        sums = onehot.t() @ x
-        counts = onehot.sum(0)
-        if _distributed():
-            dist.all_reduce(sums)
-            dist.all_reduce(counts)
+        sums, counts = self._assignment_stats(x, idx)
         self.code_sum.mul_(self.decay).add_(sums, alpha=1.0 - self.decay)
         self.code_count.mul_(self.decay).add_(counts, alpha=1.0 - self.decay)
         dead = self.code_count < self.reset_threshold
