@@ -294,15 +294,23 @@ STROKE_ATTACK = 0.07    # s, Gaussian width of the down-stroke before the apex
 STROKE_RELEASE = 0.13   # s, width of the recovery after it
 PREP_LIFT = 0.3         # the little lift (preparation) before each stroke, relative to the stroke
 PREP_LEAD = 0.17        # s before the apex
+STROKE_HOLD = 0.12      # s, the hand stops at the apex (centred on the beat) before recovering
 
 
 def stroke_kernel(tau: np.ndarray) -> np.ndarray:
     """Down-stroke displacement (1 at the apex tau = 0, its maximum) with a small preparatory
-    lift before it (negative values)."""
+    lift before it (negative values).
+
+    The hand comes to a short stop centred on the beat: a beat gesture's emphasis is where the
+    hand halts, and that halt is what velocity-based beat detection (and a viewer) sees. A bare
+    Gaussian apex is a one-frame dip between the fast attack and release, lost to any smoothing.
+    """
     tau = np.asarray(tau, dtype=np.float64)
+    half_hold = STROKE_HOLD / 2
+    shifted = np.sign(tau) * np.maximum(np.abs(tau) - half_hold, 0.0)
     width = np.where(tau < 0, STROKE_ATTACK, STROKE_RELEASE)
-    down = np.exp(-0.5 * (tau / width) ** 2)
-    lift = PREP_LIFT * np.exp(-0.5 * ((tau + PREP_LEAD) / 0.05) ** 2)
+    down = np.exp(-0.5 * (shifted / width) ** 2)
+    lift = PREP_LIFT * np.exp(-0.5 * ((tau + PREP_LEAD + half_hold) / 0.05) ** 2)
     return down - lift
 
 
