@@ -81,14 +81,27 @@ def beat_scores(models, speech: list[tuple[str, np.ndarray]], seed: int) -> dict
         result = generate((AUDIO_SAMPLE_RATE, samples), None, seed=seed + i, models=models)
         pairs.append((motion_beats(result.joints, MOTION_FPS), audio_beats(samples, AUDIO_SAMPLE_RATE)))
         durations.append(len(samples) / AUDIO_SAMPLE_RATE)
-    rule_pairs = []
+    rule_pairs, round_trip_pairs = [], []
     for cid, samples in speech:
+        onsets = audio_beats(samples, AUDIO_SAMPLE_RATE)
         joints = np.load(PAIRS_DIR / "new_joints" / f"{cid}.npy")
-        rule_pairs.append((motion_beats(joints, MOTION_FPS), audio_beats(samples, AUDIO_SAMPLE_RATE)))
-    rng = np.random.default_rng(seed)
+        rule_pairs.append((motion_beats(joints, MOTION_FPS), onsets))
+        round_trip_pairs.append((motion_beats(_tokenizer_round_trip(models, cid), MOTION_FPS), onsets))
     return {"generated": mean_beat_consistency(pairs),
-            "shuffled": shuffled_baseline(pairs, rng, clip_durations=durations),
-            "rule_based_reference": mean_beat_consistency(rule_pairs)}
+            "shuffled": shuffled_baseline(pairs, np.random.default_rng(seed), clip_durations=durations),
+            "rule_based_reference": mean_beat_consistency(rule_pairs),
+            "rule_based_shuffled": shuffled_baseline(rule_pairs, np.random.default_rng(seed), clip_durations=durations),
+            "tokenizer_round_trip": mean_beat_consistency(round_trip_pairs)}
+
+
+def _tokenizer_round_trip(models, clip_id: str) -> np.ndarray:
+    """Joints of a training pair's motion after the tokenizer's encode and decode (what tokens can express)."""
+    from pipeline.motion.features import features_to_joints_torch
+
+    features = torch.from_numpy(np.load(PAIRS_DIR / "new_joint_vecs" / f"{clip_id}.npy")).float()[None]
+    with torch.inference_mode():
+        decoded = models.tokenizer.decode(models.tokenizer.encode(features), length=features.shape[1])[0]
+        return features_to_joints_torch(decoded.double()).numpy()
 
 
 def speed(models, repeats: int) -> dict:
@@ -145,7 +158,9 @@ def main() -> None:
     _row("text control with speech: top-3", f"{action['top3']:.3f}")
     _row(f"BC, generated audio-driven motion ({len(speech_clips)} held-out clips)", f"{beats['generated']:.3f}")
     _row("BC, same motion vs shuffled audio (baseline)", f"{beats['shuffled']:.3f}")
-    _row("BC, rule-based training gestures (reference)", f"{beats['rule_based_reference']:.3f}")
+    _row("BC, rule-based training gestures / shuffled (reference)",
+         f"{beats['rule_based_reference']:.3f} / {beats['rule_based_shuffled']:.3f}")
+    _row("BC, the same gestures after tokenizer encode-decode", f"{beats['tokenizer_round_trip']:.3f}")
     _row(f"generate {timing['duration_s']:.0f} s of speech (s, {args.threads} threads)", f"{timing['generate_s']:.2f}")
     _row("seconds of motion per second of compute", f"{rtf:.1f}")
     _row("regenerate a 5 s span (ms)", f"{timing['edit_ms']:.0f}")
