@@ -211,3 +211,13 @@ def test_beat2_resampling_keeps_bones():
     j = beat2.approximate_joints(rv, tr)
     bones = bone_lengths(j)[:, 1:]
     assert np.abs(bones - bones[0]).max() < 1e-9
+
+
+def test_beat2_npz_with_pickled_objects_is_refused(tmp_path):
+    from pipeline.cospeech.beat2 import load_npz
+
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, poses=np.zeros((4, 165)), trans=np.zeros((4, 3)),
+             gender=np.array([{"not": "an array"}], dtype=object))
+    with pytest.raises(ValueError, match="pickled"):
+        load_npz(bad)

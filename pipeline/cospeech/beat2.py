@@ -90,15 +90,21 @@ def read_textgrid_words(path: str | Path, tier: str = "words") -> list[tuple[flo
 
 
 def load_npz(path: str | Path) -> dict:
-    data = np.load(path, allow_pickle=True)
-    poses = np.asarray(data["poses"], dtype=np.float64)
+    """One BEAT2 motion file. Never unpickles: its arrays (strings included) load as plain numpy."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except ValueError as err:
+        raise ValueError(f"{path}: holds pickled Python objects, which are not loaded for safety; "
+                         f"re-save it with plain numpy arrays (poses, trans, betas, mocap_frame_rate, gender)") from err
+    poses = np.asarray(arrays["poses"], dtype=np.float64)
     if poses.ndim != 2 or poses.shape[1] < 66:
         raise ValueError(f"{path}: poses must be (T, 165) SMPL-X axis-angle, got {poses.shape}")
-    fps = float(data["mocap_frame_rate"]) if "mocap_frame_rate" in data else BEAT2_FPS
-    return {"poses": poses, "trans": np.asarray(data["trans"], dtype=np.float64),
-            "betas": np.asarray(data["betas"], dtype=np.float64).reshape(-1)
-            if "betas" in data else np.zeros(300),
-            "fps": fps, "gender": str(data["gender"]) if "gender" in data else "neutral"}
+    fps = float(arrays["mocap_frame_rate"]) if "mocap_frame_rate" in arrays else BEAT2_FPS
+    return {"poses": poses, "trans": np.asarray(arrays["trans"], dtype=np.float64),
+            "betas": np.asarray(arrays["betas"], dtype=np.float64).reshape(-1)
+            if "betas" in arrays else np.zeros(300),
+            "fps": fps, "gender": str(arrays["gender"]) if "gender" in arrays else "neutral"}
 
 
 # ---------------------------------------------------------------------------------------------
