@@ -315,11 +315,12 @@ def read_wav_16k(path: str | Path) -> np.ndarray:
 
 
 def write_wav_16k(path: str | Path, samples: np.ndarray) -> Path:
-    import soundfile as sf
+    """16-bit WAV at AUDIO_SAMPLE_RATE through the project's writer, creating the folder."""
+    from pipeline.audio import AudioClip, save_wav
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.clip(samples, -1.0, 1.0), AUDIO_SAMPLE_RATE, subtype="PCM_16")
-    return path
+    return save_wav(AudioClip(samples=samples), path)   # AudioClip derives its duration
 
 
 def _trim(samples: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
