@@ -81,22 +81,9 @@ def body_scale(joints: np.ndarray) -> float:
 def canonicalise(joints: np.ndarray) -> np.ndarray:
     """The motion moved so the first frames' root is at the origin (XZ) and faces +Z."""
     joints = np.asarray(joints, dtype=np.float64).copy()
-    r_hip, l_hip, r_sdr, l_sdr = sk.FACE_JOINTS
-    head = joints[:FACING_FRAMES]
-    across = ((head[:, r_hip] - head[:, l_hip]) + (head[:, r_sdr] - head[:, l_sdr])).mean(axis=0)
-    forward = np.cross(np.array([0.0, 1.0, 0.0]), across)
-    forward[1] = 0.0
-    norm = np.linalg.norm(forward)
     origin = joints[0, 0].copy()
     origin[1] = 0.0
-    joints -= origin
-    if norm > 1e-8:
-        forward /= norm
-        angle = np.arctan2(forward[0], forward[2])  # yaw of the forward vector from +Z
-        c, s = np.cos(-angle), np.sin(-angle)
-        rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])  # rotation about +Y by -angle
-        joints = joints @ rot.T
-    return joints
+    return (joints - origin) @ sk.facing_rotation(joints[:FACING_FRAMES]).T
 
 
 def motion_input(joints: np.ndarray, fps: float = MOTION_FPS) -> np.ndarray:

@@ -300,13 +300,7 @@ def resample(joints: np.ndarray, source_fps: float, target_fps: float = MOTION_F
 def face_forward(joints: np.ndarray) -> np.ndarray:
     """Turn about Y so the first frame faces +Z (HumanML3D's rule: forward = up x (right - left),
     from hips and shoulders), and move its root to x = z = 0."""
-    r_hip, l_hip, r_sh, l_sh = skeleton.FACE_JOINTS
-    across = joints[0, r_hip] - joints[0, l_hip] + joints[0, r_sh] - joints[0, l_sh]
-    forward = np.cross([0.0, 1.0, 0.0], across)
-    angle = np.arctan2(forward[0], forward[2])  # heading of forward, measured from +Z toward +X
-    c, s = np.cos(angle), np.sin(angle)
-    rot = np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])  # turns that heading back to +Z
-    out = joints @ rot.T
+    out = joints @ skeleton.facing_rotation(joints[:1]).T
     out[..., [0, 2]] -= out[0, 0, [0, 2]]
     return out
 

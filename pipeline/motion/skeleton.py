@@ -102,6 +102,23 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(joints - joints[..., parents, :], axis=-1)
 
 
+def facing_rotation(frames: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation about +Y that turns the body in frames (F, 22, 3) to face +Z.
+
+    Forward is up x (right - left) from the hips and shoulders (HumanML3D's rule), averaged over
+    the given frames; a degenerate pose (no horizontal facing) gives the identity.
+    """
+    r_hip, l_hip, r_sdr, l_sdr = FACE_JOINTS
+    frames = np.asarray(frames, dtype=np.float64)
+    across = ((frames[:, r_hip] - frames[:, l_hip]) + (frames[:, r_sdr] - frames[:, l_sdr])).mean(axis=0)
+    forward = np.cross([0.0, 1.0, 0.0], across)
+    if np.hypot(forward[0], forward[2]) < 1e-8:
+        return np.eye(3)
+    angle = np.arctan2(forward[0], forward[2])  # heading of forward, measured from +Z toward +X
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])
+
+
 def forward_kinematics(local_rotations: np.ndarray, root_positions: np.ndarray,
                        offsets: np.ndarray | None = None) -> np.ndarray:
     """Joint positions from per-joint local rotations (a standard hierarchy, not HumanML3D's).
