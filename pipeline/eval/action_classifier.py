@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from pipeline.constants import MOTION_FPS, NUM_JOINTS
 from pipeline.motion import skeleton as sk
+from pipeline.motion.retarget import resample
 
 OTHER_LABEL = "other"
 """The label for motion that is none of the procedural actions (trained on CMU mocap)."""
@@ -54,20 +55,6 @@ _REST_BONE_SUM = float(sum(np.linalg.norm(sk.REST_POSE[c] - sk.REST_POSE[p])
 # --------------------------------------------------------------------------------------------
 # Input representation
 # --------------------------------------------------------------------------------------------
-
-def resample(joints: np.ndarray, fps: float, target_fps: float = MOTION_FPS) -> np.ndarray:
-    """Joints resampled in time by linear interpolation from fps to target_fps."""
-    joints = np.asarray(joints, dtype=np.float64)
-    if abs(fps - target_fps) < 1e-6 or len(joints) < 2:
-        return joints
-    duration = (len(joints) - 1) / fps
-    n_out = max(2, int(round(duration * target_fps)) + 1)
-    src = np.arange(len(joints)) / fps
-    dst = np.linspace(0.0, duration, n_out)
-    flat = joints.reshape(len(joints), -1)
-    out = np.stack([np.interp(dst, src, flat[:, k]) for k in range(flat.shape[1])], axis=1)
-    return out.reshape(n_out, *joints.shape[1:])
-
 
 def body_scale(joints: np.ndarray) -> float:
     """Median (over frames) sum of bone lengths relative to the rest skeleton's (1.0 = rest person)."""
@@ -95,7 +82,8 @@ def motion_input(joints: np.ndarray, fps: float = MOTION_FPS) -> np.ndarray:
         raise ValueError(f"expected joints of shape (T, {NUM_JOINTS}, 3), got {joints.shape}")
     if not np.isfinite(joints).all():
         raise ValueError("joints contain NaN or inf")
-    joints = resample(joints, fps)
+    if abs(fps - MOTION_FPS) > 1e-6:
+        joints = resample(joints, fps, MOTION_FPS)
     if len(joints) < MIN_FRAMES:  # hold the last pose so the convolutions have something to read
         joints = np.concatenate([joints, np.repeat(joints[-1:], MIN_FRAMES - len(joints), axis=0)])
     joints = canonicalise(joints) / body_scale(joints)
