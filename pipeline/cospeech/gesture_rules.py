@@ -40,6 +40,10 @@ ANALYSIS_RATE = 100
 """Prosody analysis frames per second (10 ms hop): beats are located to 10 ms, well inside a
 motion frame (50 ms)."""
 
+SNAP_BEFORE = int(0.2 * ANALYSIS_RATE)
+SNAP_AFTER = int(0.03 * ANALYSIS_RATE)
+"""Window (analysis frames) around a syllable nucleus in which its onset is looked for."""
+
 PAUSE_MIN_SECONDS = 0.5
 """Silences at least this long are pauses: the phrase ends and the hands go back to rest."""
 
@@ -47,8 +51,8 @@ STYLES = ("calm", "animated")
 
 STYLE_PARAMS = {
     #            gain  beat spacing  beat fraction  both hands  deictic prob  nod deg  lean deg
-    "calm":     (0.75, 0.55, 0.45, 0.25, 0.35, 5.0, 2.0),
-    "animated": (1.15, 0.36, 0.70, 0.50, 0.65, 8.0, 4.0),
+    "calm":     (0.75, 0.45, 0.60, 0.25, 0.35, 5.0, 2.0),
+    "animated": (1.15, 0.30, 0.85, 0.50, 0.65, 8.0, 4.0),
 }
 
 REFERENCE_DB = -22.0
@@ -66,7 +70,7 @@ class Prosody:
     onset: np.ndarray            # (N,) onset strength, normalised to [0, 1]
     f0: np.ndarray               # (N,) Hz, NaN where unvoiced / silent
     active: np.ndarray           # (N,) bool speech activity
-    peak_times: np.ndarray       # (P,) syllable-nucleus times, s
+    peak_times: np.ndarray       # (P,) stressed-syllable beat times (the syllable's onset), s
     peak_strength: np.ndarray    # (P,) prominence score in [0, 1]
     peak_db: np.ndarray          # (P,) RMS dBFS at the peak
     phrases: list[tuple[float, float]]   # speech runs separated by pauses, s
@@ -104,8 +108,9 @@ def analyse_prosody(samples: np.ndarray, sample_rate: int = AUDIO_SAMPLE_RATE) -
     freqs = librosa.fft_frequencies(sr=sr, n_fft=4 * hop)
     band = spec[(freqs >= 300) & (freqs <= 2500)].sum(0)
     env_db = gaussian_filter1d(10.0 * np.log10(band + 1e-10), 2.0)
-    onset = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)[:n]
-    onset = onset / max(float(onset.max()), 1e-9)
+    onset_raw = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
+    onset_frames = librosa.onset.onset_detect(onset_envelope=onset_raw, sr=sr, hop_length=hop, backtrack=False)
+    onset = onset_raw[:n] / max(float(onset_raw.max()), 1e-9)
 
     # speech activity: relative to the clip's loud level, with an absolute floor
     ref = float(np.percentile(rms_db, 95))
@@ -152,7 +157,8 @@ def analyse_prosody(samples: np.ndarray, sample_rate: int = AUDIO_SAMPLE_RATE) -
     else:
         strength = np.zeros(0)
     return Prosody(rate=ANALYSIS_RATE, rms_db=rms_db, envelope_db=env_db, onset=onset, f0=f0,
-                   active=active, peak_times=idx / ANALYSIS_RATE, peak_strength=strength,
+                   active=active, peak_times=_syllable_onsets(idx, onset_frames) / ANALYSIS_RATE,
+                   peak_strength=strength,
                    peak_db=rms_db[idx] if idx.size else np.zeros(0), phrases=phrases,
                    duration=duration)
 
@@ -186,6 +192,18 @@ class GesturePlan:
     gain: float                     # loudness x style gain of the clip
     strokes: list[Stroke]
     phrases: list[PhrasePlan]
+
+
+def _syllable_onsets(nuclei: np.ndarray, onset_frames: np.ndarray) -> np.ndarray:
+    """Each nucleus moved to its syllable's acoustic onset (the latest onset up to 0.2 s before it,
+    or just after it), where listeners place the beat (the p-centre) and a gesture stroke's apex
+    lands; a nucleus with no onset nearby keeps its own time."""
+    out = nuclei.astype(np.float64).copy()
+    for k, i in enumerate(nuclei):
+        near = onset_frames[(onset_frames >= i - SNAP_BEFORE) & (onset_frames <= i + SNAP_AFTER)]
+        if near.size:
+            out[k] = float(near.max())
+    return out
 
 
 def _loudness_gain(db: np.ndarray | float) -> np.ndarray:

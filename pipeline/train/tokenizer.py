@@ -203,8 +203,15 @@ def load_checkpoint(out: Path, model: MotionTokenizer, optimizer: torch.optim.Op
 
 # ---------------------------------------------------------------------------------------- training
 def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConfig | None = None,
-                    resume: bool = False, progress: bool = True, fp16_check: bool = True) -> dict:
-    """Train, write <out>/config.json + model.safetensors (+ metrics.json), return the metrics."""
+                    resume: bool = False, progress: bool = True, fp16_check: bool = True,
+                    extra_datasets: list[str | Path] | tuple = (), init_from: str | Path | None = None) -> dict:
+    """Train, write <out>/config.json + model.safetensors (+ metrics.json), return the metrics.
+
+    ``extra_datasets`` are further HumanML3D-layout folders (the synthetic co-speech pairs) whose
+    train clips join the training windows, so that the codebook can express beat strokes; the
+    normalisation statistics and the headline test metrics stay those of ``dataset_dir``, and each
+    extra folder's test split is reported on its own.
+    """
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
@@ -217,7 +224,15 @@ def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConf
 
     dataset = MotionDataset(dataset_dir)
     mean, std = dataset.statistics()
-    model = MotionTokenizer(cfg.model, torch.from_numpy(mean), torch.from_numpy(std))
+    if init_from is not None and not (resume and (out / CHECKPOINT_DIR / STATE_FILE).exists()):
+        model = MotionTokenizer.from_pretrained(init_from)
+        model.mean.copy_(torch.from_numpy(mean))
+        model.std.copy_(torch.from_numpy(std))
+        model.quantizer.initialized.fill_(True)
+        cfg.model = model.config
+        model.train()
+    else:
+        model = MotionTokenizer(cfg.model, torch.from_numpy(mean), torch.from_numpy(std))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     start_step, elapsed_before = 0, 0.0
     if resume and (out / CHECKPOINT_DIR / STATE_FILE).exists():
@@ -236,7 +251,11 @@ def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConf
         warnings.simplefilter("ignore", UserWarning)
         for _ in range(start_step):
             scheduler.step()
-    sampler = WindowSampler(load_split(dataset, "train"), cfg.window,
+    extras = [MotionDataset(d) for d in extra_datasets]
+    train_clips = load_split(dataset, "train")
+    for extra in extras:
+        train_clips += load_split(extra, "train")
+    sampler = WindowSampler(train_clips, cfg.window,
                             seed=cfg.seed * 1000 + start_step + accelerator.process_index)
     per_device = max(1, cfg.batch_size // accelerator.num_processes)
 
@@ -279,6 +298,8 @@ def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConf
         raw.eval()
         metrics = evaluate_tokenizer(raw, dataset, "test")
         result["test"] = metrics
+        for extra in extras:
+            result[f"test_{extra.root.name}"] = evaluate_tokenizer(raw, extra, "test")
         dtype = torch.float32
         if fp16_check:
             raw.save_pretrained(out / CHECKPOINT_DIR / "fp16", dtype=torch.float16)
@@ -291,6 +312,8 @@ def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConf
         result["weights_dtype"] = str(dtype).replace("torch.", "")
         raw.save_pretrained(out, dtype=dtype, metadata={"steps": done})
         result["train_config"] = cfg.to_dict()
+        result["init_from"] = str(init_from) if init_from is not None else None
+        result["extra_datasets"] = [str(d) for d in extra_datasets]
         result["parameters"] = raw.num_parameters()
         result["history"] = history
         (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -317,6 +340,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="cache/motion-dataset", help="HumanML3D-layout dataset folder")
+    p.add_argument("--extra-dataset", action="append", default=[],
+                   help="another HumanML3D-layout folder whose train clips join training (repeatable), "
+                        "e.g. the co-speech pairs in cache/cospeech")
+    p.add_argument("--init-from", help="start from this saved tokenizer's weights (fine-tuning)")
     p.add_argument("--out", default="assets/checkpoints/motion_tokenizer", help="output folder")
     t, m = TrainConfig(), TokenizerConfig()
     p.add_argument("--steps", type=int, default=t.steps)
@@ -351,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
                       eval_every=a.eval_every, max_minutes=a.max_minutes, seed=a.seed, num_threads=a.threads, model=model_cfg)
     if a.resume and (Path(a.out) / CHECKPOINT_DIR / "config.json").exists():
         cfg.model = TokenizerConfig.from_json(Path(a.out) / CHECKPOINT_DIR / "config.json")
-    train_tokenizer(a.dataset, a.out, cfg, resume=a.resume, progress=not a.no_progress)
+    train_tokenizer(a.dataset, a.out, cfg, resume=a.resume, progress=not a.no_progress,
+                    extra_datasets=a.extra_dataset, init_from=a.init_from)
     return 0
 
 
