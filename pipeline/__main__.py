@@ -92,6 +92,77 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_bank(args: argparse.Namespace) -> int:
+    import shlex
+
+    from tqdm import tqdm
+
+    from pipeline.motion.tokenizer import MotionTokenizer
+    from pipeline.token2pose import build_bank_from_motion_dataset, build_bank_from_videos
+
+    if bool(args.videos) == bool(args.from_dataset):
+        print("error: give template videos or --from-dataset DIR (one of the two)", file=sys.stderr)
+        return 2
+    tokenizer = MotionTokenizer.from_pretrained(args.tokenizer)
+    command = "python -m pipeline build-bank " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if args.from_dataset:
+        bank = build_bank_from_motion_dataset(args.from_dataset, tokenizer, max_per_code=args.max_per_code,
+                                              progress=lambda it: tqdm(it, desc="clips", unit="clip"),
+                                              built_with=command)
+    else:
+        bank = build_bank_from_videos(args.videos, tokenizer, max_per_code=args.max_per_code, built_with=command,
+                                      progress=lambda it, total=None, desc=None: tqdm(it, total=total, desc=desc,
+                                                                                      unit="frame"))
+    if len(bank) == 0:
+        print("error: no token windows found (no person detected, or videos shorter than 0.5 s)", file=sys.stderr)
+        return 2
+    bank.save_pretrained(args.out)
+    print(f"wrote {args.out}: {len(bank)} windows covering {len(bank.covered_codes)} of "
+          f"{bank.config.codebook_size} codes")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from pipeline.audio import load_audio, suggest_segments
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.backends import render
+    from pipeline.token2pose import translate
+
+    portrait = analyze_portrait(args.portrait)
+    for warning in portrait.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    clip = load_audio(args.audio)
+    if args.motion:
+        with np.load(args.motion, allow_pickle=False) as data:
+            if "tokens" not in data:
+                raise ValueError(f"{args.motion} has no 'tokens' array; write it with `python -m pipeline generate`")
+            motion = np.asarray(data["tokens"], dtype=np.int64)
+    else:
+        from pipeline.motion.generate import generate
+
+        motion = generate(clip, [(a, b, None) for a, b in suggest_segments(clip)], seed=args.seed)
+        for warning in motion.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    t2p = translate(motion, portrait, fps=args.fps, method=args.method)
+    print(f"{len(t2p.pose)} poses at {args.fps} fps ({args.method}; bank coverage {t2p.coverage:.2f})")
+    with tqdm(total=round(clip.duration_s * args.fps), desc="render", unit="frame") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        out = render(args.backend, portrait, t2p.pose, clip, args.out, resolution=args.resolution, fps=args.fps,
+                     blink_rate_per_min=args.blink_rate, seed=args.seed, progress=progress)
+    print(f"wrote {out}")
+    if args.pose_video:
+        from pipeline.video.pose_video import write_pose_video
+
+        print(f"wrote {write_pose_video(t2p.pose, clip, args.pose_video)}")
+    return 0
+
+
 TRAINERS: dict[str, str] = {
     "tokenizer": "pipeline.train.tokenizer",
     "generator-text": "pipeline.train.generator_text",
@@ -135,6 +206,32 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--bvh", help="also write the motion as BVH")
     gen.set_defaults(run=_generate)
 
+    bank = commands.add_parser("build-bank", help="build a token2pose relation bank from template videos "
+                                                  "(mp4/mov/webm, or folders of them) or from a motion dataset")
+    bank.add_argument("videos", nargs="*", help="template videos or folders of videos")
+    bank.add_argument("--out", required=True, help="output folder (config.json + bank.safetensors)")
+    bank.add_argument("--from-dataset", action="append", default=[],
+                      help="build from a motion dataset folder instead (repeatable; the shipped default bank)")
+    bank.add_argument("--max-per-code", type=int, default=0, help="windows kept per code (0: all)")
+    bank.add_argument("--tokenizer", default=str(Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
+                                                 / "motion_tokenizer"), help="tokenizer folder (default: %(default)s)")
+    bank.set_defaults(run=_build_bank)
+
+    rend = commands.add_parser("render", help="portrait + speech (+ motion from `generate`) -> talking video (.mp4)")
+    rend.add_argument("portrait", help="portrait photo (jpg/png/webp...)")
+    rend.add_argument("audio", help="speech recording (wav/flac/mp3/ogg/m4a)")
+    rend.add_argument("--motion", help="an .npz written by `python -m pipeline generate` (default: generate "
+                                       "audio-driven motion now)")
+    rend.add_argument("--out", default="video.mp4", help="output .mp4 (default: %(default)s)")
+    rend.add_argument("--backend", default="warp", choices=("warp", "diffusion"))
+    rend.add_argument("--method", default="bank", choices=("bank", "projection"), help="token2pose method")
+    rend.add_argument("--resolution", type=int, default=512)
+    rend.add_argument("--fps", type=float, default=25.0)
+    rend.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute")
+    rend.add_argument("--seed", type=int, default=0)
+    rend.add_argument("--pose-video", help="also write the pose maps as a video (.mp4)")
+    rend.set_defaults(run=_render)
+
     train = commands.add_parser("train", help="train a shipped model (or build its training data); "
                                               "arguments after the name go to that trainer (--help for its own)")
     train.add_argument("model", choices=sorted(TRAINERS))
@@ -150,6 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except RuntimeError as err:           # backend unavailable, ffmpeg failure, cancelled render
+        from pipeline.render.backends import BackendUnavailable
+        from pipeline.video import RenderCancelled, VideoError
+
+        if isinstance(err, (BackendUnavailable, RenderCancelled, VideoError)):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

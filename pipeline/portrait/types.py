@@ -1,0 +1,53 @@
+"""What portrait analysis hands to the later stages (token2pose, rendering, the studio)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .wholebody import WholeBodyPose
+
+Framing = Literal["head", "half_body", "whole_body"]
+
+
+class PortraitError(ValueError):
+    """A portrait that cannot be animated; the message says what was wrong and what to do."""
+
+
+@dataclass
+class PortraitAnalysis:
+    """One analysed portrait, in the pixel frame of ``image`` (the working copy).
+
+    image: (H, W, 3) uint8 RGB, EXIF-rotated and downscaled so that its long side is at most the
+        working size; ``original_size`` / ``scale`` map back to the uploaded file
+        (original_px = working_px / scale).
+    pose: the person's 133-keypoint COCO-WholeBody pose (one frame) from mediapipe.
+    landmarks_2d: (33, 3) mediapipe pose landmarks: x px, y px, visibility.
+    world_landmarks: (33, 3) mediapipe pose world landmarks in metres (hip-centred; mediapipe's
+        axes: x to the image right, y down, z away from the camera).
+    mask: (H, W) float32 person mask in [0, 1] from selfie segmentation.
+    face_box: (x0, y0, x1, y1) px; face_center: (x, y) px, the face midpoint (the paper's head
+        mask is centred on it).
+    framing: "head", "half_body" or "whole_body", from which joints are visible.
+    visible: (133,) bool, keypoints that lie inside the image and were detected confidently.
+    """
+
+    image: np.ndarray
+    original_size: tuple[int, int]
+    scale: float
+    pose: WholeBodyPose
+    landmarks_2d: np.ndarray
+    world_landmarks: np.ndarray
+    mask: np.ndarray
+    face_box: tuple[float, float, float, float]
+    face_center: tuple[float, float]
+    framing: Framing
+    visible: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the working image."""
+        return int(self.image.shape[1]), int(self.image.shape[0])

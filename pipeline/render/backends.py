@@ -1,0 +1,96 @@
+"""One entry point for both renderers: the CPU warp (always there) and the GPU diffusion model.
+
+The studio lists :func:`available_backends` to show the user which renders are possible and
+why not; :func:`render` runs one backend and writes the mp4.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.audio import AudioClip, load_audio
+from pipeline.constants import VIDEO_FPS
+from pipeline.portrait.types import PortraitAnalysis
+from pipeline.portrait.wholebody import WholeBodyPose
+from pipeline.video.progress import Cancel, Progress
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DIFFUSION_WEIGHTS_ENV = "VERSA_DIFFUSION_WEIGHTS"
+DEFAULT_DIFFUSION_WEIGHTS = REPO_ROOT / "assets" / "checkpoints" / "diffusion"
+BACKENDS = ("warp", "diffusion")
+
+
+class BackendUnavailable(RuntimeError):
+    """The chosen renderer cannot run here; the message says what it needs."""
+
+
+def diffusion_weights_dir() -> Path:
+    """Where the diffusion weights are looked for (``$VERSA_DIFFUSION_WEIGHTS`` or assets/)."""
+    env = os.environ.get(DIFFUSION_WEIGHTS_ENV, "").strip()
+    return Path(env).expanduser() if env else DEFAULT_DIFFUSION_WEIGHTS
+
+
+def _diffusion_status() -> tuple[bool, str]:
+    folder = diffusion_weights_dir()
+    needs = (f"needs a CUDA GPU and diffusion weights in {folder} (or set ${DIFFUSION_WEIGHTS_ENV}); "
+             "see README")
+    try:
+        import torch
+    except ImportError:
+        return False, f"{needs}; torch is not installed"
+    if not torch.cuda.is_available():
+        return False, f"{needs}; no CUDA GPU is available"
+    if not (folder.is_dir() and any(folder.iterdir())):
+        return False, f"{needs}; the weights folder is missing or empty"
+    try:
+        import pipeline.render.diffusion  # noqa: F401  (written separately)
+    except ImportError:
+        return False, "the diffusion renderer is not part of this install yet; use the warp renderer"
+    return True, f"CUDA GPU and weights in {folder}"
+
+
+def available_backends() -> dict[str, tuple[bool, str]]:
+    """{name: (usable, reason)} for every renderer; "warp" is always usable."""
+    return {"warp": (True, "CPU mesh warp (default, about real time)"), "diffusion": _diffusion_status()}
+
+
+def render(backend: str, portrait: PortraitAnalysis, poses: WholeBodyPose, audio: AudioClip | str | Path,
+           out_path: str | Path, *, resolution: int = 512, fps: float | None = None,
+           blink_rate_per_min: float = 15.0, seed: int = 0, depth: np.ndarray | None = None,
+           progress: Progress | None = None, cancel: Cancel = None, **options: Any) -> Path:
+    """Render the portrait following ``poses``, speaking ``audio``, into an mp4; returns its path.
+
+    ``fps`` defaults to the poses' rate (25 fps when unset). ``options`` go to the backend
+    (for warp: :class:`~pipeline.render.warp.WarpConfig` fields).
+    """
+    from pipeline.video import write_video
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown render backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    ok, reason = available_backends()[backend]
+    if not ok:
+        raise BackendUnavailable(f"the {backend} renderer is unavailable: {reason}")
+    clip = audio if isinstance(audio, AudioClip) else load_audio(audio)
+    rate = float(fps or poses.fps or VIDEO_FPS)
+    if poses.fps and abs(poses.fps - rate) > 1e-6:
+        raise ValueError(f"the poses run at {poses.fps} fps but {rate} fps was asked; resample the poses first")
+    if backend == "warp":
+        from dataclasses import replace
+
+        from pipeline.render.warp import WarpConfig, WarpRenderer
+
+        cfg = replace(WarpConfig(), resolution=int(resolution), blink_rate_per_min=float(blink_rate_per_min),
+                      seed=int(seed), **options)
+        if not poses.fps:
+            poses = WholeBodyPose(poses.keypoints, poses.scores, poses.image_size, rate)
+        frames = WarpRenderer(portrait, cfg).frames(poses, clip, depth)
+    else:  # pragma: no cover - needs a GPU and weights
+        from pipeline.render import diffusion
+
+        frames = diffusion.render_frames(portrait, poses, clip, resolution=resolution, seed=seed,
+                                         weights_dir=diffusion_weights_dir(), **options)
+    return write_video(frames, clip, out_path, rate, progress=progress, cancel=cancel)

@@ -1,0 +1,218 @@
+"""The 2D skeleton the portrait is rigged to: bones, their rest geometry and per-frame transforms.
+
+Each bone maps its rest placement to its current placement with a 2D affine transform: the
+torso and head by a similarity fitted to several keypoints (robust to one bad point), limbs by
+a rotation about the proximal joint plus a stretch along the bone (foreshortening of an arm that
+points at the camera shortens it without making it thinner). Bones whose joints are unknown in a
+frame inherit their parent's transform, so they stay attached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.portrait.wholebody import BODY_INDEX as J
+from pipeline.portrait.wholebody import FACE, LEFT_HAND, RIGHT_HAND
+
+
+@dataclass(frozen=True)
+class Bone:
+    name: str
+    start: int        # joint index (133 layout); -1 for the special torso/head bones
+    end: int
+    parent: str | None
+    layer: int        # default drawing order without depth information: higher is in front
+
+
+BONES: tuple[Bone, ...] = (
+    Bone("torso", -1, -1, None, 1),
+    Bone("head", -1, -1, "torso", 2),
+    Bone("left_upper_arm", J["left_shoulder"], J["left_elbow"], "torso", 3),
+    Bone("right_upper_arm", J["right_shoulder"], J["right_elbow"], "torso", 3),
+    Bone("left_forearm", J["left_elbow"], J["left_wrist"], "left_upper_arm", 4),
+    Bone("right_forearm", J["right_elbow"], J["right_wrist"], "right_upper_arm", 4),
+    Bone("left_hand", J["left_wrist"], -1, "left_forearm", 5),
+    Bone("right_hand", J["right_wrist"], -1, "right_forearm", 5),
+    Bone("left_thigh", J["left_hip"], J["left_knee"], "torso", 0),
+    Bone("right_thigh", J["right_hip"], J["right_knee"], "torso", 0),
+    Bone("left_shin", J["left_knee"], J["left_ankle"], "left_thigh", 0),
+    Bone("right_shin", J["right_knee"], J["right_ankle"], "right_thigh", 0),
+)
+BONE_NAMES: tuple[str, ...] = tuple(b.name for b in BONES)
+BONE_INDEX = {b.name: i for i, b in enumerate(BONES)}
+ARM_BONES = frozenset(n for n in BONE_NAMES if "arm" in n or "hand" in n)
+HAND_SLICES = {"left_hand": LEFT_HAND, "right_hand": RIGHT_HAND}
+HEAD_POINTS = np.r_[np.arange(0, 5), np.arange(FACE.start, FACE.stop)]
+TORSO_POINTS = np.array([J["left_shoulder"], J["right_shoulder"], J["left_hip"], J["right_hip"]])
+HAND_EXTENSION = 0.45
+"""Without hand keypoints the hand is the forearm extended by this share of its length."""
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray, scale_limits: tuple[float, float]) -> np.ndarray:
+    """Least-squares 2D similarity (Umeyama) src -> dst as a 2x3 matrix, scale clamped."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    var = float((a ** 2).sum())
+    if len(src) < 2 or var < 1e-9:
+        m = np.eye(2, 3)
+        m[:, 2] = mu_d - mu_s
+        return m
+    cov = b.T @ a / len(src)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.sign(np.linalg.det(u @ vt)) or 1.0
+    rot = u @ np.diag([1.0, d]) @ vt
+    scale = float(np.clip((s[0] + d * s[1]) / (var / len(src)), *scale_limits))
+    m = np.zeros((2, 3))
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - m[:, :2] @ mu_s
+    return m
+
+
+def limb_transform(a0: np.ndarray, b0: np.ndarray, a1: np.ndarray, b1: np.ndarray,
+                   stretch_limits: tuple[float, float]) -> np.ndarray:
+    """Rotate about the proximal joint and stretch along the bone: rest segment -> current."""
+    v0, v1 = b0 - a0, b1 - a1
+    l0, l1 = float(np.hypot(*v0)), float(np.hypot(*v1))
+    if l0 < 1e-6 or l1 < 1e-6:
+        m = np.eye(2, 3)
+        m[:, 2] = a1 - a0
+        return m
+    u0, u1 = v0 / l0, v1 / l1
+    r0 = np.array([[u0[0], -u0[1]], [u0[1], u0[0]]])
+    r1 = np.array([[u1[0], -u1[1]], [u1[1], u1[0]]])
+    lin = r1 @ np.diag([float(np.clip(l1 / l0, *stretch_limits)), 1.0]) @ r0.T
+    m = np.zeros((2, 3))
+    m[:, :2] = lin
+    m[:, 2] = a1 - lin @ a0
+    return m
+
+
+@dataclass
+class RestSkeleton:
+    """Bone geometry of the portrait in render pixels, and which bones the rig uses."""
+
+    keypoints: np.ndarray          # (133, 2)
+    known: np.ndarray              # (133,) bool
+    present: np.ndarray            # (n_bones,) bool
+    segments: np.ndarray           # (n_bones, 2, 2) start/end of limb bones (rest)
+    torso_quad: np.ndarray         # (4, 2): l_shoulder, r_shoulder, r_hip, l_hip
+    head_center: np.ndarray
+    head_radius: float
+    shoulder_width: float
+    face_height: float
+
+
+def _hand_end(kp: np.ndarray, known: np.ndarray, bone: Bone, use: np.ndarray | None = None) -> np.ndarray:
+    """Hand bone end: centre of the known hand points, else the forearm extended."""
+    sl = HAND_SLICES[bone.name]
+    idx = np.arange(sl.start, sl.stop)[1:]
+    mask = known[idx] if use is None else use
+    if mask.sum() >= 3:
+        return kp[idx[mask]].mean(0)
+    elbow = kp[J["left_elbow"] if bone.name == "left_hand" else J["right_elbow"]]
+    return kp[bone.start] + HAND_EXTENSION * (kp[bone.start] - elbow)
+
+
+def build_rest_skeleton(keypoints: np.ndarray, scores: np.ndarray, min_score: float,
+                        face_box: tuple[float, float, float, float]) -> RestSkeleton:
+    """Rest bones from the portrait pose; a missing torso is guessed from the face box."""
+    kp = np.asarray(keypoints, dtype=np.float64).copy()
+    known = np.asarray(scores) >= min_score
+    x0, y0, x1, y1 = face_box
+    face_w, face_h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    fc = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    ls, rs, lh, rh = (J[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+    if not (known[ls] and known[rs]):           # head-only portrait: shoulders below the chin
+        kp[ls] = fc + [0.9 * face_w, 1.2 * face_h]
+        kp[rs] = fc + [-0.9 * face_w, 1.2 * face_h]
+    sw = float(np.hypot(*(kp[ls] - kp[rs])))
+    mid_sh = (kp[ls] + kp[rs]) / 2
+    down = np.array([-(kp[ls] - kp[rs])[1], (kp[ls] - kp[rs])[0]]) / max(sw, 1e-6)
+    if down[1] < 0:
+        down = -down
+    hips_known = known[lh] and known[rh]
+    if not hips_known:
+        kp[lh] = kp[ls] + 1.5 * sw * down * 0.9
+        kp[rh] = kp[rs] + 1.5 * sw * down * 0.9
+    quad = np.stack([kp[ls], kp[rs], kp[rh], kp[lh]])
+    face_idx = np.arange(FACE.start, FACE.stop)
+    fk = known[face_idx]
+    if fk.sum() >= 10:
+        pts = kp[face_idx[fk]]
+        face_height = float(pts[:, 1].max() - pts[:, 1].min())
+        head_center = pts.mean(0)
+    else:
+        face_height = face_h
+        head_center = fc
+    head_radius = 0.75 * max(face_height, face_w)
+    present = np.zeros(len(BONES), bool)
+    segments = np.zeros((len(BONES), 2, 2))
+    present[BONE_INDEX["torso"]] = True
+    present[BONE_INDEX["head"]] = True
+    segments[BONE_INDEX["torso"]] = [mid_sh, (kp[lh] + kp[rh]) / 2]
+    segments[BONE_INDEX["head"]] = [mid_sh, head_center]
+    for i, bone in enumerate(BONES):
+        if bone.start < 0:
+            continue
+        if bone.end >= 0:
+            ok = known[bone.start] and known[bone.end]
+            if bone.name.endswith("thigh"):
+                ok = ok and hips_known
+            end = kp[bone.end]
+        else:
+            ok = bool(known[bone.start]) and present[BONE_INDEX[bone.parent]]
+            end = _hand_end(kp, known, bone)
+        parent_ok = bone.parent is None or present[BONE_INDEX[bone.parent]]
+        present[i] = bool(ok and parent_ok)
+        segments[i] = [kp[bone.start], end]
+    return RestSkeleton(kp, known, present, segments, quad, head_center, float(head_radius), max(sw, 1.0),
+                        max(face_height, 1.0))
+
+
+def bone_transforms(rest: RestSkeleton, keypoints: np.ndarray, scores: np.ndarray, min_score: float,
+                    head_limits: tuple[float, float], torso_limits: tuple[float, float],
+                    stretch_limits: tuple[float, float]) -> np.ndarray:
+    """(n_bones, 2, 3) affine transforms rest -> this frame (identity-like for absent bones)."""
+    kp = np.asarray(keypoints, dtype=np.float64)
+    known = (np.asarray(scores) >= min_score) & rest.known
+    out = np.tile(np.eye(2, 3), (len(BONES), 1, 1))
+    torso_pts = TORSO_POINTS[known[TORSO_POINTS]]
+    if len(torso_pts) >= 2:
+        out[0] = similarity_fit(rest.keypoints[torso_pts], kp[torso_pts], torso_limits)
+    head_pts = HEAD_POINTS[known[HEAD_POINTS]]
+    if len(head_pts) >= 2:
+        out[1] = similarity_fit(rest.keypoints[head_pts], kp[head_pts], head_limits)
+    else:
+        out[1] = out[0]
+    for i, bone in enumerate(BONES[2:], start=2):
+        parent = out[BONE_INDEX[bone.parent]]
+        if not rest.present[i]:
+            out[i] = parent
+            continue
+        if bone.end >= 0:
+            if not (known[bone.start] and known[bone.end]):
+                out[i] = parent
+                continue
+            end1 = kp[bone.end]
+            end0 = rest.segments[i, 1]
+        else:
+            if not known[bone.start]:
+                out[i] = parent
+                continue
+            sl = HAND_SLICES[bone.name]
+            idx = np.arange(sl.start, sl.stop)[1:]
+            shared = known[idx]
+            if shared.sum() >= 3:
+                end0, end1 = rest.keypoints[idx[shared]].mean(0), kp[idx[shared]].mean(0)
+            else:
+                elbow = J["left_elbow"] if bone.name == "left_hand" else J["right_elbow"]
+                if not known[elbow]:
+                    out[i] = parent
+                    continue
+                none = np.zeros(len(idx), bool)
+                end0 = _hand_end(rest.keypoints, rest.known, bone, none)
+                end1 = _hand_end(kp, known, bone, none)
+        out[i] = limb_transform(rest.keypoints[bone.start], end0, kp[bone.start], end1, stretch_limits)
+    return out

@@ -1,0 +1,177 @@
+"""The relation bank: for each motion token, real 2D whole-body pose windows seen with it.
+
+Each entry is one token's window (4 frames at 20 fps) of a template clip: its code, its 133
+keypoints normalised (neck at the origin, divided by the clip's torso length) and their scores.
+Saved as ``config.json`` + ``bank.safetensors`` (float16 keypoints, uint8 scores); no pickle.
+Hands or a face that the builder drew from a canonical template (``hands_source`` /
+``face_source`` == "canonical") are not stored: they are a function of the body and are redrawn
+on loading, which keeps the shipped bank small.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.constants import CODEBOOK_SIZE, MOTION_FPS, TOKEN_DOWNSAMPLE
+from pipeline.portrait.wholebody import FACE, HANDS, NUM_KEYPOINTS
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "bank.safetensors"
+DEFAULT_BANK_DIR = Path(__file__).resolve().parents[2] / "assets" / "relation_bank"
+
+
+@dataclass
+class RelationBankConfig:
+    """What a bank holds and how it was made (written to config.json)."""
+
+    codebook_size: int = CODEBOOK_SIZE
+    window: int = TOKEN_DOWNSAMPLE
+    fps: int = MOTION_FPS
+    num_keypoints: int = NUM_KEYPOINTS
+    normalisation: str = "neck (shoulder midpoint) at the origin, divided by the clip's median torso length"
+    hands_source: str = "video"      # "video": detected hands worth drawing; "canonical": a template shape
+    face_source: str = "video"
+    max_per_code: int = 0            # 0: every window kept
+    sources: list[str] = field(default_factory=list)
+    built_with: str = ""
+    tokenizer: str = ""
+    notes: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RelationBankConfig":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class RelationBank:
+    """Token -> 2D pose windows. codes (E,), keypoints (E, 4, 133, 2), scores (E, 4, 133),
+    source (E,) index into config.sources, window (E,) the token index inside its source clip."""
+
+    config: RelationBankConfig
+    codes: np.ndarray
+    keypoints: np.ndarray
+    scores: np.ndarray
+    source: np.ndarray
+    window: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.codes = np.asarray(self.codes, dtype=np.int64).reshape(-1)
+        e, w, k = len(self.codes), self.config.window, self.config.num_keypoints
+        self.keypoints = np.asarray(self.keypoints, dtype=np.float32).reshape(e, w, k, 2)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(e, w, k)
+        self.source = np.asarray(self.source, dtype=np.int64).reshape(e)
+        self.window = np.asarray(self.window, dtype=np.int64).reshape(e)
+        order = np.argsort(self.codes, kind="stable")
+        for name in ("codes", "keypoints", "scores", "source", "window"):
+            setattr(self, name, getattr(self, name)[order])
+        self._starts = np.searchsorted(self.codes, np.arange(self.config.codebook_size + 1))
+
+    def __len__(self) -> int:
+        return int(len(self.codes))
+
+    def entries_for(self, code: int) -> np.ndarray:
+        """Indices of the entries of one code (empty when the bank never saw it)."""
+        if not 0 <= code < self.config.codebook_size:
+            return np.zeros(0, dtype=np.int64)
+        return np.arange(self._starts[code], self._starts[code + 1])
+
+    @property
+    def covered_codes(self) -> np.ndarray:
+        return np.unique(self.codes)
+
+    def coverage_of(self, tokens: np.ndarray) -> float:
+        """Share of ``tokens`` whose code has at least one entry."""
+        tokens = np.asarray(tokens).reshape(-1)
+        if len(tokens) == 0:
+            return 0.0
+        return float(np.isin(tokens, self.covered_codes).mean())
+
+    def without_codes(self, codes) -> "RelationBank":
+        """A copy lacking the given codes (tests and ablations of the projection fallback)."""
+        keep = ~np.isin(self.codes, np.asarray(list(codes)))
+        return RelationBank(self.config, self.codes[keep], self.keypoints[keep], self.scores[keep],
+                            self.source[keep], self.window[keep])
+
+    # ------------------------------------------------------------------ save / load
+    def save_pretrained(self, directory: str | Path) -> Path:
+        from safetensors.numpy import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        scores = np.round(np.clip(self.scores, 0.0, 1.0) * 255).astype(np.uint8)
+        tensors = {
+            "codes": self.codes.astype(np.int16),
+            "source": self.source.astype(np.int32),
+            "window": self.window.astype(np.int32),
+        }
+        for part, sl in _stored_parts(self.config).items():
+            tensors[f"keypoints_{part}"] = self.keypoints[:, :, sl].astype(np.float16)
+            tensors[f"scores_{part}"] = scores[:, :, sl]
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(directory / WEIGHTS_NAME),
+                  metadata={"format": "relation_bank", "entries": str(len(self))})
+        data = asdict(self.config)
+        data["num_entries"] = len(self)
+        data["covered_codes"] = int(len(self.covered_codes))
+        (directory / CONFIG_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> "RelationBank":
+        from safetensors.numpy import load_file
+
+        directory = Path(directory)
+        if not (directory / CONFIG_NAME).exists() or not (directory / WEIGHTS_NAME).exists():
+            raise FileNotFoundError(f"{directory} needs {CONFIG_NAME} and {WEIGHTS_NAME} "
+                                    "(a folder written by RelationBank.save_pretrained or `python -m pipeline build-bank`)")
+        config = RelationBankConfig.from_dict(json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
+        t = load_file(str(directory / WEIGHTS_NAME))
+        e, w = len(t["codes"]), config.window
+        keypoints = np.zeros((e, w, config.num_keypoints, 2), dtype=np.float32)
+        scores = np.zeros((e, w, config.num_keypoints), dtype=np.float32)
+        for part, sl in _stored_parts(config).items():
+            keypoints[:, :, sl] = t[f"keypoints_{part}"].astype(np.float32)
+            scores[:, :, sl] = t[f"scores_{part}"].astype(np.float32) / 255.0
+        _redraw_canonical(config, keypoints, scores)
+        return cls(config, t["codes"], keypoints, scores, t["source"], t["window"])
+
+    @classmethod
+    def empty(cls, config: RelationBankConfig | None = None) -> "RelationBank":
+        config = config or RelationBankConfig()
+        w, k = config.window, config.num_keypoints
+        return cls(config, np.zeros(0), np.zeros((0, w, k, 2)), np.zeros((0, w, k)), np.zeros(0), np.zeros(0))
+
+
+def _stored_parts(config: RelationBankConfig) -> dict[str, slice]:
+    parts = {"body": slice(0, FACE.start)}
+    if config.face_source != "canonical":
+        parts["face"] = FACE
+    if config.hands_source != "canonical":
+        parts["hands"] = HANDS
+    return parts
+
+
+def _redraw_canonical(config: RelationBankConfig, keypoints: np.ndarray, scores: np.ndarray) -> None:
+    """Fill canonical hands / face (not stored) from the stored body, in place."""
+    from pipeline.token2pose.project import canonical_parts
+
+    flat_k = keypoints.reshape(-1, *keypoints.shape[2:])
+    flat_s = scores.reshape(-1, scores.shape[-1])
+    canonical_parts(flat_k, flat_s, hands=config.hands_source == "canonical",
+                    face=config.face_source == "canonical", hand_length=CANONICAL_HAND_LENGTH)
+
+
+CANONICAL_HAND_LENGTH = 0.19 / 0.51
+"""Hand length in normalised units (a torso of 0.51 m is 1): 19 cm of hand."""
+
+
+def default_bank() -> RelationBank:
+    """The shipped bank (assets/relation_bank), built from the motion dataset's mocap clips."""
+    return RelationBank.from_pretrained(DEFAULT_BANK_DIR)
+
+
+__all__ = ["CONFIG_NAME", "DEFAULT_BANK_DIR", "RelationBank", "RelationBankConfig", "WEIGHTS_NAME", "default_bank"]

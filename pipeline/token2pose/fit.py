@@ -1,0 +1,226 @@
+"""Fit a normalised 2D motion to the person in the portrait.
+
+The motion arrives as poses in normalised units (neck at the origin) at 20 fps, plus the
+pixel displacement of the neck that the 3D motion's root travel produces through the portrait's
+camera. Fitting keeps each bone's direction from the motion and takes its length from the
+portrait (limbs rescaled from the root outward); the neck starts where the person stands and
+follows the displacement; the first frame is the portrait's own pose and the motion eases out
+of it; the portrait's own hands follow the forearms and its face follows the head. Everything is
+interpolated to the video rate on the bone angles, so limb lengths stay exact between frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.constants import MOTION_FPS
+from pipeline.motion.skeleton import REST_POSE
+from pipeline.portrait.types import PortraitAnalysis
+from pipeline.portrait.wholebody import BODY_INDEX as B
+from pipeline.portrait.wholebody import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND, WholeBodyPose
+from pipeline.token2pose.camera import WeakPerspectiveCamera
+from pipeline.token2pose.mapping import NUM_BODY_FEET
+from pipeline.token2pose.project import HAND_LENGTH_M, TEMPLATE_HANDS, canonical_face, project_body
+from pipeline.token2pose.resample import interpolate, sample_positions
+from pipeline.token2pose.tree2d import (BONES, HIP_MID, LEG_KEYPOINTS, NECK, bone_angles, bone_lengths_2d,
+                                        rebuild, with_virtual)
+
+EASE_SECONDS = 0.5
+MIN_SCORE = 0.3
+DRAWN_SCORE = 0.9
+"""Score given to keypoints the portrait did not show but the fitted pose places (inside the frame)."""
+HAND_SLICES = {"left": LEFT_HAND, "right": RIGHT_HAND}
+HEAD_BONE = BONES.index((NECK, B["nose"]))
+FOREARM_BONE = {side: BONES.index((B[f"{side}_elbow"], B[f"{side}_wrist"])) for side in ("left", "right")}
+HEAD_POINTS = (B["nose"], B["left_eye"], B["right_eye"], B["left_ear"], B["right_ear"])
+HEAD_FRAMING_POINTS = (*HEAD_POINTS, B["left_shoulder"], B["right_shoulder"])
+
+
+def ease(t: np.ndarray, duration: float = EASE_SECONDS) -> np.ndarray:
+    """Smoothstep from 0 at t=0 to 1 at t=duration: the motion's weight against the portrait's pose."""
+    if duration <= 0:
+        return np.ones_like(np.asarray(t, dtype=np.float64))
+    x = np.clip(np.asarray(t, dtype=np.float64) / duration, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+@dataclass
+class PersonModel:
+    """What fitting needs from the portrait: its tree, which parts it shows, its bone lengths."""
+
+    tree: np.ndarray            # (25, 2) px, unknown points filled from the camera's rest pose
+    known: np.ndarray           # (25,) bool
+    lengths: np.ndarray         # (n_bones,) px: measured where both ends are known, else from the rest pose
+    measured: np.ndarray        # (n_bones,) bool
+    hand_length_px: float
+    torso_px: float
+
+
+def person_model(portrait: PortraitAnalysis, camera: WeakPerspectiveCamera) -> PersonModel:
+    """The portrait's 2D skeleton: measured bone lengths where visible, the fitted camera's
+    projection of the rest pose elsewhere (a half-body photo has no legs to measure)."""
+    kp = portrait.pose.keypoints[0].astype(np.float64)
+    body_known = (portrait.pose.scores[0] >= MIN_SCORE) & np.asarray(portrait.visible, dtype=bool)
+    known = np.zeros(NECK + 2, dtype=bool)
+    known[:NUM_BODY_FEET] = body_known[:NUM_BODY_FEET]
+    known[NECK] = known[B["left_shoulder"]] and known[B["right_shoulder"]]
+    known[HIP_MID] = known[B["left_hip"]] and known[B["right_hip"]]
+    tree = with_virtual(kp)
+    rest = with_virtual(project_body(REST_POSE[None], camera)[0])
+    expected = bone_lengths_2d(rest)
+    measured_len = bone_lengths_2d(tree)
+    measured = np.array([known[a] and known[b] for a, b in BONES])
+    # A limb pointing at the camera in the photo measures short; below half its expected length
+    # the measurement says more about the photo's angle than the person, so the rest pose wins.
+    measured &= measured_len > 0.5 * expected
+    lengths = np.where(measured, measured_len, expected)
+    tree = np.where(known[:, None], tree, rest)
+    return PersonModel(tree, known, lengths, measured, HAND_LENGTH_M * camera.scale,
+                       float(lengths[BONES.index((NECK, HIP_MID))]))
+
+
+def _portrait_hand(portrait: PortraitAnalysis, side: str, person: PersonModel) -> np.ndarray:
+    """(21, 2) the portrait's hand relative to its wrist; a relaxed template along the forearm
+    when the photo does not show the hand."""
+    sl = HAND_SLICES[side]
+    kp, sc = portrait.pose.keypoints[0, sl].astype(np.float64), portrait.pose.scores[0, sl]
+    vis = np.asarray(portrait.visible, dtype=bool)[sl]
+    if (sc >= MIN_SCORE).mean() > 0.6 and vis.mean() > 0.6:
+        return kp - kp[0]
+    elbow, wrist = person.tree[B[f"{side}_elbow"]], person.tree[B[f"{side}_wrist"]]
+    angle = np.arctan2(*(wrist - elbow)[::-1])
+    c, s = np.cos(angle), np.sin(angle)
+    return TEMPLATE_HANDS[side] * person.hand_length_px @ np.array([[c, -s], [s, c]]).T
+
+
+END_ON_SHARE = 0.9
+"""A bone shorter on screen than this share of its full length is turning toward the camera."""
+
+
+def steady_angles(tree: np.ndarray) -> np.ndarray:
+    """Unwrapped bone angles (T, n_bones) whose changes are damped while a bone points at the camera.
+
+    A bone seen end-on has a 2D direction that swings wildly with tiny 3D changes; drawn at the
+    person's full limb length, that swing would become a flailing limb. Each frame moves the
+    angle toward the measured one by the share of the bone's full length that is visible.
+    """
+    vectors = np.diff(tree[:, [[a, b] for a, b in BONES]], axis=2)[:, :, 0]       # (T, n_bones, 2)
+    length = np.linalg.norm(vectors, axis=-1)
+    full = np.maximum(np.percentile(length, 95, axis=0), 1e-9)
+    trust = np.clip(length / (END_ON_SHARE * full), 0.0, 1.0)
+    raw = np.arctan2(vectors[..., 1], vectors[..., 0])
+    out = np.empty_like(raw)
+    out[0] = raw[0]
+    for t in range(1, len(raw)):
+        step = (raw[t] - out[t - 1] + np.pi) % (2 * np.pi) - np.pi
+        out[t] = out[t - 1] + trust[t] * step
+    return out
+
+
+HAND_TURN_SIGMA = 0.08
+"""Seconds over which the hand's turn with the forearm is averaged: a hand does not copy every
+wobble of a forearm's on-screen angle, and the hand's length would magnify it."""
+
+
+def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Edge-padded Gaussian filter along axis 0; keeps x[0] where the signal starts flat."""
+    if sigma <= 0 or len(x) < 2:
+        return x
+    radius = int(np.ceil(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.concatenate([np.repeat(x[:1], radius, 0), x, np.repeat(x[-1:], radius, 0)])
+    out = np.convolve(padded, kernel, mode="valid")
+    return out - out[0] + x[0]
+
+
+def _rotate(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate (K, 2) points by per-frame angles (T,) -> (T, K, 2)."""
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    return np.stack([c * points[:, 0] - s * points[:, 1], s * points[:, 0] + c * points[:, 1]], axis=-1)
+
+
+def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement: np.ndarray,
+                    portrait: PortraitAnalysis, camera: WeakPerspectiveCamera, *, fps: float,
+                    motion_hands: bool = False, ease_seconds: float = EASE_SECONDS,
+                    src_fps: float = MOTION_FPS) -> WholeBodyPose:
+    """The final pixel poses at ``fps`` for normalised poses (T, 133, 2) at ``src_fps``.
+
+    displacement: (T, 2) px neck travel from the motion's root (zero at frame 0).
+    motion_hands: take the hand shapes from ``motion`` (a bank with real hands) rather than the
+    portrait's own hands following the forearms.
+    """
+    person = person_model(portrait, camera)
+    motion = np.asarray(motion, dtype=np.float64)
+    angles = steady_angles(with_virtual(motion))                                # (T, n_bones), unwrapped
+    start = np.where(person.measured, bone_angles(person.tree), angles[0])
+    # Unknown portrait bones start from the motion's own first direction; known ones ease from the photo.
+    angles = angles + 2 * np.pi * np.round((start - angles[0]) / (2 * np.pi))
+    positions = sample_positions(len(motion), src_fps, fps)
+    times = np.arange(len(positions)) / fps
+    weight = ease(times, ease_seconds)[:, None]
+    angles = start + weight * (interpolate(angles, positions) - start)
+    root = person.tree[NECK] + interpolate(displacement - displacement[:1], positions)
+    tree = rebuild(root, angles, person.lengths)
+
+    n_out = len(tree)
+    keypoints = np.zeros((n_out, NUM_KEYPOINTS, 2))
+    keypoints[:, :NUM_BODY_FEET] = tree[:, :NUM_BODY_FEET]
+    for side in ("left", "right"):
+        sl = HAND_SLICES[side]
+        own = _portrait_hand(portrait, side, person)
+        turn = _smooth(angles[:, FOREARM_BONE[side]] - angles[0, FOREARM_BONE[side]], HAND_TURN_SIGMA * fps)
+        rel = _rotate(own, turn)
+        if motion_hands:
+            bank_rel = interpolate(motion[:, sl] - motion[:, sl.start:sl.start + 1], positions) * person.torso_px
+            size = np.median(np.linalg.norm(bank_rel[:, 12], axis=-1))
+            if size > 1e-6:
+                bank_rel *= np.linalg.norm(own[12]) / size
+            conf = interpolate(np.asarray(motion_scores, dtype=np.float64)[:, sl].mean(-1), positions)
+            blend = (weight[:, 0] * np.clip((conf - MIN_SCORE) / 0.4, 0.0, 1.0))[:, None, None]
+            rel = (1.0 - blend) * rel + blend * bank_rel
+        keypoints[:, sl] = tree[:, B[f"{side}_wrist"], None, :] + rel
+    face_kp, face_sc = portrait.pose.keypoints[0, FACE].astype(np.float64), portrait.pose.scores[0, FACE]
+    if (face_sc >= MIN_SCORE).mean() > 0.6 and person.known[B["nose"]]:
+        head_turn = angles[:, HEAD_BONE] - angles[0, HEAD_BONE]
+        keypoints[:, FACE] = tree[:, B["nose"], None, :] + _rotate(face_kp - person.tree[B["nose"]], head_turn)
+    else:
+        keypoints[:, FACE] = canonical_face(tree[:, :NUM_BODY_FEET])
+    keypoints[0] = np.where(_portrait_known(portrait)[:, None], portrait.pose.keypoints[0], keypoints[0])
+    scores = _scores(portrait, keypoints, motion_scores, positions)
+    return WholeBodyPose(keypoints.astype(np.float32), scores, portrait.size, float(fps))
+
+
+def _portrait_known(portrait: PortraitAnalysis) -> np.ndarray:
+    return (portrait.pose.scores[0] >= MIN_SCORE) & np.asarray(portrait.visible, dtype=bool)
+
+
+def _scores(portrait: PortraitAnalysis, keypoints: np.ndarray, motion_scores: np.ndarray,
+            positions: np.ndarray) -> np.ndarray:
+    """Confidence per drawn point: the portrait's own where it showed the point, DRAWN_SCORE
+    elsewhere; 0 for points outside the image (they keep their coordinates), for the legs of a
+    half-body portrait and for everything but the head and shoulders of a head portrait; body
+    points the motion marks hidden (a face turned away) fade out."""
+    known = _portrait_known(portrait)
+    base = np.where(known, portrait.pose.scores[0], DRAWN_SCORE).astype(np.float64)
+    scores = np.repeat(base[None], len(keypoints), axis=0)
+    hidden = interpolate(np.asarray(motion_scores, dtype=np.float64)[:, list(HEAD_POINTS)], positions)
+    scores[:, list(HEAD_POINTS)] *= np.clip(hidden, 0.0, 1.0)
+    if portrait.framing == "half_body":
+        scores[:, list(LEG_KEYPOINTS)] = 0.0
+    elif portrait.framing == "head":
+        keep = np.zeros(NUM_KEYPOINTS, dtype=bool)
+        keep[list(HEAD_FRAMING_POINTS)] = True
+        keep[FACE] = True
+        scores[:, ~keep] = 0.0
+    width, height = portrait.size
+    inside = ((keypoints[..., 0] >= 0) & (keypoints[..., 0] < width)
+              & (keypoints[..., 1] >= 0) & (keypoints[..., 1] < height))
+    scores[~inside] = 0.0
+    scores[0] = np.where(known, portrait.pose.scores[0], scores[0])
+    return scores.astype(np.float32)
+
+
+__all__ = ["EASE_SECONDS", "PersonModel", "ease", "fit_to_portrait", "person_model"]

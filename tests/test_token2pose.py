@@ -1,0 +1,235 @@
+"""token2pose: mappings, camera fit, limb fitting, easing, framing, the relation bank and its builders."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.constants import MOTION_FPS, VIDEO_FPS
+from pipeline.motion.skeleton import JOINT_INDEX as S
+from pipeline.motion.skeleton import REST_POSE, bone_lengths
+from pipeline.portrait.wholebody import BODY_INDEX as B
+from pipeline.token2pose import RelationBank, fit_camera, translate
+from pipeline.token2pose.camera import WeakPerspectiveCamera
+from pipeline.token2pose.fit import EASE_SECONDS, MIN_SCORE, person_model
+from pipeline.token2pose.mapping import MP, body_frame, mediapipe_to_smpl
+from pipeline.token2pose.project import project_body
+from pipeline.token2pose.synthetic import synthetic_portrait
+from pipeline.token2pose.tree2d import LEG_KEYPOINTS, bone_lengths_2d, with_virtual
+
+REPO = Path(__file__).resolve().parents[1]
+TOKENIZER_DIR = REPO / "assets" / "checkpoints" / "motion_tokenizer"
+DATASET = REPO / "cache" / "motion-dataset"
+HAS_CONVERT = importlib.util.find_spec("pipeline.portrait.mediapipe_convert") is not None
+HAS_ANALYSIS = importlib.util.find_spec("pipeline.portrait.analysis") is not None
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from pipeline.motion.tokenizer import MotionTokenizer
+
+    return MotionTokenizer.from_pretrained(TOKENIZER_DIR)
+
+
+@pytest.fixture(scope="module")
+def tokens(tokenizer) -> np.ndarray:
+    """40 tokens (8 s) of real motion: a held-out dataset clip, or a fixed sequence without the dataset."""
+    from pipeline.token2pose.from_motion import tokens_of_features
+
+    test_list = DATASET / "test.txt"
+    if test_list.exists():
+        clip = test_list.read_text().split()[0]
+        return tokens_of_features(tokenizer, np.load(DATASET / "new_joint_vecs" / f"{clip}.npy"))[:40]
+    return np.random.default_rng(0).integers(0, 512, 40)
+
+
+@pytest.fixture(scope="module")
+def bank() -> RelationBank:
+    from pipeline.token2pose import default_bank
+
+    return default_bank()
+
+
+@pytest.fixture(scope="module")
+def half_body():
+    return synthetic_portrait("half_body")
+
+
+@pytest.fixture(scope="module")
+def motion(tokens, tokenizer):
+    """Tokens with decoded joints, the shape of a GenerationResult."""
+    from types import SimpleNamespace
+
+    from pipeline.token2pose import decode_tokens
+
+    return SimpleNamespace(tokens=tokens, joints=decode_tokens(tokens, tokenizer))
+
+
+@pytest.fixture(scope="module")
+def bank_result(motion, half_body, bank):
+    return translate(motion, half_body, bank=bank)
+
+
+def _mediapipe_landmarks_of_rest() -> np.ndarray:
+    """33 MediaPipe world landmarks (MediaPipe axes) of a person in our rest pose."""
+    j = REST_POSE
+    head = j[S["head"]]
+    points = {name: j[S[name]] for name in ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+                                             "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+                                             "right_knee", "left_ankle", "right_ankle")}
+    points.update(nose=head + [0, -0.01, 0.1], left_ear=head + [0.075, 0, 0], right_ear=head + [-0.075, 0, 0],
+                  left_heel=j[S["left_ankle"]] + [0, -0.06, -0.05], right_heel=j[S["right_ankle"]] + [0, -0.06, -0.05],
+                  left_foot_index=j[S["left_foot"]] + [0, -0.01, 0.06],
+                  right_foot_index=j[S["right_foot"]] + [0, -0.01, 0.06])
+    world = np.zeros((33, 3))
+    for name, i in MP.items():
+        world[i] = points.get(name, head)
+    return world * np.array([1.0, -1.0, -1.0])        # ours -> MediaPipe's (y down, z away)
+
+
+def test_mediapipe_to_smpl_gives_plausible_skeleton():
+    joints = mediapipe_to_smpl(_mediapipe_landmarks_of_rest())
+    got, want = bone_lengths(joints), bone_lengths(REST_POSE)
+    limbs = [S[n] for n in ("left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_knee", "right_knee",
+                            "left_ankle", "right_ankle")]
+    np.testing.assert_allclose(got[limbs], want[limbs], atol=1e-6)
+    assert np.all(np.abs(got[1:] - want[1:]) < 0.06), (got - want).round(3)
+    forward, left = body_frame(joints[None])
+    assert forward[0] @ [0, 0, 1] > 0.99 and left[0] @ [1, 0, 0] > 0.99     # Y up, facing +Z, left is +X
+    assert joints[S["head"], 1] > joints[S["neck"], 1] > joints[S["spine3"], 1] > joints[S["pelvis"], 1]
+
+
+def test_camera_fit_recovers_a_known_camera():
+    true = WeakPerspectiveCamera(500.0, np.deg2rad(20), 0.05, (250.0, 400.0))
+    portrait = synthetic_portrait("whole_body", size=1024, camera=true)
+    cam = fit_camera(portrait)
+    assert abs(cam.scale / true.scale - 1) < 0.03
+    assert abs(cam.yaw - true.yaw) < np.deg2rad(6) and abs(cam.roll - true.roll) < 0.02
+    assert cam.residual_px < 2.0
+
+
+@pytest.mark.skipif(not HAS_ANALYSIS, reason="pipeline.portrait.analysis not present yet")
+def test_projection_of_rest_pose_lands_on_the_astronaut():
+    from skimage import data
+
+    from pipeline.portrait.analysis import analyze_portrait
+
+    portrait = analyze_portrait(data.astronaut())
+    cam = fit_camera(portrait)
+    projected = project_body(REST_POSE[None], cam)[0]
+    kp = portrait.pose.keypoints[0]
+    width = np.linalg.norm(kp[B["left_shoulder"]] - kp[B["right_shoulder"]])
+    for name in ("left_shoulder", "right_shoulder", "nose"):
+        assert np.linalg.norm(projected[B[name]] - kp[B[name]]) < 0.2 * width, name
+
+
+def test_fitted_bone_lengths_match_the_portrait(bank_result, half_body):
+    person = person_model(half_body, fit_camera(half_body))
+    lengths = bone_lengths_2d(with_virtual(bank_result.pose.keypoints))[:, person.measured]
+    assert person.measured.sum() >= 8
+    assert np.abs(lengths / person.lengths[person.measured] - 1).max() < 0.02
+
+
+def test_first_frame_is_the_portrait_and_motion_eases_out(bank_result, half_body):
+    pose = bank_result.pose
+    known = (half_body.pose.scores[0] >= MIN_SCORE) & half_body.visible
+    arms = [B[n] for n in ("left_elbow", "right_elbow", "left_wrist", "right_wrist")]
+    np.testing.assert_allclose(pose.keypoints[0, known], half_body.pose.keypoints[0, known], atol=1e-3)
+    gap = np.linalg.norm(pose.keypoints[:, arms] - half_body.pose.keypoints[0, arms], axis=-1).mean(-1)
+    at_ease = int(round(EASE_SECONDS * pose.fps))
+    assert gap[at_ease:].max() > 5.0                   # the motion has taken over (pixels)
+    assert gap[1] < 0.2 * gap[at_ease] + 0.5          # ...but left the photo's pose gently
+
+
+def test_half_body_legs_not_drawn_torso_and_arms_are(bank_result):
+    scores = bank_result.pose.scores
+    assert np.all(scores[:, list(LEG_KEYPOINTS)] == 0)
+    for name in ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow"):
+        assert (scores[:, B[name]] > 0).mean() > 0.5, name
+
+
+def test_points_outside_the_frame_stay_outside():
+    portrait = synthetic_portrait("head")
+    rng = np.random.default_rng(1)
+    pose = translate(rng.integers(0, 512, 10), portrait, method="projection").pose
+    w, h = pose.image_size
+    outside = (pose.keypoints[..., 0] < 0) | (pose.keypoints[..., 0] >= w) | (pose.keypoints[..., 1] >= h)
+    assert outside[:, B["left_hip"]].all()                        # not clamped into the frame
+    assert np.all(pose.scores[outside] == 0)
+
+
+def test_bank_save_load_round_trip(tmp_path, bank):
+    from pipeline.token2pose.bank import RelationBankConfig
+
+    video_like = RelationBank(RelationBankConfig(hands_source="video", face_source="video", sources=["a.mp4"]),
+                              bank.codes[:50], bank.keypoints[:50], bank.scores[:50], bank.source[:50],
+                              bank.window[:50])
+    video_like.save_pretrained(tmp_path / "v")
+    assert not list((tmp_path / "v").glob("*.pkl")) and (tmp_path / "v" / "bank.safetensors").exists()
+    back = RelationBank.from_pretrained(tmp_path / "v")
+    np.testing.assert_array_equal(back.codes, video_like.codes)
+    np.testing.assert_allclose(back.keypoints, video_like.keypoints, atol=2e-3)
+    np.testing.assert_allclose(back.scores, video_like.scores, atol=1 / 255)
+    assert back.config.sources == ["a.mp4"]
+    bank.save_pretrained(tmp_path / "c")                           # canonical hands/face are redrawn
+    again = RelationBank.from_pretrained(tmp_path / "c")
+    np.testing.assert_allclose(again.keypoints[:, :, :23], bank.keypoints[:, :, :23], atol=2e-3)
+    np.testing.assert_allclose(again.keypoints, bank.keypoints, atol=2e-2)
+
+
+def test_missing_codes_fall_back_to_projection(motion, half_body, bank):
+    codes = np.unique(motion.tokens)
+    partial = bank.without_codes(codes[: len(codes) // 2])
+    result = translate(motion, half_body, bank=partial)
+    missing = np.isin(motion.tokens, codes[: len(codes) // 2])
+    assert 0 < result.coverage < 1
+    assert result.coverage == pytest.approx(1 - missing.mean())
+    assert np.all(result.entries[missing] == -1) and np.all(result.entries[~missing] >= 0)
+    assert np.isfinite(result.pose.keypoints).all()
+
+
+def test_resampling_20_to_25_fps(motion, half_body):
+    from pipeline.token2pose.resample import resample
+
+    assert len(resample(np.zeros((40, 3)), MOTION_FPS, VIDEO_FPS)) == 50
+    pose = translate(motion, half_body, method="projection", fps=VIDEO_FPS).pose
+    assert len(pose) == len(motion.tokens) * 4 * VIDEO_FPS // MOTION_FPS and pose.fps == VIDEO_FPS
+
+
+@pytest.fixture(scope="module")
+def astronaut_video(tmp_path_factory) -> Path:
+    """2 s at 25 fps, 256 x 256: skimage's astronaut photo, shifted sideways and rotated by a few
+    degrees over time (a real person that MediaPipe finds in every frame; the person does not move)."""
+    import cv2
+    from skimage import data
+
+    img = data.astronaut()
+    h, w = img.shape[:2]
+    path = tmp_path_factory.mktemp("video") / "astronaut.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (w // 2, h // 2))
+    for i in range(50):
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), 4 * np.sin(2 * np.pi * i / 50), 1.0)
+        m[0, 2] += 12 * np.sin(2 * np.pi * i / 25)
+        frame = cv2.resize(cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT), (w // 2, h // 2))
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.mark.skipif(not HAS_CONVERT, reason="pipeline.portrait.mediapipe_convert not present yet")
+def test_video_bank_builder(astronaut_video, tokenizer, tmp_path):
+    from pipeline.token2pose import build_bank_from_videos
+
+    built = build_bank_from_videos([astronaut_video], tokenizer)
+    assert len(built) > 0 and built.config.hands_source == "video"
+    assert np.all((built.codes >= 0) & (built.codes < 512))
+    assert len(built.codes) >= 6                                    # ~2 s -> 9 whole windows
+    assert np.isfinite(built.keypoints).all()
+    built.save_pretrained(tmp_path / "bank")
+    assert len(RelationBank.from_pretrained(tmp_path / "bank")) == len(built)
