@@ -15,8 +15,10 @@ mouth_audio_corr=<float>
   floored at silence).
 
 Portrait: scikit-image's astronaut (analysed by pipeline.portrait.analysis); speech: jfk.flac
-(~11 s). Poses: token2pose output when available, else the portrait's own pose moved (a torso
-sway, a head tilt, one forearm waving) - controlled motion that exercises every bone.
+(~11 s). Poses (--poses): "generated" (default) - the whole pipeline: motion generated from the
+speech with one prompted segment (GENERATED_PROMPT) and the rest audio-driven, then token2pose with
+the default relation bank; or "moved" - the portrait's own pose moved (a torso sway, a head tilt,
+one forearm waving), controlled motion that exercises every bone.
 """
 
 from __future__ import annotations
@@ -34,6 +36,22 @@ from pipeline.portrait.wholebody import FACE, WholeBodyPose
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH = REPO.parent / "shared" / "data" / "speech" / "jfk.flac"
+
+
+GENERATED_PROMPT = (3.0, 6.0, "a person raises both arms")
+
+
+def generated_poses(portrait, audio) -> WholeBodyPose:
+    """Poses of the full pipeline: generate() on the speech, then token2pose (bank) at 25 fps."""
+    from pipeline.motion.generate import generate
+    from pipeline.token2pose import poses_for_portrait
+
+    a, b, prompt = GENERATED_PROMPT
+    segments = [(0.0, a, None), (a, min(b, audio.duration_s), prompt)]
+    if audio.duration_s > b:
+        segments.append((b, audio.duration_s, None))
+    result = generate(audio, segments, seed=0)
+    return poses_for_portrait(result, portrait, fps=VIDEO_FPS)
 
 
 def _row(name: str, value: str) -> None:
@@ -116,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.0, help="cut the speech to this length (0 = all)")
     parser.add_argument("--resolution", type=int, default=512)
+    parser.add_argument("--poses", choices=("generated", "moved"), default="generated",
+                        help="pose sequence: the full pipeline's, or the portrait's own pose moved")
     args = parser.parse_args(argv)
     import torch
 
@@ -131,13 +151,13 @@ def main(argv: list[str] | None = None) -> None:
     portrait, source = load_portrait(args.resolution)
     t_analyse = time.perf_counter() - t0
     n = int(round(audio.duration_s * VIDEO_FPS))
-    poses = None
-    try:
-        from pipeline.token2pose import poses_for_portrait  # noqa: F401
-        pose_source = "moved portrait pose (token2pose needs a motion; kept controlled here)"
-    except ImportError:
-        pose_source = "moved portrait pose (token2pose not installed)"
-    poses = moved_pose(portrait, n)
+    if args.poses == "generated":
+        poses = generated_poses(portrait, audio)
+        pose_source = f"generated motion (prompt {GENERATED_PROMPT[2]!r} at {GENERATED_PROMPT[0]:g}-" \
+                      f"{GENERATED_PROMPT[1]:g} s, audio-driven elsewhere) -> token2pose bank"
+    else:
+        poses = moved_pose(portrait, n)
+        pose_source = "moved portrait pose"
 
     t0 = time.perf_counter()
     renderer = WarpRenderer(portrait, WarpConfig(resolution=args.resolution))
@@ -170,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"| {'measure':<52} | {'value':>14} |")
     print(f"|{'-' * 54}|{'-' * 16}|")
     _row("portrait", source)
-    _row("pose sequence", "moved pose" if "moved" in pose_source else pose_source)
+    _row("pose sequence", args.poses)
     _row("speech (s)", f"{audio.duration_s:.2f}")
     _row("frames", f"{len(frames)}")
     _row("output size", f"{renderer.width}x{renderer.height}")

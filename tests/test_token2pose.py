@@ -19,7 +19,7 @@ from pipeline.token2pose.fit import EASE_SECONDS, MIN_SCORE, person_model
 from pipeline.token2pose.mapping import MP, body_frame, mediapipe_to_smpl
 from pipeline.token2pose.project import project_body
 from pipeline.token2pose.synthetic import synthetic_portrait
-from pipeline.token2pose.tree2d import LEG_KEYPOINTS, bone_lengths_2d, with_virtual
+from pipeline.token2pose.tree2d import BONES, LEG_KEYPOINTS, bone_lengths_2d, with_virtual
 
 REPO = Path(__file__).resolve().parents[1]
 TOKENIZER_DIR = REPO / "assets" / "checkpoints" / "motion_tokenizer"
@@ -114,13 +114,21 @@ def test_camera_fit_recovers_a_known_camera():
     assert cam.residual_px < 2.0
 
 
-@pytest.mark.skipif(not HAS_ANALYSIS, reason="pipeline.portrait.analysis not present yet")
-def test_projection_of_rest_pose_lands_on_the_astronaut():
+@pytest.fixture(scope="module")
+def astronaut():
+    """The real portrait: skimage's astronaut through analyze_portrait (half-body; her left elbow
+    and wrist are half hidden behind the helmet she holds)."""
+    if not HAS_ANALYSIS:
+        pytest.skip("pipeline.portrait.analysis not present yet")
     from skimage import data
 
     from pipeline.portrait.analysis import analyze_portrait
 
-    portrait = analyze_portrait(data.astronaut())
+    return analyze_portrait(data.astronaut())
+
+
+def test_projection_of_rest_pose_lands_on_the_astronaut(astronaut):
+    portrait = astronaut
     cam = fit_camera(portrait)
     projected = project_body(REST_POSE[None], cam)[0]
     kp = portrait.pose.keypoints[0]
@@ -134,6 +142,37 @@ def test_fitted_bone_lengths_match_the_portrait(bank_result, half_body):
     lengths = bone_lengths_2d(with_virtual(bank_result.pose.keypoints))[:, person.measured]
     assert person.measured.sum() >= 8
     assert np.abs(lengths / person.lengths[person.measured] - 1).max() < 0.02
+
+
+@pytest.mark.parametrize("method", ["bank", "projection"])
+def test_bone_lengths_on_the_real_astronaut(motion, astronaut, bank, method):
+    """Every drawn bone whose length the photo gives is within 2% of it in every frame (those
+    sized from their mirror bone once the ease is over), whatever the motion's first frame."""
+    person = person_model(astronaut)
+    assert person.measured.sum() >= 8
+    # her left elbow scores ~0.3 (behind the helmet): that upper arm takes the right one's length
+    upper = [BONES.index((B[f"{s}_shoulder"], B[f"{s}_elbow"])) for s in ("left", "right")]
+    if not person.measured[upper[0]] and person.measured[upper[1]]:
+        assert person.mirrored[upper[0]] and person.lengths[upper[0]] == person.lengths[upper[1]]
+    pose = translate(motion, astronaut, bank=bank, method=method).pose
+    ratio = np.abs(bone_lengths_2d(with_virtual(pose.keypoints.astype(np.float64))) / person.lengths - 1)
+    assert ratio[:, person.measured].max() < 0.02
+    eased = int(np.ceil(EASE_SECONDS * pose.fps))
+    assert ratio[eased:, person.sized].max() < 0.02
+    assert ratio[eased:].max() < 0.02                            # every bone, once the ease is over
+    known = (astronaut.pose.scores[0] >= MIN_SCORE) & astronaut.visible
+    np.testing.assert_allclose(pose.keypoints[0, known], astronaut.pose.keypoints[0, known], atol=1e-3)
+    # no jump out of the photo: frame 1 is near frame 0 for every keypoint it shows
+    assert np.linalg.norm(pose.keypoints[1, known] - pose.keypoints[0, known], axis=-1).max() < 10.0
+
+
+def test_person_model_does_not_depend_on_the_motion(astronaut, motion):
+    """The portrait's proportions come from the photo: the camera fitted to the motion's first
+    frame (which varies) must not decide which bones count as measured."""
+    base = person_model(astronaut)
+    again = person_model(astronaut)
+    np.testing.assert_array_equal(base.measured, again.measured)
+    np.testing.assert_allclose(base.lengths, again.lengths)
 
 
 def test_first_frame_is_the_portrait_and_motion_eases_out(bank_result, half_body):

@@ -23,9 +23,14 @@ from pipeline.token2pose.camera import WeakPerspectiveCamera, fit_camera
 from pipeline.token2pose.fit import EASE_SECONDS, fit_to_portrait
 from pipeline.token2pose.lookup import LookupConfig, lookup
 from pipeline.token2pose.project import whole_body_from_motion
+from pipeline.token2pose.resample import smooth_time
 from pipeline.token2pose.tree2d import NECK, normalise, torso_length, with_virtual
 
 Method = Literal["bank", "projection"]
+SMOOTH_SIGMA = 2.0
+"""Gaussian filter (frames at 20 fps) of the normalised motion before fitting, for both methods
+alike (bank and projection are compared on the same filtering); the bank's window borders are
+crossfaded before it (LookupConfig.crossfade)."""
 DEFAULT_TOKENIZER_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints" / "motion_tokenizer"
 
 
@@ -86,6 +91,7 @@ def translate(result_or_tokens, portrait: PortraitAnalysis, *, bank: RelationBan
         if len(motion) < len(displacement):      # a motion longer than 4N frames keeps its projected tail
             motion = np.concatenate([motion, projected[len(motion):]])
             scores = np.concatenate([scores, pixel_scores[len(scores):]])
+    motion = smooth_time(motion, SMOOTH_SIGMA)          # the same filter for both methods
     n = min(len(motion), len(displacement))
     pose = fit_to_portrait(motion[:n], scores[:n], displacement[:n], portrait, camera, fps=fps,
                            motion_hands=motion_hands, ease_seconds=ease_seconds, src_fps=MOTION_FPS)
@@ -101,4 +107,4 @@ def poses_for_portrait(result_or_tokens, portrait: PortraitAnalysis, *, bank: Re
     return translate(result_or_tokens, portrait, bank=bank, fps=fps, method=method, tokenizer=tokenizer).pose
 
 
-__all__ = ["Token2PoseResult", "decode_tokens", "poses_for_portrait", "translate"]
+__all__ = ["SMOOTH_SIGMA", "Token2PoseResult", "decode_tokens", "poses_for_portrait", "translate"]

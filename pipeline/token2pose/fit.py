@@ -7,6 +7,12 @@ portrait (limbs rescaled from the root outward); the neck starts where the perso
 follows the displacement; the first frame is the portrait's own pose and the motion eases out
 of it; the portrait's own hands follow the forearms and its face follows the head. Everything is
 interpolated to the video rate on the bone angles, so limb lengths stay exact between frames.
+
+Lengths (PersonModel): a bone the photo shows with both ends confidently detected keeps its
+photo length in every frame; a bone the photo shows only doubtfully (a low-score elbow) or end-on
+takes its mirror bone's length when that one is measured, else the rest pose's through the
+camera, and eases to it from its photo length over the same ease as the angles, so the first
+frame is still exactly the photo.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pipeline.constants import MOTION_FPS
 from pipeline.motion.skeleton import REST_POSE
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import BODY_INDEX as B
+from pipeline.portrait.wholebody import FEET_INDEX as F
 from pipeline.portrait.wholebody import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND, WholeBodyPose
 from pipeline.token2pose.camera import WeakPerspectiveCamera
 from pipeline.token2pose.mapping import NUM_BODY_FEET
@@ -46,39 +53,95 @@ def ease(t: np.ndarray, duration: float = EASE_SECONDS) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
+RELIABLE_SCORE = 0.5
+"""A bone's photo length is taken as the person's own only where both its ends score at least
+this: a keypoint the detector barely found (an elbow behind a held helmet, a wrist at the image
+edge) is placed well enough to start the pose from, not well enough to size a limb by."""
+FORESHORTENED = 0.5
+"""A bone shorter in the photo than this share of its expected length points at the camera."""
+
+
+def _mirror_index() -> np.ndarray:
+    """Tree index of each keypoint's left-right mirror (itself for the nose, neck, hip midpoint)."""
+    names = {**{i: n for n, i in B.items()}, **{i: n for n, i in F.items()}}
+    by_name = {n: i for i, n in names.items()}
+    out = np.arange(NECK + 2)
+    for i, name in names.items():
+        for a, b in (("left_", "right_"), ("right_", "left_")):
+            if name.startswith(a) and name.replace(a, b, 1) in by_name:
+                out[i] = by_name[name.replace(a, b, 1)]
+    return out
+
+
+_MIRROR = _mirror_index()
+MIRROR_BONE = np.array([BONES.index((int(_MIRROR[a]), int(_MIRROR[b]))) for a, b in BONES])
+"""Index in BONES of each bone's left-right mirror (itself for the spine and head bones)."""
+
+
 @dataclass
 class PersonModel:
-    """What fitting needs from the portrait: its tree, which parts it shows, its bone lengths."""
+    """What fitting needs from the portrait: its tree, which parts it shows, its bone lengths.
+
+    Each bone's length (what every frame after the ease is drawn with) comes from, in order:
+    the photo, where both ends are reliable and the bone is not seen end-on (``measured``); the
+    same bone on the other side, where that one is measured (``mirrored``: a person's limbs are
+    symmetric); the rest pose through the portrait's camera. ``start_lengths`` are the photo's
+    own 2D lengths wherever it shows both ends (``shown``), so the first frame is the photo.
+    """
 
     tree: np.ndarray            # (25, 2) px, unknown points filled from the camera's rest pose
     known: np.ndarray           # (25,) bool
-    lengths: np.ndarray         # (n_bones,) px: measured where both ends are known, else from the rest pose
-    measured: np.ndarray        # (n_bones,) bool
+    lengths: np.ndarray         # (n_bones,) px
+    measured: np.ndarray        # (n_bones,) bool: length measured on this bone in the photo
     hand_length_px: float
     torso_px: float
+    mirrored: np.ndarray | None = None        # (n_bones,) bool: length from the mirror bone
+    shown: np.ndarray | None = None           # (n_bones,) bool: both ends shown (>= MIN_SCORE)
+    start_lengths: np.ndarray | None = None   # (n_bones,) px: the photo's 2D length where shown
+
+    @property
+    def sized(self) -> np.ndarray:
+        """Bones whose length the portrait gives (measured, or mirrored from a measured one)."""
+        return self.measured | (self.mirrored if self.mirrored is not None else False)
 
 
-def person_model(portrait: PortraitAnalysis, camera: WeakPerspectiveCamera) -> PersonModel:
-    """The portrait's 2D skeleton: measured bone lengths where visible, the fitted camera's
-    projection of the rest pose elsewhere (a half-body photo has no legs to measure)."""
+def person_model(portrait: PortraitAnalysis, camera: WeakPerspectiveCamera | None = None) -> PersonModel:
+    """The portrait's 2D skeleton: measured bone lengths where reliably visible, the mirror
+    bone's where only that one is, the fitted camera's projection of the rest pose elsewhere (a
+    half-body photo has no legs to measure).
+
+    camera: the portrait's camera; by default the one fitted with the rest pose, so that the
+    person's proportions depend on the photo alone and not on the motion's first frame.
+    """
+    if camera is None:
+        from pipeline.token2pose.camera import fit_camera
+
+        camera = fit_camera(portrait)
     kp = portrait.pose.keypoints[0].astype(np.float64)
-    body_known = (portrait.pose.scores[0] >= MIN_SCORE) & np.asarray(portrait.visible, dtype=bool)
+    score = portrait.pose.scores[0].astype(np.float64)
+    visible = np.asarray(portrait.visible, dtype=bool)
+    body_known = (score >= MIN_SCORE) & visible
+    body_sure = (score >= RELIABLE_SCORE) & visible
     known = np.zeros(NECK + 2, dtype=bool)
-    known[:NUM_BODY_FEET] = body_known[:NUM_BODY_FEET]
-    known[NECK] = known[B["left_shoulder"]] and known[B["right_shoulder"]]
-    known[HIP_MID] = known[B["left_hip"]] and known[B["right_hip"]]
+    sure = np.zeros(NECK + 2, dtype=bool)
+    for flags, body in ((known, body_known), (sure, body_sure)):
+        flags[:NUM_BODY_FEET] = body[:NUM_BODY_FEET]
+        flags[NECK] = flags[B["left_shoulder"]] and flags[B["right_shoulder"]]
+        flags[HIP_MID] = flags[B["left_hip"]] and flags[B["right_hip"]]
     tree = with_virtual(kp)
     rest = with_virtual(project_body(REST_POSE[None], camera)[0])
     expected = bone_lengths_2d(rest)
-    measured_len = bone_lengths_2d(tree)
-    measured = np.array([known[a] and known[b] for a, b in BONES])
+    photo_len = bone_lengths_2d(tree)
+    shown = np.array([known[a] and known[b] for a, b in BONES])
     # A limb pointing at the camera in the photo measures short; below half its expected length
-    # the measurement says more about the photo's angle than the person, so the rest pose wins.
-    measured &= measured_len > 0.5 * expected
-    lengths = np.where(measured, measured_len, expected)
+    # the measurement says more about the photo's angle than the person.
+    measured = np.array([sure[a] and sure[b] for a, b in BONES]) & (photo_len > FORESHORTENED * expected)
+    mirrored = ~measured & measured[MIRROR_BONE]
+    lengths = np.where(measured, photo_len, np.where(mirrored, photo_len[MIRROR_BONE], expected))
+    start_lengths = np.where(shown, photo_len, lengths)
     tree = np.where(known[:, None], tree, rest)
     return PersonModel(tree, known, lengths, measured, HAND_LENGTH_M * camera.scale,
-                       float(lengths[BONES.index((NECK, HIP_MID))]))
+                       float(lengths[BONES.index((NECK, HIP_MID))]), mirrored, shown, start_lengths)
 
 
 def _portrait_hand(portrait: PortraitAnalysis, side: str, person: PersonModel) -> np.ndarray:
@@ -99,16 +162,19 @@ END_ON_SHARE = 0.9
 """A bone shorter on screen than this share of its full length is turning toward the camera."""
 
 
-def steady_angles(tree: np.ndarray) -> np.ndarray:
+def steady_angles(tree: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
     """Unwrapped bone angles (T, n_bones) whose changes are damped while a bone points at the camera.
 
     A bone seen end-on has a 2D direction that swings wildly with tiny 3D changes; drawn at the
     person's full limb length, that swing would become a flailing limb. Each frame moves the
     angle toward the measured one by the share of the bone's full length that is visible.
+    full: (n_bones,) reference full lengths in the tree's unit; the 95th percentile of the clip's
+    own lengths is used where it is longer.
     """
     vectors = np.diff(tree[:, [[a, b] for a, b in BONES]], axis=2)[:, :, 0]       # (T, n_bones, 2)
     length = np.linalg.norm(vectors, axis=-1)
-    full = np.maximum(np.percentile(length, 95, axis=0), 1e-9)
+    clip_full = np.percentile(length, 95, axis=0)
+    full = np.maximum(clip_full if full is None else np.maximum(clip_full, full), 1e-9)
     trust = np.clip(length / (END_ON_SHARE * full), 0.0, 1.0)
     raw = np.arctan2(vectors[..., 1], vectors[..., 0])
     out = np.empty_like(raw)
@@ -152,18 +218,23 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     motion_hands: take the hand shapes from ``motion`` (a bank with real hands) rather than the
     portrait's own hands following the forearms.
     """
-    person = person_model(portrait, camera)
+    person = person_model(portrait)
     motion = np.asarray(motion, dtype=np.float64)
-    angles = steady_angles(with_virtual(motion))                                # (T, n_bones), unwrapped
-    start = np.where(person.measured, bone_angles(person.tree), angles[0])
-    # Unknown portrait bones start from the motion's own first direction; known ones ease from the photo.
+    # A bone's full on-screen length: the person's own proportions (torso = 1, the motion's unit),
+    # or the motion's longest, whichever is more; the clip alone is no reference when its
+    # windows come from several template clips, or when it never shows the limb side-on.
+    angles = steady_angles(with_virtual(motion), person.lengths / person.torso_px)   # (T, n_bones), unwrapped
+    start = np.where(person.shown, bone_angles(person.tree), angles[0])
+    # Bones the photo does not show start from the motion's own first direction; shown ones ease
+    # from the photo (angle and length: a limb seen end-on grows to its full length as it turns).
     angles = angles + 2 * np.pi * np.round((start - angles[0]) / (2 * np.pi))
     positions = sample_positions(len(motion), src_fps, fps)
     times = np.arange(len(positions)) / fps
     weight = ease(times, ease_seconds)[:, None]
     angles = start + weight * (interpolate(angles, positions) - start)
     root = person.tree[NECK] + interpolate(displacement - displacement[:1], positions)
-    tree = rebuild(root, angles, person.lengths)
+    lengths = person.start_lengths + weight * (person.lengths - person.start_lengths)
+    tree = rebuild(root, angles, lengths)
 
     n_out = len(tree)
     keypoints = np.zeros((n_out, NUM_KEYPOINTS, 2))
@@ -223,4 +294,4 @@ def _scores(portrait: PortraitAnalysis, keypoints: np.ndarray, motion_scores: np
     return scores.astype(np.float32)
 
 
-__all__ = ["EASE_SECONDS", "PersonModel", "ease", "fit_to_portrait", "person_model"]
+__all__ = ["EASE_SECONDS", "MIRROR_BONE", "PersonModel", "RELIABLE_SCORE", "ease", "fit_to_portrait", "person_model"]

@@ -3,10 +3,14 @@
 Token by token, the candidates are the bank's windows of that code; a dynamic programme picks
 the sequence that best continues itself (each window's first frame against the previous
 window's last frame, extrapolated by its velocity; consecutive windows of one source clip
-continue perfectly) while staying near the projection of the decoded motion. Codes the bank
-lacks fall back to the projection window. Borders are then crossfaded: the jump between two
-windows (beyond the local velocity) is spread over a few frames on both sides, and a temporal
-filter takes the rest. (Crossfading only the bank's correction of the projected pose was tried
+continue perfectly) while staying near the projection of the decoded motion, in pose and in
+frame-to-frame motion (one code covers a still pose and small movements about it: a still
+decoded motion should get a still window, not a gesture that happens to share the code, or a
+chain of free continuations drifts away from it). Codes the bank lacks fall back to the
+projection window. Borders are then crossfaded: the jump between two windows (beyond the local
+velocity) is spread over ``crossfade`` frames on both sides (two windows: a one-window ramp
+left a visible kink). Any further temporal filter is applied by the caller to bank and
+projection alike. (Crossfading only the bank's correction of the projected pose was tried
 and was jerkier: the projection's own wobble then adds to the bank's.)
 """
 
@@ -18,6 +22,7 @@ import numpy as np
 
 from pipeline.constants import TOKEN_DOWNSAMPLE
 from pipeline.token2pose.bank import RelationBank
+from pipeline.token2pose.resample import smooth_time
 from pipeline.token2pose.windows import SHAPE_POINTS
 
 SHAPE_WEIGHTS = np.array([0.5, 1.0, 1.0, 1.0, 1.0, 1.5, 1.5, 0.7, 0.7, 0.5, 0.5, 0.4, 0.4])
@@ -26,10 +31,13 @@ SHAPE_WEIGHTS = np.array([0.5, 1.0, 1.0, 1.0, 1.0, 1.5, 1.5, 0.7, 0.7, 0.5, 0.5,
 
 @dataclass
 class LookupConfig:
-    fidelity: float = 1.0          # weight of the distance to the projected decoded motion
-    continuity: float = 8.0        # weight of the border jump between consecutive windows
-    crossfade: int = 4             # frames on each side of a border that share its jump
-    smooth_sigma: float = 3.0      # Gaussian filter (frames at 20 fps) after the crossfade
+    fidelity: float = 4.0          # weight of the mean distance to the projected decoded motion
+    velocity: float = 64.0         # weight of the window's frame-to-frame motion mismatch (summed over
+                                   # its 3 steps) with the decoded motion
+    continuity: float = 16.0       # weight of the border jump between consecutive windows
+    crossfade: int = 8             # frames on each side of a border that share its jump
+    smooth_sigma: float = 0.0      # extra Gaussian filter (frames at 20 fps) after the crossfade; the
+                                   # api filters bank and projection alike (api.SMOOTH_SIGMA) instead
 
 
 @dataclass
@@ -53,7 +61,7 @@ def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _path(cands: list[np.ndarray], unary: list[np.ndarray], windows: list[np.ndarray],
           ids: list[np.ndarray], bank: RelationBank, cfg: LookupConfig) -> list[int]:
     """Viterbi over per-token candidates; returns the chosen candidate index per token."""
-    cost = cfg.fidelity * unary[0]
+    cost = unary[0].copy()
     back: list[np.ndarray] = []
     for i in range(1, len(cands)):
         prev, cur = windows[i - 1], windows[i]
@@ -67,7 +75,7 @@ def _path(cands: list[np.ndarray], unary: list[np.ndarray], windows: list[np.nda
             jump = np.where(same, 0.0, jump)
         total = cost[:, None] + cfg.continuity * jump
         back.append(np.argmin(total, axis=0))
-        cost = total.min(axis=0) + cfg.fidelity * unary[i]
+        cost = total.min(axis=0) + unary[i]
     choice = [int(np.argmin(cost))]
     for b in reversed(back):
         choice.append(int(b[choice[-1]]))
@@ -91,13 +99,7 @@ def crossfade(poses: np.ndarray, borders: list[int], frames: int, sigma: float) 
             ramp = ramp * ramp * (3 - 2 * ramp)                                 # smoothstep
             correction[span] += jump * (ramp - (span >= k))[:, None, None]
         out += correction
-    if sigma > 0 and t > 1:
-        radius = int(np.ceil(3 * sigma))
-        kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-        kernel /= kernel.sum()
-        padded = np.concatenate([np.repeat(out[:1], radius, 0), out, np.repeat(out[-1:], radius, 0)])
-        out = sum(w * padded[i:i + t] for i, w in enumerate(kernel))
-    return out
+    return smooth_time(out, sigma)
 
 
 def lookup(tokens: np.ndarray, projected: np.ndarray, projected_scores: np.ndarray, bank: RelationBank,
@@ -125,7 +127,9 @@ def lookup(tokens: np.ndarray, projected: np.ndarray, projected_scores: np.ndarr
             win = proj_windows[i][None]
             ids.append(np.array([-1]))
         windows.append(win)
-        unary.append(_distance(win, proj_windows[i][None]).mean(axis=-1))
+        pose_gap = _distance(win, proj_windows[i][None]).mean(axis=-1)
+        motion_gap = _distance(np.diff(win, axis=1), np.diff(proj_windows[i][None], axis=1)).sum(axis=-1)
+        unary.append(cfg.fidelity * pose_gap + cfg.velocity * motion_gap)
         cands.append(entries)
     choice = _path(cands, unary, windows, ids, bank, cfg) if n else []
     entries = np.array([ids[i][c] for i, c in enumerate(choice)], dtype=np.int64)

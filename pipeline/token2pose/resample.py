@@ -30,4 +30,17 @@ def resample(values: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
     return interpolate(values, sample_positions(len(values), src_fps, dst_fps))
 
 
-__all__ = ["interpolate", "num_frames_at", "resample", "sample_positions"]
+def smooth_time(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Edge-padded Gaussian filter of values (T, ...) along time, ``sigma`` in frames (0: none)."""
+    values = np.asarray(values, dtype=np.float64)
+    t = len(values)
+    if sigma <= 0 or t < 2:
+        return values.copy()
+    radius = int(np.ceil(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.concatenate([np.repeat(values[:1], radius, 0), values, np.repeat(values[-1:], radius, 0)])
+    return sum(w * padded[i:i + t] for i, w in enumerate(kernel))
+
+
+__all__ = ["interpolate", "num_frames_at", "resample", "sample_positions", "smooth_time"]

@@ -66,13 +66,15 @@ def bone_lengths_2d(tree: np.ndarray) -> np.ndarray:
 
 
 def rebuild(root: np.ndarray, angles: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Tree points (T, 25, 2) from the neck (T, 2), bone angles (T, n_bones) and lengths (n_bones,)."""
+    """Tree points (T, 25, 2) from the neck (T, 2), bone angles (T, n_bones) and lengths (n_bones,)
+    or, for lengths that change over time, (T, n_bones)."""
     root = np.asarray(root, dtype=np.float64)
+    lengths = np.asarray(lengths, dtype=np.float64)
     out = np.zeros(root.shape[:-1] + (NUM_TREE, 2))
     out[..., NECK, :] = root
     for k, (parent, child) in enumerate(BONES):
         direction = np.stack([np.cos(angles[..., k]), np.sin(angles[..., k])], axis=-1)
-        out[..., child, :] = out[..., parent, :] + lengths[k] * direction
+        out[..., child, :] = out[..., parent, :] + lengths[..., k, None] * direction
     return out
 
 
