@@ -9,6 +9,8 @@ Events a script can call (gradio_client, ``api_name``):
 - ``/export_bvh`` () -> a .bvh file of the motion on screen
 - ``/list_clips`` () -> the picker, re-scanned (after `python -m pipeline build-dataset`)
 Each browser session (and each gradio_client.Client) has its own motion in a gr.State.
+The first tab is the Director page (studio/director_page.py; its api_names are listed there:
+/analyze_portrait, /load_speech, /generate, /regenerate_span, /render, /save_project, /open_project ...).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import gradio as gr
 
 from components.motion_viewer import motion_viewer
 from pipeline.constants import MOTION_FPS
-from studio import motion_page
+from studio import director_page, motion_page
 from studio.motion_sources import (
     LoadedMotion,
     clip_choices,
@@ -60,7 +62,7 @@ CSS = """
 #refresh-clips { max-width: 110px; }
 #motion-viewer { border-radius: 12px; overflow: hidden; min-height: 600px; }
 #studio-footer { color: var(--body-text-color-subdued); font-size: 0.82rem; text-align: center; }
-"""
+""" + director_page.CSS
 
 
 def studio_theme() -> gr.themes.Base:
@@ -88,9 +90,10 @@ def _header() -> str:
     )
 
 
-def build_app(dataset_dir: Path | str | None = None) -> gr.Blocks:
+def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str | None = None) -> gr.Blocks:
     """The studio's Blocks. ``dataset_dir``: the built motion dataset (default: the pipeline's
-    default cache folder); the procedural action library is always listed too."""
+    default cache folder); the procedural action library is always listed too. ``sessions_root``:
+    where the Director page autosaves each browser session (default: studio.project.sessions_root())."""
     root = Path(dataset_dir) if dataset_dir is not None else default_dataset_dir()
     choices = clip_choices(root)
     first = default_choice(choices)
@@ -99,33 +102,37 @@ def build_app(dataset_dir: Path | str | None = None) -> gr.Blocks:
         motion = gr.State(None)  # this session's LoadedMotion
 
         gr.HTML(_header(), elem_id="studio-header")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=4, min_width=320):
-                with gr.Row(equal_height=True, elem_id="source-heading"):
-                    gr.Markdown("#### Motion source", elem_classes=["studio-panel-title"])
-                    refresh = gr.Button("↻ Rescan", size="sm", scale=0, min_width=90,
-                                        variant="secondary", elem_id="refresh-clips")
-                clip = gr.Dropdown(
-                    choices=choices, value=first, label="Clip", filterable=True,
-                    info="Dataset clips (when built) and the procedural action library. "
-                         "Type to search.",
+        with gr.Tabs():
+            with gr.Tab("Director", id="director"):
+                director = director_page.build_director_tab(sessions_root)
+            with gr.Tab("Motion library", id="motion"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4, min_width=320):
+                        with gr.Row(equal_height=True, elem_id="source-heading"):
+                            gr.Markdown("#### Motion source", elem_classes=["studio-panel-title"])
+                            refresh = gr.Button("↻ Rescan", size="sm", scale=0, min_width=90,
+                                                variant="secondary", elem_id="refresh-clips")
+                        clip = gr.Dropdown(
+                            choices=choices, value=first, label="Clip", filterable=True,
+                            info="Dataset clips (when built) and the procedural action library. "
+                                 "Type to search.",
+                        )
+                        bvh_file = gr.File(label="Upload BVH", file_types=[".bvh"], type="filepath",
+                                           height=110)
+                        status = gr.Markdown("", elem_id="status-line")
+                        gr.Markdown("#### Clip", elem_classes=["studio-panel-title"])
+                        card = gr.Markdown(motion_page.describe(None), elem_id="clip-card")
+                        export = gr.Button("Export BVH", variant="primary", icon=None)
+                        exported = gr.File(label="BVH download", interactive=False, visible=False)
+                    with gr.Column(scale=8, min_width=480):
+                        viewer = motion_viewer()
+                gr.Markdown(
+                    f"Drag to orbit · scroll to zoom · ▶ plays, the slider scrubs · 22-joint SMPL "
+                    f"skeleton at {MOTION_FPS} fps, metres, Y up; "
+                    "<span style='color:#f5a524'>■</span> the person's left, "
+                    "<span style='color:#3fb7f0'>■</span> their right.",
+                    elem_id="studio-footer",
                 )
-                bvh_file = gr.File(label="Upload BVH", file_types=[".bvh"], type="filepath",
-                                   height=110)
-                status = gr.Markdown("", elem_id="status-line")
-                gr.Markdown("#### Clip", elem_classes=["studio-panel-title"])
-                card = gr.Markdown(motion_page.describe(None), elem_id="clip-card")
-                export = gr.Button("Export BVH", variant="primary", icon=None)
-                exported = gr.File(label="BVH download", interactive=False, visible=False)
-            with gr.Column(scale=8, min_width=480):
-                viewer = motion_viewer()
-        gr.Markdown(
-            f"Drag to orbit · scroll to zoom · ▶ plays, the slider scrubs · 22-joint SMPL "
-            f"skeleton at {MOTION_FPS} fps, metres, Y up; "
-            "<span style='color:#f5a524'>■</span> the person's left, "
-            "<span style='color:#3fb7f0'>■</span> their right.",
-            elem_id="studio-footer",
-        )
 
         def on_load_clip(key: str | None, state: LoadedMotion | None):
             return motion_page.load_clip(key, state, dataset_dir=root)
@@ -162,6 +169,8 @@ def build_app(dataset_dir: Path | str | None = None) -> gr.Blocks:
         export.click(on_export, [motion], [exported], api_name="export_bvh")
         refresh.click(on_list_clips, None, [clip], api_name="list_clips")
         demo.load(on_open, [motion], page_outputs, api_visibility="private")
+        demo.load(director["on_load"], [director["browser_id"], director["state"]], director["load_outputs"],
+                  api_visibility="private")
 
     demo.queue(default_concurrency_limit=4)
     return demo

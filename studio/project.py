@@ -1,0 +1,373 @@
+"""The director's project: portrait, speech, timeline, motion tokens and history, saved as a zip.
+
+A project zip holds ``project.json`` (format version, segments, settings, takes, undo history),
+the portrait and the audio files as they were given, ``tokens.npy`` and ``locked.npy`` (written
+and read with ``allow_pickle=False``: nothing in a project file is ever unpickled). Opening a
+bad file raises ``ProjectError`` (a ValueError) with a clear message and touches nothing.
+
+Autosave: each browser session has a folder ``<root>/<session id>/`` (root: ``$VERSASTUDIO_SESSIONS``
+or ``~/.cache/versastudio/sessions``) holding ``autosave.zip`` and the session's working files.
+Session ids are random (uuid4 hex) and checked before they become a path.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from pipeline.constants import CODEBOOK_SIZE
+from studio.timeline import History, Segment, TimelineError, validate
+
+FORMAT = "versastudio-project"
+VERSION = 1
+PROJECT_JSON = "project.json"
+TOKENS_NPY = "tokens.npy"
+LOCKED_NPY = "locked.npy"
+AUTOSAVE_NAME = "autosave.zip"
+SESSIONS_ENV = "VERSASTUDIO_SESSIONS"
+
+MAX_ZIP_BYTES = 200 * 1024 * 1024
+MAX_MEMBER_BYTES = 150 * 1024 * 1024
+MAX_MEMBERS = 16
+PORTRAIT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".webm", ".opus")
+MAX_TAKES = 20
+
+_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ProjectError(ValueError):
+    """A project file that cannot be opened or written; the message says why."""
+
+
+@dataclass
+class Take:
+    """One generated motion the director can go back to."""
+
+    label: str
+    tokens: list[int]
+    created: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "tokens": [int(t) for t in self.tokens], "created": self.created}
+
+
+@dataclass
+class Snapshot:
+    """What undo / redo restores: the timeline and the motion tokens."""
+
+    segments: list[Segment]
+    tokens: list[int] | None
+    locked: list[bool] | None
+
+    def to_dict(self) -> dict:
+        return {"segments": [s.to_dict() for s in self.segments], "tokens": self.tokens,
+                "locked": self.locked}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Snapshot":
+        return cls([Segment.from_dict(s) for s in data.get("segments", [])], data.get("tokens"),
+                   data.get("locked"))
+
+
+@dataclass
+class Project:
+    """Everything the director made. Files are paths on disk (the session's working folder)."""
+
+    portrait_file: str | None = None
+    audio_file: str | None = None
+    duration_s: float = 0.0
+    segments: list[Segment] = field(default_factory=list)
+    tokens: np.ndarray | None = None          # (N,) int64 codebook ids
+    locked: np.ndarray | None = None          # (N,) bool: kept when generating again
+    settings: dict = field(default_factory=dict)
+    takes: list[Take] = field(default_factory=list)
+    history: History = field(default_factory=History)
+    name: str = "untitled"
+
+    # --------------------------------------------------------------- snapshots (undo / redo)
+    def snapshot(self) -> Snapshot:
+        return Snapshot(list(self.segments),
+                        None if self.tokens is None else [int(t) for t in self.tokens],
+                        None if self.locked is None else [bool(x) for x in self.locked])
+
+    def restore(self, snap: Snapshot) -> None:
+        self.segments = list(snap.segments)
+        self.tokens = None if snap.tokens is None else np.asarray(snap.tokens, dtype=np.int64)
+        self.locked = None if snap.locked is None else np.asarray(snap.locked, dtype=bool)
+
+    def checkpoint(self) -> None:
+        """Call before an edit: the current state goes on the undo stack."""
+        self.history.push(self.snapshot())
+
+    def undo(self) -> None:
+        self.restore(self.history.undo(self.snapshot()))
+
+    def redo(self) -> None:
+        self.restore(self.history.redo(self.snapshot()))
+
+    def add_take(self, label: str) -> None:
+        if self.tokens is None:
+            return
+        self.takes.append(Take(label, [int(t) for t in self.tokens], time.time()))
+        del self.takes[:-MAX_TAKES]
+
+    def copy(self) -> "Project":
+        return copy.deepcopy(self)
+
+    # --------------------------------------------------------------- JSON
+    def to_json(self, portrait_name: str | None = None, audio_name: str | None = None) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "portrait": portrait_name,
+            "audio": audio_name,
+            "duration_s": self.duration_s,
+            "segments": [s.to_dict() for s in self.segments],
+            "has_tokens": self.tokens is not None,
+            "settings": self.settings,
+            "takes": [t.to_dict() for t in self.takes],
+            "history": {"undo": [s.to_dict() for s in self.history.undo_stack],
+                        "redo": [s.to_dict() for s in self.history.redo_stack]},
+        }
+
+
+# ----------------------------------------------------------------------------- saving
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def save_project(project: Project, path: str | Path) -> Path:
+    """Write the project as a zip at ``path`` (atomically: a failed write leaves no half file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    portrait_name = audio_name = None
+    members: list[tuple[str, Path]] = []
+    for kind, file in (("portrait", project.portrait_file), ("audio", project.audio_file)):
+        if not file:
+            continue
+        src = Path(file)
+        if not src.is_file():
+            raise ProjectError(f"the project's {kind} file {src.name} is missing from {src.parent}")
+        name = f"{kind}{src.suffix.lower()}"
+        members.append((name, src))
+        if kind == "portrait":
+            portrait_name = name
+        else:
+            audio_name = name
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(PROJECT_JSON, json.dumps(project.to_json(portrait_name, audio_name), indent=2))
+            for name, src in members:
+                zf.write(src, name, compress_type=zipfile.ZIP_STORED)
+            if project.tokens is not None:
+                zf.writestr(TOKENS_NPY, _npy_bytes(np.asarray(project.tokens, dtype=np.int64)))
+                locked = project.locked if project.locked is not None else np.zeros(len(project.tokens), bool)
+                zf.writestr(LOCKED_NPY, _npy_bytes(np.asarray(locked, dtype=bool)))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+# ----------------------------------------------------------------------------- opening
+
+def _read_npy(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    try:
+        with zf.open(name) as fh:
+            return np.load(io.BytesIO(fh.read()), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ProjectError(f"{name} in the project is not a plain numeric array ({err}); "
+                           "the file is damaged or was not written by the studio") from None
+
+
+def _check_members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ProjectError(f"the project zip has {len(infos)} files; a studio project has at most {MAX_MEMBERS}")
+    out = {}
+    for info in infos:
+        name = info.filename
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts or "\\" in name or len(pure.parts) != 1:
+            raise ProjectError(f"the project zip contains an unexpected path {name!r}")
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise ProjectError(f"{name} in the project is too large ({info.file_size / 1e6:.0f} MB)")
+        out[name] = info
+    return out
+
+
+def _segments_from(data: dict, duration: float) -> list[Segment]:
+    raw = data.get("segments")
+    if not isinstance(raw, list):
+        raise ProjectError("project.json has no segment list")
+    try:
+        segments = [Segment.from_dict(s) for s in raw]
+        if segments:
+            validate(segments, duration)
+    except TimelineError as err:
+        raise ProjectError(f"the project's timeline is invalid: {err}") from None
+    return segments
+
+
+def _token_list(values, what: str) -> list[int] | None:
+    if values is None:
+        return None
+    if not isinstance(values, list) or not all(isinstance(v, int) and 0 <= v < CODEBOOK_SIZE for v in values):
+        raise ProjectError(f"{what} in project.json must be a list of codebook ids (0..{CODEBOOK_SIZE - 1})")
+    return values
+
+
+def open_project(path: str | Path, dest_dir: str | Path) -> Project:
+    """Read a project zip; its portrait and audio are copied into ``dest_dir`` (created).
+
+    Raises ProjectError for anything that is not a valid project; ``dest_dir`` then holds no new
+    file that the returned project would point to (files are extracted into a fresh sub-folder).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProjectError(f"no project file at {path}")
+    if path.stat().st_size > MAX_ZIP_BYTES:
+        raise ProjectError(f"{path.name} is too large for a project ({path.stat().st_size / 1e6:.0f} MB)")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise ProjectError(f"{path.name} is not a studio project (not a zip file). Open a .zip made "
+                           "with Save project.") from None
+    with zf:
+        members = _check_members(zf)
+        if PROJECT_JSON not in members:
+            raise ProjectError(f"{path.name} is a zip but not a studio project: it has no {PROJECT_JSON}")
+        try:
+            data = json.loads(zf.read(PROJECT_JSON).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as err:
+            raise ProjectError(f"{PROJECT_JSON} in {path.name} is damaged: {err}") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ProjectError(f"{path.name} is not a studio project ({PROJECT_JSON} has the wrong format tag)")
+        version = data.get("version")
+        if not isinstance(version, int) or version > VERSION:
+            raise ProjectError(f"{path.name} was saved by a newer studio (format version {version}); "
+                               f"this one reads up to version {VERSION}")
+        try:
+            duration = float(data.get("duration_s") or 0.0)
+        except (TypeError, ValueError):
+            raise ProjectError("project.json has a bad duration") from None
+        segments = _segments_from(data, duration)
+
+        tokens = locked = None
+        if data.get("has_tokens"):
+            if TOKENS_NPY not in members:
+                raise ProjectError(f"{path.name} says it has motion tokens but {TOKENS_NPY} is missing")
+            tokens = _read_npy(zf, TOKENS_NPY)
+            if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
+                raise ProjectError(f"{TOKENS_NPY} must be a 1-D integer array, got {tokens.dtype} {tokens.shape}")
+            if tokens.size and (tokens.min() < 0 or tokens.max() >= CODEBOOK_SIZE):
+                raise ProjectError(f"{TOKENS_NPY} holds ids outside the codebook (0..{CODEBOOK_SIZE - 1})")
+            tokens = tokens.astype(np.int64)
+            if LOCKED_NPY in members:
+                locked = _read_npy(zf, LOCKED_NPY)
+                if locked.shape != tokens.shape or locked.dtype != np.bool_:
+                    raise ProjectError(f"{LOCKED_NPY} must be one boolean per token ({tokens.shape[0]})")
+            else:
+                locked = np.zeros(tokens.shape, dtype=bool)
+
+        names = {}
+        for kind, suffixes in (("portrait", PORTRAIT_SUFFIXES), ("audio", AUDIO_SUFFIXES)):
+            name = data.get(kind)
+            if name is None:
+                continue
+            if not isinstance(name, str) or name not in members:
+                raise ProjectError(f"the project's {kind} file {name!r} is missing from {path.name}")
+            if PurePosixPath(name).suffix.lower() not in suffixes:
+                raise ProjectError(f"the project's {kind} file {name!r} has an unexpected type")
+            names[kind] = name
+        if tokens is not None and "audio" not in names:
+            raise ProjectError("the project has motion tokens but no audio")
+
+        try:
+            takes = [Take(str(t["label"]), _token_list(t["tokens"], "a take") or [], float(t.get("created", 0)))
+                     for t in data.get("takes", [])]
+            hist = data.get("history") or {}
+            undo = [Snapshot.from_dict(s) for s in hist.get("undo", [])]
+            redo = [Snapshot.from_dict(s) for s in hist.get("redo", [])]
+            for snap in undo + redo:
+                _token_list(snap.tokens, "an undo step")
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            if isinstance(err, ProjectError):
+                raise
+            raise ProjectError(f"the project's takes or history are damaged: {err}") from None
+        settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
+
+        target = Path(dest_dir) / f"opened-{uuid.uuid4().hex[:12]}"
+        target.mkdir(parents=True, exist_ok=False)
+        files = {}
+        try:
+            for kind, name in names.items():
+                out = target / name
+                with zf.open(name) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                files[kind] = str(out)
+        except (OSError, zipfile.BadZipFile) as err:
+            shutil.rmtree(target, ignore_errors=True)
+            raise ProjectError(f"could not read the files inside {path.name}: {err}") from None
+
+    history = History()
+    history.undo_stack, history.redo_stack = undo, redo
+    return Project(portrait_file=files.get("portrait"), audio_file=files.get("audio"), duration_s=duration,
+                   segments=segments, tokens=tokens, locked=locked, settings=settings, takes=takes,
+                   history=history, name=str(data.get("name") or "untitled"))
+
+
+# ----------------------------------------------------------------------------- sessions / autosave
+
+def sessions_root(root: str | Path | None = None) -> Path:
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(SESSIONS_ENV, "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "versastudio" / "sessions"
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+def valid_session_id(session_id) -> bool:
+    return isinstance(session_id, str) and bool(_SESSION_ID.match(session_id))
+
+
+def session_dir(session_id: str, root: str | Path | None = None) -> Path:
+    """The session's folder; ProjectError for an id that is not one the studio made."""
+    if not valid_session_id(session_id):
+        raise ProjectError("invalid session id")
+    return sessions_root(root) / session_id
+
+
+def autosave(project: Project, session_id: str, root: str | Path | None = None) -> Path:
+    return save_project(project, session_dir(session_id, root) / AUTOSAVE_NAME)
+
+
+def restore_autosave(session_id: str, root: str | Path | None = None) -> Project | None:
+    """The session's autosaved project, or None when there is none (or the id is not valid)."""
+    if not valid_session_id(session_id):
+        return None
+    folder = session_dir(session_id, root)
+    path = folder / AUTOSAVE_NAME
+    if not path.is_file():
+        return None
+    return open_project(path, folder / "files")
