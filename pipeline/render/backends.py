@@ -6,6 +6,7 @@ why not; :func:`render` runs one backend and writes the mp4.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -35,22 +36,29 @@ def diffusion_weights_dir() -> Path:
 
 
 def _diffusion_status() -> tuple[bool, str]:
+    """(usable, reason) for the diffusion renderer: a CUDA GPU and a complete weights folder.
+
+    Both are checked so that the reason names everything that is missing at once.
+    """
+    from pipeline.render.diffusion.weights import validate_weights_dir
+
     folder = diffusion_weights_dir()
-    needs = (f"needs a CUDA GPU and diffusion weights in {folder} (or set ${DIFFUSION_WEIGHTS_ENV}); "
-             "see README")
+    problems = []
     try:
         import torch
     except ImportError:
-        return False, f"{needs}; torch is not installed"
+        return False, "needs torch with CUDA; torch is not installed"
+    if importlib.util.find_spec("diffusers") is None:  # found, not imported: the check stays fast
+        problems.append("the diffusers package is not installed")
     if not torch.cuda.is_available():
-        return False, f"{needs}; no CUDA GPU is available"
-    if not (folder.is_dir() and any(folder.iterdir())):
-        return False, f"{needs}; the weights folder is missing or empty"
-    try:
-        import pipeline.render.diffusion  # noqa: F401  (written separately)
-    except ImportError:
-        return False, "the diffusion renderer is not part of this install yet; use the warp renderer"
-    return True, f"CUDA GPU and weights in {folder}"
+        problems.append("no CUDA GPU is available")
+    weights_ok, weights_reason = validate_weights_dir(folder)
+    if not weights_ok:
+        problems.append(f"{weights_reason} (set ${DIFFUSION_WEIGHTS_ENV} to another folder; see "
+                        "pipeline/render/diffusion/README.md)")
+    if problems:
+        return False, "needs a CUDA GPU and diffusion weights: " + "; ".join(problems)
+    return True, f"CUDA GPU ({torch.cuda.get_device_name(0)}); {weights_reason}"
 
 
 def available_backends() -> dict[str, tuple[bool, str]]:
@@ -92,5 +100,6 @@ def render(backend: str, portrait: PortraitAnalysis, poses: WholeBodyPose, audio
         from pipeline.render import diffusion
 
         frames = diffusion.render_frames(portrait, poses, clip, resolution=resolution, seed=seed,
+                                         blink_rate_per_min=blink_rate_per_min, cancel=cancel,
                                          weights_dir=diffusion_weights_dir(), **options)
     return write_video(frames, clip, out_path, rate, progress=progress, cancel=cancel)

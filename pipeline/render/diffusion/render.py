@@ -1,0 +1,194 @@
+"""The "diffusion" render backend: portrait + pose sequence + speech -> frames on a CUDA GPU.
+
+Builds what :class:`~.pipeline.VersaAnimatorPipeline` needs from the project's data: the portrait
+letterboxed to the model frame (sides multiples of 64, aspect kept by padding), one pose map per
+frame drawn at the same place (DWPose maps as MimicMotion was trained on, or the paper's
+composite map once the face layers are trained), and per-frame face conditions from the audio
+(feature rows around each frame, mouth openness, blinks, an expression label, the face crop).
+Frames come back cropped to the portrait's aspect, long side ``resolution``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import cv2
+import numpy as np
+
+from pipeline.audio import AudioClip
+from pipeline.constants import MOTION_FPS, VIDEO_FPS
+from pipeline.portrait.types import PortraitAnalysis
+from pipeline.portrait.wholebody import WholeBodyPose
+from pipeline.render.audio_drive import blink_closure, mouth_openness
+from pipeline.render.pose_maps import draw_composite_map, draw_pose
+from pipeline.video.progress import Cancel, Progress
+
+from .conditions import EXPRESSIONS, ConditionConfig, FrameConditions
+from .weights import validate_weights_dir
+
+FRAME_MULTIPLE = 64
+"""Model frame sides are multiples of this (the VAE's 8x and the UNet's further 8x)."""
+FACE_CROP_SCALE = 1.4
+"""The identity crop is the face box enlarged by this factor (hair and chin included)."""
+
+_PIPELINE_CACHE: dict[tuple[str, str, str], Any] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FrameLayout:
+    """Where the portrait sits in the model frame: content (cw, ch) at (x0, y0) of (fw, fh)."""
+
+    content_w: int
+    content_h: int
+    frame_w: int
+    frame_h: int
+    x0: int
+    y0: int
+
+    @classmethod
+    def for_image(cls, width: int, height: int, resolution: int) -> "FrameLayout":
+        s = resolution / float(max(width, height))
+        cw, ch = max(2, int(round(width * s / 2)) * 2), max(2, int(round(height * s / 2)) * 2)
+        fw = int(math.ceil(cw / FRAME_MULTIPLE)) * FRAME_MULTIPLE
+        fh = int(math.ceil(ch / FRAME_MULTIPLE)) * FRAME_MULTIPLE
+        return cls(cw, ch, fw, fh, (fw - cw) // 2, (fh - ch) // 2)
+
+    def pad(self, image: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+        """Place a content-size image in the frame (edges repeated for photos, black for maps)."""
+        return cv2.copyMakeBorder(image, self.y0, self.frame_h - self.content_h - self.y0, self.x0,
+                                  self.frame_w - self.content_w - self.x0, border, value=(0, 0, 0))
+
+    def crop(self, frame: np.ndarray) -> np.ndarray:
+        return frame[self.y0:self.y0 + self.content_h, self.x0:self.x0 + self.content_w]
+
+
+def pose_maps_for(poses: WholeBodyPose, portrait: PortraitAnalysis, layout: FrameLayout,
+                  kind: str = "dwpose") -> np.ndarray:
+    """(F, fh, fw, 3) uint8 pose maps in the model frame: "dwpose" (MimicMotion) or "composite" (paper)."""
+    size = (layout.content_w, layout.content_h)
+    maps = np.empty((len(poses), layout.frame_h, layout.frame_w, 3), np.uint8)
+    for t in range(len(poses)):
+        if kind == "composite":
+            m = draw_composite_map(poses, t, face_center=portrait, size=size)
+        elif kind == "dwpose":
+            m = draw_pose(poses, t, size)
+        else:
+            raise ValueError(f"unknown pose map kind {kind!r}: use 'dwpose', 'composite' or 'auto'")
+        maps[t] = layout.pad(m, cv2.BORDER_CONSTANT)
+    return maps
+
+
+def face_crop(portrait: PortraitAnalysis, size: int) -> np.ndarray:
+    """A square crop around the portrait's face box, ``size`` px, edges repeated past the image."""
+    x0, y0, x1, y1 = portrait.face_box
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    half = max(x1 - x0, y1 - y0, 8.0) * FACE_CROP_SCALE / 2.0
+    scale = size / (2.0 * half)
+    m = np.array([[scale, 0.0, size / 2.0 - cx * scale], [0.0, scale, size / 2.0 - cy * scale]], np.float32)
+    return cv2.warpAffine(portrait.image, m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+def audio_windows(features: np.ndarray, num_frames: int, fps: float, window: int,
+                  rate: float = MOTION_FPS) -> np.ndarray:
+    """(F, window, dim): feature rows (``rate`` per second) around each video frame, interpolated."""
+    features = np.asarray(features, np.float32)
+    if len(features) == 0:
+        return np.zeros((num_frames, window, features.shape[1] if features.ndim == 2 else 0), np.float32)
+    centres = np.arange(num_frames) / float(fps) * rate
+    pos = np.clip(centres[:, None] + (np.arange(window) - (window - 1) / 2.0)[None], 0, len(features) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(features) - 1)
+    frac = (pos - lo)[..., None].astype(np.float32)
+    return features[lo] * (1.0 - frac) + features[hi] * frac
+
+
+def frame_conditions(portrait: PortraitAnalysis, clip: AudioClip, num_frames: int, fps: float,
+                     cfg: ConditionConfig, *, seed: int = 0, expression: str | int = "neutral",
+                     blink_rate_per_min: float = 15.0, audio_encoder: str | Path | None = None) -> FrameConditions:
+    """The face conditions of every frame from the speech and the portrait."""
+    from pipeline.audio import load_audio_features
+
+    extractor = load_audio_features(audio_encoder)
+    if extractor.dim != cfg.audio_dim:
+        raise ValueError(f"the condition layers expect {cfg.audio_dim} audio feature columns but the "
+                         f"{extractor.name} extractor gives {extractor.dim}; choose the audio encoder they were "
+                         "trained with (audio_encoder=...)")
+    feats = extractor(clip)
+    label = EXPRESSIONS.index(expression) if isinstance(expression, str) else int(expression)
+    if not 0 <= label < cfg.num_expressions:
+        raise ValueError(f"expression must be one of {', '.join(EXPRESSIONS[:cfg.num_expressions])}")
+    return FrameConditions(
+        audio=audio_windows(feats, num_frames, fps, cfg.audio_window, extractor.frame_rate),
+        mouth=mouth_openness(clip.samples, clip.sample_rate, fps, num_frames),
+        blink=blink_closure(num_frames, fps, blink_rate_per_min, seed=seed),
+        expression=np.full(num_frames, label, np.int64),
+        face=face_crop(portrait, cfg.face_size))
+
+
+def load_pipeline(weights_dir: str | Path, device: str = "cuda", dtype: str = "float16") -> Any:
+    """The pipeline for ``weights_dir`` on ``device``, loaded once and kept (the UNet is 1.5 B parameters)."""
+    import torch
+
+    from .pipeline import VersaAnimatorPipeline
+
+    key = (str(Path(weights_dir).resolve()), device, dtype)
+    with _CACHE_LOCK:
+        if key not in _PIPELINE_CACHE:
+            _PIPELINE_CACHE.clear()  # one model in memory at a time
+            pipe = VersaAnimatorPipeline.from_pretrained(weights_dir, torch_dtype=getattr(torch, dtype))
+            _PIPELINE_CACHE[key] = pipe.to(device)
+        return _PIPELINE_CACHE[key]
+
+
+def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioClip, *, resolution: int = 576,
+                  seed: int = 0, weights_dir: str | Path | None = None, steps: int = 25, window: int = 16,
+                  overlap: int = 4,
+                  guidance: float = 2.0, pose_map: str = "auto", expression: str | int = "neutral",
+                  blink_rate_per_min: float = 15.0, audio_encoder: str | Path | None = None,
+                  noise_aug_strength: float = 0.02, decode_chunk_size: int = 8, device: str = "cuda",
+                  dtype: str = "float16", progress: Progress | None = None, cancel: Cancel = None,
+                  pipe: Any = None) -> Iterator[np.ndarray]:
+    """Yield (H, W, 3) uint8 frames, one per pose frame, at the poses' rate.
+
+    ``pose_map`` "auto" draws the paper's composite map when the face layers are trained and
+    MimicMotion's DWPose map otherwise. ``progress(done, total)`` counts UNet window calls.
+    ``pipe`` (an already built pipeline) skips loading and the CUDA check (tests, notebooks).
+    """
+    import torch
+
+    from pipeline.render.backends import BackendUnavailable
+
+    if pipe is None:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise BackendUnavailable("the diffusion renderer needs a CUDA GPU and none is available; "
+                                     "use the warp renderer")
+        ok, reason = validate_weights_dir(weights_dir)
+        if not ok:
+            raise BackendUnavailable(f"the diffusion renderer cannot load its weights: {reason}")
+        pipe = load_pipeline(weights_dir, device, dtype)
+    num_frames = len(poses)
+    if num_frames == 0:
+        return
+    fps = float(poses.fps or VIDEO_FPS)
+    layout = FrameLayout.for_image(portrait.size[0], portrait.size[1], int(resolution))
+    image = layout.pad(cv2.resize(portrait.image, (layout.content_w, layout.content_h), interpolation=cv2.INTER_AREA))
+    trained = pipe.conditions is not None and pipe.conditions.is_trained()
+    kind = ("composite" if trained else "dwpose") if pose_map == "auto" else pose_map
+    maps = pose_maps_for(poses, portrait, layout, kind)
+    conditions = None
+    if trained:
+        conditions = frame_conditions(portrait, clip, num_frames, fps, pipe.conditions.cfg, seed=seed,
+                                      expression=expression, blink_rate_per_min=blink_rate_per_min,
+                                      audio_encoder=audio_encoder)
+    generator = torch.Generator(device=pipe._execution_device).manual_seed(int(seed))
+    out = pipe(image, maps, conditions, num_frames=num_frames, num_inference_steps=int(steps), guidance=guidance,
+               generator=generator, window=int(window), overlap=int(overlap), output_type="uint8",
+               noise_aug_strength=noise_aug_strength, decode_chunk_size=decode_chunk_size,
+               callback=progress, cancel=cancel)
+    for frame in out.frames:
+        yield np.ascontiguousarray(layout.crop(frame))
