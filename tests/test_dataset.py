@@ -158,3 +158,27 @@ def test_cli_exports_bvh(tmp_path, capsys):
     (tmp_path / "bad.txt").write_text("x")
     assert main(["export-bvh", str(tmp_path / "bad.txt"), str(tmp_path / "b.bvh")]) == 2
     assert ".npy" in capsys.readouterr().err
+
+
+def test_merge_joins_folders_and_refuses_clashing_ids(tmp_path):
+    from pipeline.data.merge import merge_datasets
+
+    joints = _standing(24)
+    features = joints_to_features(joints)
+    for name, ids, caption in (("a", ["a1", "a2"], "a person waves."), ("b", ["b1"], "A person is giving a speech.")):
+        root = tmp_path / name
+        for clip_id in ids:
+            write_clip(root, clip_id, joints[:-1], features, [caption])
+        write_index(root, {"train": ids[:1], "val": ids[1:], "test": []}, {i: ("synthetic", "") for i in ids})
+    np.save(tmp_path / "a" / "Mean.npy", features.mean(0))
+    np.save(tmp_path / "a" / "Std.npy", features.std(0) + 1e-3)
+    merged = MotionDataset(merge_datasets(tmp_path / "m", [tmp_path / "a", tmp_path / "b"]))
+    assert merged.clip_ids("train") == ["a1", "b1"] and merged.clip_ids("val") == ["a2"]
+    assert merged.captions("b1") == ["A person is giving a speech."]
+    assert np.allclose(merged.load("a2").features, features)
+    assert np.allclose(merged.statistics()[0], features.mean(0))
+    write_clip(tmp_path / "b", "a1", joints[:-1], features, ["x."])
+    write_index(tmp_path / "b", {"train": ["b1", "a1"], "val": [], "test": []},
+                {"b1": ("synthetic", ""), "a1": ("synthetic", "")})
+    with pytest.raises(ValueError, match="a1"):
+        merge_datasets(tmp_path / "m2", [tmp_path / "a", tmp_path / "b"])
