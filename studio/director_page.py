@@ -826,7 +826,9 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     root = None if sessions_root is None else str(sessions_root)
     choices, backend_notes = backend_choices()
     state = gr.State(None)
-    browser_id = gr.BrowserState("", storage_key=BROWSER_STORAGE_KEY)
+    from studio.project import browser_secret
+
+    browser_id = gr.BrowserState("", storage_key=BROWSER_STORAGE_KEY, secret=browser_secret(root))
 
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=300):
@@ -845,7 +847,7 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
             table = gr.Dataframe(headers=tl.TABLE_HEADERS, datatype=["number", "number", "str", "number", "bool"],
                                  column_count=5, interactive=True, label="Segments (edit prompts, times, "
                                  "seeds, locks; click a row to select it)", wrap=True,
-                                 column_widths=["11%", "11%", "56%", "11%", "11%"])
+                                 column_widths=["11%", "11%", "56%", "11%", "11%"], elem_id="director-segments")
             with gr.Row():
                 seg_no = gr.Number(label="Segment #", value=1, precision=0, minimum=1, scale=1, min_width=90)
                 split_at = gr.Number(label="Split at (s)", value=None, scale=1, min_width=90)
@@ -863,7 +865,8 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
         with gr.Column(scale=6):
             motion = motion_viewer(elem_id=VIEWER_ELEM_ID)
         with gr.Column(scale=5):
-            pose_preview = gr.Video(label="2D pose over the portrait", interactive=False, height=460)
+            pose_preview = gr.Video(label="2D pose over the portrait", interactive=False, height=460,
+                                    elem_id="director-pose-preview")
     with gr.Row():
         span_start = gr.Number(label="First token", value=0, precision=0, min_width=90)
         span_end = gr.Number(label="Last token", value=4, precision=0, min_width=90)
@@ -886,13 +889,13 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
                 render_btn = gr.Button("Render", variant="primary")
                 cancel_btn = gr.Button("Cancel", variant="stop")
         with gr.Column(scale=6):
-            video = gr.Video(label="Video", interactive=False)
+            video = gr.Video(label="Video", interactive=False, elem_id="director-video")
     with gr.Row():
         export_btn = gr.Button("Export BVH, npz and pose video")
         save_btn = gr.Button("Save project")
         open_file = gr.File(label="Open project (.zip)", file_types=[".zip"], type="filepath", height=90)
     with gr.Row():
-        downloads = gr.Files(label="Downloads", interactive=False)
+        downloads = gr.Files(label="Downloads", interactive=False, elem_id="director-downloads")
         saved = gr.File(label="Project file", interactive=False)
     status = gr.Markdown("", elem_id="director-status")
 

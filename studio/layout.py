@@ -172,5 +172,23 @@ def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str |
         demo.load(director["on_load"], [director["browser_id"], director["state"]], director["load_outputs"],
                   api_visibility="private")
 
+    _on_zero_gpu(demo)
     demo.queue(default_concurrency_limit=4)
     return demo
+
+
+# Handlers that use the GPU when one is there; on a Hugging Face ZeroGPU Space each call borrows one.
+GPU_API_NAMES = ("render",)
+GPU_DURATION_S = 120
+
+
+def _on_zero_gpu(demo: gr.Blocks) -> None:
+    """Wrap the GPU-using handlers with ``spaces.GPU`` when the ``spaces`` package is importable
+    (Hugging Face ZeroGPU); elsewhere nothing changes and nothing is downloaded."""
+    try:
+        import spaces
+    except ImportError:
+        return
+    for block_fn in demo.fns.values():
+        if block_fn.api_name in GPU_API_NAMES and block_fn.fn is not None:
+            block_fn.fn = spaces.GPU(duration=GPU_DURATION_S)(block_fn.fn)

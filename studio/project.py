@@ -343,6 +343,24 @@ def sessions_root(root: str | Path | None = None) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "versastudio" / "sessions"
 
 
+BROWSER_SECRET_FILE = ".browser-secret"
+
+
+def browser_secret(root: str | Path | None = None) -> str:
+    """The key the browser-side session id is encrypted with, made once per sessions root and kept
+    there: a key drawn anew at every start would make a restarted app unable to read the id back,
+    and the autosave would never be found again."""
+    folder = sessions_root(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / BROWSER_SECRET_FILE
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def new_session_id() -> str:
     return uuid.uuid4().hex
 
