@@ -30,7 +30,7 @@ from pipeline.portrait.wholebody import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HA
 from pipeline.token2pose.camera import WeakPerspectiveCamera
 from pipeline.token2pose.mapping import NUM_BODY_FEET
 from pipeline.token2pose.project import HAND_LENGTH_M, TEMPLATE_HANDS, canonical_face, project_body
-from pipeline.token2pose.resample import interpolate, sample_positions
+from pipeline.token2pose.resample import interpolate, sample_positions, smooth_time
 from pipeline.token2pose.tree2d import (BONES, HIP_MID, LEG_KEYPOINTS, NECK, bone_angles, bone_lengths_2d,
                                         rebuild, with_virtual)
 
@@ -191,14 +191,8 @@ wobble of a forearm's on-screen angle, and the hand's length would magnify it.""
 
 
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Edge-padded Gaussian filter along axis 0; keeps x[0] where the signal starts flat."""
-    if sigma <= 0 or len(x) < 2:
-        return x
-    radius = int(np.ceil(3 * sigma))
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    kernel /= kernel.sum()
-    padded = np.concatenate([np.repeat(x[:1], radius, 0), x, np.repeat(x[-1:], radius, 0)])
-    out = np.convolve(padded, kernel, mode="valid")
+    """smooth_time, shifted so that x[0] is kept where the signal starts flat."""
+    out = smooth_time(x, sigma)
     return out - out[0] + x[0]
 
 

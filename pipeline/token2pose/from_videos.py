@@ -20,7 +20,7 @@ from pipeline.portrait.wholebody import NUM_KEYPOINTS
 from pipeline.token2pose.bank import RelationBank, RelationBankConfig
 from pipeline.token2pose.from_motion import tokens_of_features
 from pipeline.token2pose.mapping import mediapipe_to_smpl
-from pipeline.token2pose.resample import resample
+from pipeline.token2pose.resample import resample, smooth_time
 from pipeline.token2pose.windows import ClipWindows, assemble_bank, clip_windows
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v")
@@ -91,16 +91,6 @@ def _runs(found: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2]))
 
 
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0 or len(x) < 2:
-        return x
-    radius = int(np.ceil(3 * sigma))
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    kernel /= kernel.sum()
-    padded = np.concatenate([np.repeat(x[:1], radius, 0), x, np.repeat(x[-1:], radius, 0)])
-    return sum(w * padded[i:i + len(x)] for i, w in enumerate(kernel))
-
-
 def video_clips(keypoints: np.ndarray, scores: np.ndarray, world: np.ndarray, found: np.ndarray, fps: float,
                 tokenizer, source: int) -> list[ClipWindows]:
     """Token windows of one tracked video, one ClipWindows per run of detected frames."""
@@ -110,7 +100,7 @@ def video_clips(keypoints: np.ndarray, scores: np.ndarray, world: np.ndarray, fo
         joints = resample(mediapipe_to_smpl(world[start:stop]), fps, MOTION_FPS)
         if len(joints) < min_frames:
             continue
-        joints = _smooth(joints, SMOOTH_SIGMA_FRAMES)
+        joints = smooth_time(joints, SMOOTH_SIGMA_FRAMES)
         features = joints_to_features(joints)                      # (T-1, 263), frame k from joints k, k+1
         tokens = tokens_of_features(tokenizer, features)
         kp = resample(keypoints[start:stop], fps, MOTION_FPS)[: len(features)]
