@@ -5,16 +5,18 @@ the way examples/drive_studio.py does. Prints a table, then one machine-readable
 generate_60s_s=<float> edit_preview_ms=<float> render_10s_warp_s=<float>
 
 - generate_60s_s: /generate on 60 s of speech (the example speech repeated, cut at its pauses by
-  /load_speech), request to reply: motion tokens, decoding, poses fitted to the portrait and the
-  2D preview video drawn.
+  /load_speech), request to reply: motion tokens, decoding, poses fitted to the portrait, and the
+  stage's payload (motion and poses as arrays the page draws; components/stage.py).
 - edit_preview_ms: /reroll_segment of one segment (its tokens resampled, the rest kept) until the
-  reply with the new 3D figure and 2D preview is back.
+  reply with the new stage payload is back (what the page needs to show the edit: it draws the
+  3D body and the 2D pose itself, no video is encoded).
 - render_10s_warp_s: /render of 10 s of speech with the warp (CPU) backend at 512 px, 25 fps.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -85,9 +87,10 @@ def main() -> None:
         _call(client, 0, api_name="/generate", expect="Motion generated")  # warm-up (models loaded)
         gen_s, _ = _call(client, 0, api_name="/generate", expect="Motion generated")
         segment = min(2, len(rows))
-        edits = [_call(client, segment, api_name="/reroll_segment", expect="re-rolled")[0]
+        edits = [_call(client, segment, api_name="/reroll_segment", expect="re-rolled")
                  for _ in range(args.repeats)]
-        edit_ms = 1000 * statistics.median(edits)
+        edit_ms = 1000 * statistics.median(e[0] for e in edits)
+        edit_kb = len(json.dumps(edits[-1][1][2])) / 1024
 
         _call(client, handle_file(str(short_speech)), api_name="/load_speech", expect="✓")
         _call(client, 0, api_name="/generate", expect="Motion generated")
@@ -105,6 +108,7 @@ def main() -> None:
     _row("analyze the example portrait (s)", f"{t_portrait:.2f}")
     _row(f"generate 60 s of speech, {len(rows)} segments (s)", f"{gen_s:.2f}")
     _row(f"re-roll segment {segment}, preview back (ms, median of {args.repeats})", f"{edit_ms:.0f}")
+    _row("  its stage payload (kB: new motion and poses, no audio)", f"{edit_kb:.0f}")
     _row(f"render 10 s, warp, {args.resolution} px, 25 fps (s)", f"{render_s:.2f}")
     _row("rendered frames / seconds of video per second of compute",
          f"{meta['frames']} / {10.0 / render_s:.2f}")

@@ -4,16 +4,18 @@ Handlers are plain functions from (inputs, session) to outputs; ``build_director
 them into Gradio blocks (studio/layout.py puts it in the first tab) and tests call them directly.
 Every handler that changes the page returns ``VIEW_FIELDS`` in order:
 
-    (session, portrait overlay, portrait card, timeline figure, segments table, 3D figure,
-     2D pose preview video, downloads, status)
+    (session, portrait overlay, portrait card, stage, segments table, compare choices, downloads, status)
+
+The stage (components/stage.py) draws the 3D body, the 2D pose over the portrait and the timeline
+in the page from arrays (studio/stage_payload.py), so an edit resends data, not video.
 
 with ``gr.skip()`` for what did not change. A failure shows a warning toast and a status line and
 returns the session untouched: the project is never cleared by an error.
 
 Events a script can call (gradio_client ``api_name``): analyze_portrait, load_speech,
-load_examples, edit_segments, split_segment, merge_segment, delete_segment, reroll_segment,
-undo, redo, generate, regenerate_span, lock_span, unlock_span, render, cancel_render,
-export_motion, save_project, open_project.
+load_examples, edit_segments, split_segment, merge_segment, delete_segment, add_segment,
+reroll_segment, undo, redo, generate, regenerate_span, lock_span, unlock_span, compare_with,
+use_take, copy_span, render, cancel_render, export_motion, save_project, open_project.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from components.motion_viewer import empty_figure, motion_figure
-from components.timeline_view import empty_timeline, timeline_figure
-from pipeline.constants import CODEBOOK_SIZE, MOTION_FPS, TOKENS_PER_SECOND, VIDEO_FPS
+from components.stage import empty_payload
+from pipeline.constants import MOTION_FPS, VIDEO_FPS
 from studio import project as proj
+from studio import stage_payload as stage
 from studio import timeline as tl
 from studio.motion_page import md_escape
 
@@ -44,14 +46,15 @@ EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"
 EXAMPLE_PORTRAIT = EXAMPLES_DIR / "astronaut.jpg"
 EXAMPLE_SPEECH = EXAMPLES_DIR / "speech.wav"
 
-PREVIEW_MAX_SIDE = 384
-PREVIEW_FPS = VIDEO_FPS / 2
 OVERLAY_ALPHA = 0.75
-VIEWER_ELEM_ID = "director-motion-viewer"
+STAGE_ELEM_ID = "director-stage"
 BROWSER_STORAGE_KEY = "versastudio-session"
+DEFAULT_ADD_SECONDS = 2.0
+STATE_TTL_S = 24 * 3600
+"""A page's in-memory session is dropped a day after its last use (its autosave stays on disk)."""
+COMPARE_NONE, COMPARE_PROJECTION = "none", "projection"
 
-VIEW_FIELDS = ("session", "portrait_view", "portrait_card", "timeline", "table", "motion", "pose_preview",
-               "downloads", "status")
+VIEW_FIELDS = ("session", "portrait_view", "portrait_card", "stage", "table", "compare", "downloads", "status")
 
 # Render cancel flags, by session key (a Gradio state may be copied; the key is not).
 _CANCELS: dict[str, threading.Event] = {}
@@ -71,6 +74,10 @@ class DirectorSession:
     result: object | None = None            # GenerationResult of project.tokens
     poses: object | None = None             # WholeBodyPose at VIDEO_FPS for the portrait
     selected: int | None = None
+    span: tuple[int, int] | None = None     # the token span picked on the strip (inclusive)
+    compare: str = COMPARE_NONE             # what the stage shows beside the current take
+    compare_view: object | None = None      # stage.View of it (None: nothing)
+    stage_cache: stage.StageCache = field(default_factory=stage.StageCache)
     files: dict = field(default_factory=dict)  # downloads: kind -> path
 
     def folder(self) -> Path:
@@ -86,6 +93,16 @@ class DirectorSession:
     @property
     def cancel_event(self) -> threading.Event:
         return _CANCELS.setdefault(self.key, threading.Event())
+
+
+def end_session(session: DirectorSession | None) -> None:
+    """Gradio's state expired (the tab closed long ago): drop its cancel flag, and its files when it
+    had no autosave folder (a session with one keeps it for a restore; prune_sessions ages it out)."""
+    if session is None:
+        return
+    _CANCELS.pop(session.key, None)
+    if not session.session_id and session.workdir:
+        shutil.rmtree(session.workdir, ignore_errors=True)
 
 
 def new_session(session_id: str | None = None, sessions_root: str | Path | None = None) -> DirectorSession:
@@ -127,27 +144,63 @@ def portrait_overlay(analysis) -> np.ndarray:
     return image
 
 
-def timeline_for(session: DirectorSession):
-    p = session.project
-    if session.clip is None or not p.segments:
-        return empty_timeline()
-    return timeline_figure(session.clip.samples, session.clip.sample_rate,
-                           [(s.start, s.end, s.prompt, s.locked) for s in p.segments],
-                           tokens=p.tokens, locked=p.locked, tokens_per_second=TOKENS_PER_SECOND,
-                           codebook_size=CODEBOOK_SIZE, selected=session.selected)
-
-
 def table_for(session: DirectorSession) -> list[list]:
     return tl.to_rows(session.project.segments)
 
 
-def motion_for(session: DirectorSession):
-    from pipeline.motion.skeleton import JOINT_NAMES, PARENTS
+def _file_key(path: str | None) -> str:
+    if not path:
+        return ""
+    p = Path(path)
+    try:
+        st = p.stat()
+        return stage.digest(str(p), st.st_size, st.st_mtime_ns)
+    except OSError:
+        return stage.digest(str(p))
 
+
+def current_label(session: DirectorSession) -> str:
+    takes = session.project.takes
     if session.result is None:
-        return empty_figure("Press Generate to see the motion here.")
-    return motion_figure(session.result.joints, PARENTS, MOTION_FPS, "Generated motion",
-                         joint_names=JOINT_NAMES)
+        return "Portrait"
+    label = takes[-1].label if takes and np.array_equal(takes[-1].tokens, session.project.tokens) else "edited"
+    return f"Current · {label}"
+
+
+def stage_for(session: DirectorSession) -> dict:
+    """The stage's payload: timeline, tokens and the current take (and the compared one)."""
+    p = session.project
+    if session.clip is None and session.portrait is None:
+        return empty_payload()
+    views = []
+    if session.result is not None:
+        views.append(stage.View(current_label(session), session.result, session.poses))
+        if session.compare_view is not None:
+            views.append(session.compare_view)
+    segments = [(s.start, s.end, s.prompt, s.locked, s.seed) for s in p.segments]
+    message = "" if session.clip is not None else "Now add a speech recording."
+    return stage.build_payload(session.stage_cache, clip=session.clip, audio_key=_file_key(p.audio_file),
+                               segments=segments, portrait=session.portrait,
+                               portrait_key=_file_key(p.portrait_file), views=views, tokens=p.tokens,
+                               locked=p.locked, selected=session.selected, span=session.span, message=message)
+
+
+def take_title(index: int, take) -> str:
+    """'Take 3 (seed 0)' for generated takes (their label starts with 'take N'), else 'Take 3 · label'."""
+    label = str(take.label)
+    if label.lower().startswith(f"take {index + 1}"):
+        return "T" + label[1:]
+    return f"Take {index + 1} · {label}"
+
+
+def compare_choices(session: DirectorSession) -> list[tuple[str, str]]:
+    """The 'compare with' menu: nothing, bank vs projection of this take, and the saved takes."""
+    choices = [("Nothing", COMPARE_NONE), ("This take: relation bank vs projection", COMPARE_PROJECTION)]
+    n = len(session.project.tokens) if session.project.tokens is not None else -1
+    for i, take in reversed(list(enumerate(session.project.takes))):
+        if len(take.tokens) == n:
+            choices.append((take_title(i, take), f"take:{i}"))
+    return choices
 
 
 def downloads_for(session: DirectorSession) -> list[str] | None:
@@ -169,15 +222,16 @@ def _view(session: DirectorSession, status: str, *, portrait=False, timeline=Tru
     if portrait:
         portrait_img = portrait_overlay(session.portrait) if session.portrait is not None else None
         portrait_md = portrait_card(session.portrait)
-    fig = table = skip
-    if timeline:
-        fig, table = timeline_for(session), table_for(session)
-    motion_fig = preview = skip
+    payload = stage_for(session) if (timeline or motion or portrait) else skip
+    table = table_for(session) if timeline else skip
+    compare = skip
     if motion:
-        motion_fig = motion_for(session)
-        preview = session.files.get("preview")
+        choices = compare_choices(session)
+        if session.compare not in {v for _, v in choices}:
+            session.compare, session.compare_view = COMPARE_NONE, None
+        compare = gr.update(choices=choices, value=session.compare)
     files = downloads_for(session) if downloads or motion else skip
-    return session, portrait_img, portrait_md, fig, table, motion_fig, preview, files, status
+    return session, portrait_img, portrait_md, payload, table, compare, files, status
 
 
 def _kept(session: DirectorSession | None, what: str, err: BaseException | str) -> tuple:
@@ -251,7 +305,6 @@ def analyze_portrait(image_path: str | None, session: DirectorSession | None) ->
     session.portrait = analysis
     session.project.portrait_file = stored
     session.poses = None
-    session.files.pop("preview", None)
     if session.result is not None:
         _update_previews(session)
     _autosave(session)
@@ -277,7 +330,8 @@ def load_speech(audio_path: str | None, session: DirectorSession | None) -> tupl
     p.audio_file, p.duration_s, p.segments = stored, float(clip.duration_s), segments
     p.tokens = p.locked = None
     session.clip, session.result, session.poses, session.selected = clip, None, None, None
-    for kind in ("preview", "video", "pose_video", "bvh", "npz"):
+    session.compare, session.compare_view, session.span = COMPARE_NONE, None, None
+    for kind in ("video", "pose_video", "bvh", "npz"):
         session.files.pop(kind, None)
     _autosave(session)
     n = len(segments)
@@ -335,8 +389,8 @@ def edit_segments(table, session: DirectorSession | None) -> tuple:
     session = _need_timeline(session)
     p = session.project
     segments = tl.from_rows(p.segments, _rows(table), p.duration_s)
-    if segments == p.segments:
-        return _view(session, "", timeline=False)
+    if segments == p.segments:  # the table sends its value again after an edit: keep the page as it is
+        return (session,) + (_gr().skip(),) * (len(VIEW_FIELDS) - 1)
     return _edit(session, segments, "Segments updated.")
 
 
@@ -360,6 +414,29 @@ def delete_segment(number, session: DirectorSession | None) -> tuple:
     session = _need_timeline(session)
     i = _index(number)
     return _edit(session, tl.delete(session.project.segments, i), f"Deleted segment {i + 1}.")
+
+
+@_guard("Could not add a segment")
+def add_segment(at_time, length, session: DirectorSession | None) -> tuple:
+    """A new segment from ``at_time`` lasting ``length`` seconds, carved out of the timeline."""
+    session = _need_timeline(session)
+    if at_time is None:
+        raise tl.TimelineError("give the time where the new segment starts, in seconds")
+    start = float(at_time)
+    end = start + float(length or DEFAULT_ADD_SECONDS)
+    segments = tl.add(session.project.segments, start, end)
+    session.selected = next((i for i, s in enumerate(segments) if abs(s.start - tl._snap(start)) < 1e-6), None)
+    return _edit(session, segments, f"Added a segment at {start:.2f} s.")
+
+
+@_guard("Could not move the border")
+def resize_border(index, time_s, session: DirectorSession | None) -> tuple:
+    """Move the border after segment ``index`` (from 0) to ``time_s``; neighbours keep at least
+    the minimum length."""
+    session = _need_timeline(session)
+    segments = tl.resize(session.project.segments, int(index), end=float(time_s))
+    return _edit(session, segments, f"Border {int(index) + 1}|{int(index) + 2} moved to "
+                                    f"{segments[int(index)].end:.2f} s.")
 
 
 @_guard("Nothing to undo")
@@ -416,8 +493,8 @@ def _sync_result(session: DirectorSession) -> bool:
     p = session.project
     if p.tokens is None:
         changed = session.result is not None
-        session.result, session.poses = None, None
-        session.files.pop("preview", None)
+        session.result, session.poses, session.compare_view = None, None, None
+        session.compare = COMPARE_NONE
         return changed
     if session.result is not None and np.array_equal(session.result.tokens, p.tokens):
         return False
@@ -452,44 +529,26 @@ def _resample(session: DirectorSession, free: np.ndarray, seed: int, prompt: str
 
 
 def _update_previews(session: DirectorSession, progress=None) -> None:
-    """Poses for the portrait and the 2D preview video (pose over portrait, with the speech)."""
-    from pipeline.portrait.wholebody import WholeBodyPose
-    from pipeline.render.pose_maps import draw_pose_overlay
+    """The current take's poses for the portrait (the stage draws them; the render uses them), and
+    the compared view when it follows the current take (bank vs projection)."""
     from pipeline.token2pose import translate
-    from pipeline.video import write_video
 
     session.poses = None
-    session.files.pop("preview", None)
     if session.result is None or session.portrait is None or session.clip is None:
+        if session.compare == COMPARE_PROJECTION:
+            session.compare_view = None
         return
+    _progress(progress, 0.6, "Fitting the poses to the portrait")
     session.poses = translate(session.result, session.portrait, fps=VIDEO_FPS).pose
-    image = session.portrait.image
-    h, w = image.shape[:2]
-    scale = min(1.0, PREVIEW_MAX_SIDE / max(h, w))
-    if scale < 1.0:
-        from PIL import Image
-        size = (max(2, int(round(w * scale))), max(2, int(round(h * scale))))
-        image = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
-    poses = session.poses
-    step = max(1, int(round(VIDEO_FPS / PREVIEW_FPS)))
-    small = WholeBodyPose(poses.keypoints[::step] * scale, poses.scores[::step],
-                          (image.shape[1], image.shape[0]), VIDEO_FPS / step)
+    if session.compare == COMPARE_PROJECTION:
+        session.compare_view = _projection_view(session)
 
-    def frames():
-        for i in range(len(small)):
-            yield draw_pose_overlay(image, small, i, OVERLAY_ALPHA)
 
-    out = session.folder() / f"preview-{uuid.uuid4().hex[:8]}.mp4"
-    total = max(1, len(small))
+def _projection_view(session: DirectorSession) -> stage.View:
+    from pipeline.token2pose import translate
 
-    def report(done, _total):
-        _progress(progress, 0.5 + 0.5 * done / max(total, 1), "Drawing the 2D preview")
-
-    write_video(frames(), session.clip, out, VIDEO_FPS / step, progress=report)
-    old = session.files.get("preview")
-    session.files["preview"] = str(out)
-    if old and old != str(out):
-        Path(old).unlink(missing_ok=True)
+    poses = translate(session.result, session.portrait, fps=VIDEO_FPS, method="projection").pose
+    return stage.View("Same take · direct projection (baseline)", session.result, poses, method="projection")
 
 
 def _motion_status(session: DirectorSession, text: str) -> str:
@@ -632,23 +691,101 @@ def unlock_span(start, end, session: DirectorSession | None) -> tuple:
     return _set_lock(start, end, False, session)
 
 
+# ----------------------------------------------------------------------------- takes: compare, pick, copy
+
+def _take_index(choice: str | None, session: DirectorSession) -> int:
+    takes = session.project.takes
+    try:
+        i = int(str(choice).split(":", 1)[1])
+    except (IndexError, ValueError):
+        raise ValueError("pick a take in 'Compare with' first") from None
+    if not 0 <= i < len(takes):
+        raise ValueError(f"there is no take {i + 1} (the project has {len(takes)})")
+    if len(takes[i].tokens) != len(session.project.tokens):
+        raise ValueError(f"take {i + 1} has {len(takes[i].tokens)} tokens but this speech needs "
+                         f"{len(session.project.tokens)}: it was made for other audio")
+    return i
+
+
+def _decode(session: DirectorSession, tokens: np.ndarray):
+    """The motion of exactly these tokens (every token locked: the generator only decodes)."""
+    from pipeline.motion.generate import generate
+
+    return generate(session.clip, tl.as_pipeline_segments(session.project.segments),
+                    locked_tokens=np.asarray(tokens, dtype=np.int64), seed=int(session.project.settings.get("seed", 0)))
+
+
+def _compare_view(session: DirectorSession, choice: str):
+    from pipeline.token2pose import translate
+
+    if choice == COMPARE_NONE:
+        return None
+    if choice == COMPARE_PROJECTION:
+        return _projection_view(session) if session.portrait is not None else \
+            stage.View("Same take (add a portrait for the 2D comparison)", session.result, None)
+    i = _take_index(choice, session)
+    take = session.project.takes[i]
+    result = _decode(session, np.asarray(take.tokens))
+    poses = translate(result, session.portrait, fps=VIDEO_FPS).pose if session.portrait is not None else None
+    return stage.View(take_title(i, take), result, poses)
+
+
+@_guard("Could not compare")
+def compare_with(choice, session: DirectorSession | None) -> tuple:
+    """Show another take (or this take's direct projection) beside the current one, in sync."""
+    session = _need_motion(session)
+    choice = str(choice or COMPARE_NONE)
+    session.compare_view = _compare_view(session, choice)
+    session.compare = choice
+    text = "Comparison off." if choice == COMPARE_NONE else f"Comparing with: {session.compare_view.label}."
+    return _view(session, ok(text), timeline=False, motion=True)
+
+
+def _take_into(session: DirectorSession, choice, a: int, b: int, label: str, progress=None) -> tuple[int, int]:
+    """Copy tokens [a, b) of the compared take into the current motion; locked tokens stay.
+    Returns (copied, kept because locked)."""
+    i = _take_index(choice, session)
+    p = session.project
+    free = _free_mask(p, len(p.tokens))
+    tokens = p.tokens.copy()
+    window = np.zeros(len(tokens), dtype=bool)
+    window[a:b] = True
+    source = np.asarray(p.takes[i].tokens, dtype=np.int64)
+    take = window & free
+    tokens[take] = source[take]
+    _progress(progress, 0.2, "Decoding the motion")
+    _commit_tokens(session, _decode(session, tokens), label.format(take=i + 1), progress)
+    return int(take.sum()), int((window & ~free).sum())
+
+
+def _copied_status(session: DirectorSession, text: str, kept: int) -> str:
+    extra = f" {kept} locked token{'s' if kept != 1 else ''} kept as they were." if kept else ""
+    return _motion_status(session, text + extra)
+
+
+@_guard("Could not use the take")
+def use_take(choice, session: DirectorSession | None, progress=None) -> tuple:
+    """Make the compared take the current motion (undoable; locked tokens stay)."""
+    session = _need_motion(session)
+    _copied, kept = _take_into(session, choice, 0, len(session.project.tokens), "take {take} picked", progress)
+    if session.compare == str(choice):
+        session.compare, session.compare_view = COMPARE_NONE, None
+    return _view(session, _copied_status(session, "Take picked:", kept), motion=True)
+
+
+@_guard("Could not copy the span")
+def copy_span(choice, start, end, session: DirectorSession | None, progress=None) -> tuple:
+    """Tokens start..end (inclusive) of the compared take copied into the current motion."""
+    session = _need_motion(session)
+    a, b = _span(start, end, len(session.project.tokens))
+    copied, kept = _take_into(session, choice, a, b, f"tokens {a}-{b - 1} from take {{take}}", progress)
+    if not copied:
+        raise ValueError(f"tokens {a}..{b - 1} are all locked; unlock them to copy over them")
+    return _view(session, _copied_status(session, f"Tokens {a}..{b - 1} copied from the compared take:", kept),
+                 motion=True)
+
+
 # ----------------------------------------------------------------------------- render and export
-
-def backend_choices() -> tuple[list[tuple[str, str]], str]:
-    """(radio choices, markdown about the backends). Unavailable ones are labelled with the reason."""
-    from pipeline.render.backends import available_backends
-
-    choices, notes = [], []
-    for name, (usable, reason) in available_backends().items():
-        label = name if usable else f"{name} (unavailable)"
-        choices.append((label, name))
-        notes.append(f"- **{name}**: {'✓ ' if usable else '✗ '}{md_escape(reason)}")
-    return choices, "\n".join(notes)
-
-
-def render_outputs(session, video, status) -> tuple:
-    return session, video, downloads_for(session) if session is not None else None, status
-
 
 @_guard("Could not render")
 def _render(backend, resolution, fps, blink_rate, seed, session, progress):
@@ -799,113 +936,171 @@ def restore_session(stored_id, session: DirectorSession | None, sessions_root=No
     return _view(fresh, ok("Restored your last session."), portrait=True, motion=True) + (sid,)
 
 
-def select_segment(index, session: DirectorSession | None):
-    """Table click -> the segment number box and the highlighted span."""
+def select_segment(index, session: DirectorSession | None, at_time: float | None = None):
+    """A segment picked (table row or a click on the waveform) -> (segment number, time box, stage).
+    The stage is redrawn only for a table click; a click on the stage highlights it there."""
     gr = _gr()
-    if session is None or index is None:
+    if session is None or index is None or not session.project.segments:
         return gr.skip(), gr.skip(), gr.skip()
-    session.selected = int(index)
-    seg = session.project.segments[int(index)] if 0 <= int(index) < len(session.project.segments) else None
-    split_at = round((seg.start + seg.end) / 2, 2) if seg else gr.skip()
-    return int(index) + 1, split_at, timeline_for(session)
+    i = min(max(int(index), 0), len(session.project.segments) - 1)
+    session.selected = i
+    seg = session.project.segments[i]
+    if at_time is None:
+        return i + 1, round((seg.start + seg.end) / 2, 2), stage_for(session)
+    return i + 1, round(float(at_time), 2), gr.skip()
+
+
+def select_span(start, end, session: DirectorSession | None):
+    """A token span painted on the strip -> the span boxes (first, last)."""
+    gr = _gr()
+    if session is None or session.project.tokens is None or start is None or end is None:
+        return gr.skip(), gr.skip()
+    n = len(session.project.tokens)
+    a, b = sorted((min(max(int(start), 0), n - 1), min(max(int(end), 0), n - 1)))
+    session.span = (a, b)
+    return a, b
+
+
+def resend_stage(session: DirectorSession | None):
+    """The page lost cached arrays (reload, dropped reply): everything again."""
+    if session is None:
+        return empty_payload()
+    session.stage_cache.forget()
+    return stage_for(session)
 
 
 # ----------------------------------------------------------------------------- the Gradio tab
 
 CSS = """
-#director-motion-viewer { border-radius: 12px; overflow: hidden; min-height: 460px; }
 #director-status { min-height: 1.5em; font-size: 0.9rem; }
+#director-root.studio-loading { opacity: 0.55; pointer-events: none; }
+#director-backend-off button { white-space: normal; text-align: left; }
 """
+
+
+def _stage_events(stage_block, state, seg_no, at_time, span_start, span_end, view) -> None:
+    """What the page's stage sends: border drags, clicks, splits, painted spans, cache misses."""
+    from components.stage import event_data
+
+    def on_resize(s, evt: gr.EventData):
+        d = event_data(evt)
+        return resize_border(d.get("index"), d.get("time"), s)
+
+    def on_split(s, evt: gr.EventData):
+        return split_segment(event_data(evt).get("time"), s)
+
+    def on_select(s, evt: gr.EventData):
+        d = event_data(evt)
+        return select_segment(d.get("index"), s, d.get("time", 0.0))
+
+    def on_span(s, evt: gr.EventData):
+        d = event_data(evt)
+        return select_span(d.get("start"), d.get("end"), s)
+
+    hidden = {"api_visibility": "private"}
+    stage_block.resize_border(on_resize, [state], view, **hidden)
+    stage_block.split_at(on_split, [state], view, **hidden)
+    stage_block.select_segment(on_select, [state], [seg_no, at_time, stage_block], queue=False, **hidden)
+    stage_block.select_span(on_span, [state], [span_start, span_end], queue=False, **hidden)
+    stage_block.need_media(resend_stage, [state], [stage_block], **hidden)
+
+
+def _backend_controls():
+    """The renderer choice: usable backends in the radio; the others as greyed-out buttons that
+    say why (a radio cannot disable a single choice)."""
+    from pipeline.render.backends import available_backends
+
+    usable, off = [], []
+    for name, (ok_, reason) in available_backends().items():
+        (usable if ok_ else off).append((name, reason))
+    backend = gr.Radio(choices=[n for n, _ in usable], value=usable[0][0] if usable else None, label="Renderer",
+                       info=" · ".join(f"{n}: {r}" for n, r in usable))
+    for name, reason in off:
+        gr.Button(f"{name} — unavailable: {reason}", interactive=False, size="sm", elem_id=f"director-backend-off")
+    return backend
 
 
 def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     """The Director page's blocks (call inside a gr.Blocks / gr.Tab). Returns its components."""
-    from components.motion_viewer import motion_viewer
-    from components.timeline_view import timeline_view
-
-    root = None if sessions_root is None else str(sessions_root)
-    choices, backend_notes = backend_choices()
-    state = gr.State(None)
+    from components.stage import director_stage
     from studio.project import browser_secret
 
+    root = None if sessions_root is None else str(sessions_root)
+    removed = proj.prune_sessions(root)
+    if removed:
+        log.info("removed %d session folders idle for more than %g days", len(removed), proj.session_max_age_days())
+    state = gr.State(None, time_to_live=STATE_TTL_S, delete_callback=end_session)
     browser_id = gr.BrowserState("", storage_key=BROWSER_STORAGE_KEY, secret=browser_secret(root))
 
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=4, min_width=300):
-            gr.Markdown("#### 1 · Portrait", elem_classes=["studio-panel-title"])
-            portrait_in = gr.Image(label="Portrait photo", sources=["upload", "webcam", "clipboard"],
-                                   type="filepath", height=260)
-            portrait_view = gr.Image(label="Detected skeleton and framing", interactive=False, height=260,
-                                     format="jpeg")
-            portrait_md = gr.Markdown(portrait_card(None))
-        with gr.Column(scale=8, min_width=480):
-            gr.Markdown("#### 2 · Speech and timeline", elem_classes=["studio-panel-title"])
-            with gr.Row():
-                audio_in = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", scale=3)
-                examples_btn = gr.Button("Load examples", scale=1, variant="secondary")
-            timeline = timeline_view(elem_id="director-timeline")
-            table = gr.Dataframe(headers=tl.TABLE_HEADERS, datatype=["number", "number", "str", "number", "bool"],
-                                 column_count=5, interactive=True, label="Segments (edit prompts, times, "
-                                 "seeds, locks; click a row to select it)", wrap=True,
-                                 column_widths=["11%", "11%", "56%", "11%", "11%"], elem_id="director-segments")
-            with gr.Row():
-                seg_no = gr.Number(label="Segment #", value=1, precision=0, minimum=1, scale=1, min_width=90)
-                split_at = gr.Number(label="Split at (s)", value=None, scale=1, min_width=90)
-                split_btn = gr.Button("Split", size="sm")
-                merge_btn = gr.Button("Merge with next", size="sm")
-                delete_btn = gr.Button("Delete", size="sm")
-                reroll_btn = gr.Button("Re-roll", size="sm")
-                undo_btn = gr.Button("↶ Undo", size="sm")
-                redo_btn = gr.Button("↷ Redo", size="sm")
-    gr.Markdown("#### 3 · Motion", elem_classes=["studio-panel-title"])
-    with gr.Row():
-        gen_seed = gr.Number(label="Seed", value=0, precision=0, scale=1, min_width=90)
-        generate_btn = gr.Button("Generate", variant="primary", scale=2)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=6):
-            motion = motion_viewer(elem_id=VIEWER_ELEM_ID)
-        with gr.Column(scale=5):
-            pose_preview = gr.Video(label="2D pose over the portrait", interactive=False, height=460,
-                                    elem_id="director-pose-preview")
-    with gr.Row():
-        span_start = gr.Number(label="First token", value=0, precision=0, min_width=90)
-        span_end = gr.Number(label="Last token", value=4, precision=0, min_width=90)
-        span_seed = gr.Number(label="Span seed", value=1, precision=0, min_width=90)
-        regen_btn = gr.Button("Regenerate span", size="sm")
-        lock_btn = gr.Button("Lock span", size="sm")
-        unlock_btn = gr.Button("Unlock span", size="sm")
-    gr.Markdown("#### 4 · Render", elem_classes=["studio-panel-title"])
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=4):
-            backend = gr.Radio(choices=choices, value="warp", label="Renderer")
-            gr.Markdown(backend_notes)
-            with gr.Row():
-                resolution = gr.Dropdown([256, 384, 512, 768], value=512, label="Resolution")
-                fps = gr.Dropdown([12.5, 20, 25, 30], value=25, label="FPS")
-            with gr.Row():
-                blink = gr.Slider(0, 40, value=15, step=1, label="Blinks per minute")
-                render_seed = gr.Number(label="Render seed", value=0, precision=0)
-            with gr.Row():
-                render_btn = gr.Button("Render", variant="primary")
-                cancel_btn = gr.Button("Cancel", variant="stop")
-        with gr.Column(scale=6):
-            video = gr.Video(label="Video", interactive=False, elem_id="director-video")
-    with gr.Row():
-        export_btn = gr.Button("Export BVH, npz and pose video")
-        save_btn = gr.Button("Save project")
-        open_file = gr.File(label="Open project (.zip)", file_types=[".zip"], type="filepath", height=90)
-    with gr.Row():
-        downloads = gr.Files(label="Downloads", interactive=False, elem_id="director-downloads")
-        saved = gr.File(label="Project file", interactive=False)
-    status = gr.Markdown("", elem_id="director-status")
+    with gr.Column(elem_id="director-root", elem_classes=["studio-loading"]):
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=280):
+                gr.Markdown("#### 1 · Portrait and speech", elem_classes=["studio-panel-title"])
+                portrait_in = gr.Image(label="Portrait photo", sources=["upload", "webcam", "clipboard"],
+                                       type="filepath", height=220)
+                portrait_view = gr.Image(label="Detected skeleton and framing", interactive=False, height=220,
+                                         format="jpeg")
+                portrait_md = gr.Markdown(portrait_card(None))
+                audio_in = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath")
+                examples_btn = gr.Button("Load examples", variant="secondary")
+            with gr.Column(scale=9, min_width=520):
+                gr.Markdown("#### 2 · Stage: 3D body, 2D pose, timeline", elem_classes=["studio-panel-title"])
+                stage_block = director_stage(elem_id=STAGE_ELEM_ID)
+                with gr.Row():
+                    gen_seed = gr.Number(label="Seed", value=0, precision=0, scale=1, min_width=80)
+                    generate_btn = gr.Button("Generate", variant="primary", scale=2)
+                    compare = gr.Dropdown(choices=[("Nothing", COMPARE_NONE)], value=COMPARE_NONE, scale=3,
+                                          label="Compare with", elem_id="director-compare")
+                    use_btn = gr.Button("Use compared take", size="sm", scale=1)
+                status = gr.Markdown("", elem_id="director-status")
+        gr.Markdown("#### 3 · Segments and tokens", elem_classes=["studio-panel-title"])
+        table = gr.Dataframe(headers=tl.TABLE_HEADERS, datatype=["number", "number", "str", "number", "bool"],
+                             column_count=5, interactive=True, label="Segments (type prompts; edit times, "
+                             "seeds, locks; click a row to select it)", wrap=True,
+                             column_widths=["11%", "11%", "56%", "11%", "11%"], elem_id="director-segments")
+        with gr.Row():
+            seg_no = gr.Number(label="Segment #", value=1, precision=0, minimum=1, min_width=80)
+            at_time = gr.Number(label="At (s)", value=None, min_width=80)
+            add_len = gr.Number(label="New length (s)", value=DEFAULT_ADD_SECONDS, min_width=80)
+            add_btn = gr.Button("Add segment", size="sm")
+            split_btn = gr.Button("Split", size="sm")
+            merge_btn = gr.Button("Merge with next", size="sm")
+            delete_btn = gr.Button("Delete", size="sm")
+            reroll_btn = gr.Button("Re-roll", size="sm")
+            undo_btn = gr.Button("↶ Undo", size="sm")
+            redo_btn = gr.Button("↷ Redo", size="sm")
+        with gr.Row():
+            span_start = gr.Number(label="First token", value=0, precision=0, min_width=80)
+            span_end = gr.Number(label="Last token", value=4, precision=0, min_width=80)
+            span_seed = gr.Number(label="Span seed", value=1, precision=0, min_width=80)
+            regen_btn = gr.Button("Regenerate span", size="sm")
+            lock_btn = gr.Button("Lock span", size="sm")
+            unlock_btn = gr.Button("Unlock span", size="sm")
+            copy_btn = gr.Button("Copy span from compared take", size="sm")
+        gr.Markdown("#### 4 · Render", elem_classes=["studio-panel-title"])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4):
+                backend = _backend_controls()
+                with gr.Row():
+                    resolution = gr.Dropdown([256, 384, 512, 768], value=512, label="Resolution")
+                    fps = gr.Dropdown([12.5, 20, 25, 30], value=25, label="FPS")
+                with gr.Row():
+                    blink = gr.Slider(0, 40, value=15, step=1, label="Blinks per minute")
+                    render_seed = gr.Number(label="Render seed", value=0, precision=0)
+                with gr.Row():
+                    render_btn = gr.Button("Render", variant="primary")
+                    cancel_btn = gr.Button("Cancel", variant="stop")
+            with gr.Column(scale=6):
+                video = gr.Video(label="Video", interactive=False, elem_id="director-video")
+        with gr.Row():
+            export_btn = gr.Button("Export BVH, npz and pose video")
+            save_btn = gr.Button("Save project")
+            open_file = gr.File(label="Open project (.zip)", file_types=[".zip"], type="filepath", height=90)
+        with gr.Row():
+            downloads = gr.Files(label="Downloads", interactive=False, elem_id="director-downloads")
+            saved = gr.File(label="Project file", interactive=False)
 
-    view = [state, portrait_view, portrait_md, timeline, table, motion, pose_preview, downloads, status]
-
-    def on_analyze(path, s):
-        return analyze_portrait(path, s)
-
-    def on_speech(path, s):
-        return load_speech(path, s)
+    view = [state, portrait_view, portrait_md, stage_block, table, compare, downloads, status]
 
     def on_generate(seed, s, progress=gr.Progress()):
         return generate_motion(seed, s, progress)
@@ -916,31 +1111,42 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     def on_reroll(number, s, progress=gr.Progress()):
         return reroll_segment(number, s, progress)
 
+    def on_use(choice, s, progress=gr.Progress()):
+        return use_take(choice, s, progress)
+
+    def on_copy(choice, a, b, s, progress=gr.Progress()):
+        return copy_span(choice, a, b, s, progress)
+
     def on_render(name, res, rate, blinks, seed, s, progress=gr.Progress()):
         return render_video(name, res, rate, blinks, seed, s, progress)
 
-    def on_select(s, evt: gr.SelectData):
+    def on_table_select(s, evt: gr.SelectData):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return select_segment(row, s)
 
     def on_load(stored, s):
         return restore_session(stored, s, root)
 
-    portrait_in.change(on_analyze, [portrait_in, state], view, api_name="analyze_portrait")
-    audio_in.change(on_speech, [audio_in, state], view, api_name="load_speech")
+    portrait_in.change(analyze_portrait, [portrait_in, state], view, api_name="analyze_portrait")
+    audio_in.change(load_speech, [audio_in, state], view, api_name="load_speech")
     examples_btn.click(load_examples, [state], view, api_name="load_examples")
     table.input(edit_segments, [table, state], view, api_name="edit_segments")
-    table.select(on_select, [state], [seg_no, split_at, timeline], api_visibility="private")
-    split_btn.click(split_segment, [split_at, state], view, api_name="split_segment")
+    table.select(on_table_select, [state], [seg_no, at_time, stage_block], api_visibility="private")
+    _stage_events(stage_block, state, seg_no, at_time, span_start, span_end, view)
+    add_btn.click(add_segment, [at_time, add_len, state], view, api_name="add_segment")
+    split_btn.click(split_segment, [at_time, state], view, api_name="split_segment")
     merge_btn.click(merge_segment, [seg_no, state], view, api_name="merge_segment")
     delete_btn.click(delete_segment, [seg_no, state], view, api_name="delete_segment")
     reroll_btn.click(on_reroll, [seg_no, state], view, api_name="reroll_segment")
     undo_btn.click(undo, [state], view, api_name="undo")
     redo_btn.click(redo, [state], view, api_name="redo")
     generate_btn.click(on_generate, [gen_seed, state], view, api_name="generate")
+    compare.input(compare_with, [compare, state], view, api_name="compare_with")
+    use_btn.click(on_use, [compare, state], view, api_name="use_take")
     regen_btn.click(on_regenerate, [span_start, span_end, span_seed, state], view, api_name="regenerate_span")
     lock_btn.click(lock_span, [span_start, span_end, state], view, api_name="lock_span")
     unlock_btn.click(unlock_span, [span_start, span_end, state], view, api_name="unlock_span")
+    copy_btn.click(on_copy, [compare, span_start, span_end, state], view, api_name="copy_span")
     render_event = render_btn.click(on_render, [backend, resolution, fps, blink, render_seed, state],
                                     [state, video, downloads, status], api_name="render",
                                     concurrency_limit=1, concurrency_id="render")
@@ -951,4 +1157,8 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     open_file.upload(open_project_file, [open_file, state], view, api_name="open_project")
     return {"state": state, "browser_id": browser_id, "view": view, "on_load": on_load,
             "load_outputs": view + [browser_id], "examples": examples_btn, "generate": generate_btn,
-            "status": status}
+            "status": status, "ready_js": READY_JS}
+
+
+READY_JS = "() => { const r = document.querySelector('#director-root'); if (r) r.classList.remove('studio-loading'); }"
+"""Run after the page-load restore: the Director accepts clicks only once its session is known."""

@@ -32,8 +32,8 @@ from studio.motion_sources import (
 
 STUDIO_TITLE = "Talking-Human Studio"
 STUDIO_TAGLINE = (
-    "Direct expressive talking humans. Start with the body: pick a motion from the library or "
-    "drop in a BVH, watch it in 3D, export it."
+    "Direct expressive talking humans: a portrait and a speech recording in, prompts on the timeline, "
+    "gestures from the speech, then preview, edit and render the video."
 )
 
 CSS = """
@@ -86,7 +86,7 @@ def _header() -> str:
         '<div class="studio-title"><span class="studio-mark"></span>'
         f"{STUDIO_TITLE}</div>"
         f'<div class="studio-tagline">{STUDIO_TAGLINE}</div>'
-        '<div class="studio-step">Motion</div>'
+        '<div class="studio-step">Director</div>'
     )
 
 
@@ -170,7 +170,8 @@ def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str |
         refresh.click(on_list_clips, None, [clip], api_name="list_clips")
         demo.load(on_open, [motion], page_outputs, api_visibility="private")
         demo.load(director["on_load"], [director["browser_id"], director["state"]], director["load_outputs"],
-                  api_visibility="private")
+                  api_visibility="private").then(None, None, None, js=director["ready_js"],
+                                                 api_visibility="private", queue=False)
 
     _on_zero_gpu(demo)
     demo.queue(default_concurrency_limit=4)

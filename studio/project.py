@@ -389,3 +389,35 @@ def restore_autosave(session_id: str, root: str | Path | None = None) -> Project
     if not path.is_file():
         return None
     return open_project(path, folder / "files")
+
+
+SESSION_MAX_AGE_ENV = "VERSASTUDIO_SESSION_DAYS"
+SESSION_MAX_AGE_DAYS = 30.0
+
+
+def session_max_age_days() -> float:
+    try:
+        return float(os.environ.get(SESSION_MAX_AGE_ENV, SESSION_MAX_AGE_DAYS))
+    except ValueError:
+        return SESSION_MAX_AGE_DAYS
+
+
+def prune_sessions(root: str | Path | None = None, max_age_days: float | None = None,
+                   now: float | None = None) -> list[str]:
+    """Delete the session folders nobody touched for ``max_age_days`` (default 30, or
+    $VERSASTUDIO_SESSION_DAYS); only folders named like a session id. Returns the removed ids."""
+    folder = sessions_root(root)
+    if not folder.is_dir():
+        return []
+    limit = (now if now is not None else time.time()) - 86400.0 * (
+        session_max_age_days() if max_age_days is None else float(max_age_days))
+    removed: list[str] = []
+    for path in folder.iterdir():
+        if not (path.is_dir() and valid_session_id(path.name)):
+            continue
+        autosaved = path / AUTOSAVE_NAME
+        last = (autosaved if autosaved.exists() else path).stat().st_mtime
+        if last < limit:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed

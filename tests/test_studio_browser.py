@@ -1,8 +1,9 @@
 """The Director page end to end in a real browser: Playwright driving Debian's chromium.
 
-Load examples -> a prompt typed into the segments table -> Generate -> scrub the 3D preview ->
-regenerate a token span -> render with warp at 256 px -> download the mp4 from the page and check
-it; then autosave: the app is stopped, a new one starts on the same port and sessions root, and
+Load examples -> a prompt typed into the segments table -> Generate -> scrub the stage (3D body and
+2D pose on one clock) -> paint a token span on the strip and regenerate it -> drag a segment border
+on the waveform -> compare with the first take -> render with warp at 256 px -> download the mp4
+from the page and check it; then autosave: the app is stopped, a new one starts on the same port and sessions root, and
 the same browser context (same localStorage) gets its project back. Writes docs/studio.png.
 
 Needs /usr/bin/chromium and the playwright package (no browser download); skips with the reason
@@ -82,14 +83,15 @@ def browser():
 
 
 def _open(context, url: str, *, fresh: bool = True):
-    """The page, once its load event has run (a fresh browser: the session id is in localStorage;
-    a click before that would race the restore, which starts from an empty session)."""
+    """The page, once its load event has run. Until then the Director takes no clicks (it is
+    greyed out), so a click cannot race the restore of the session."""
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(url, wait_until="domcontentloaded")
     expect(page.get_by_role("button", name="Load examples")).to_be_visible()
+    expect(page.locator("#director-root")).not_to_have_class("studio-loading", timeout=60_000)
     if fresh:
-        page.wait_for_function(f"() => localStorage.getItem({STORAGE_KEY!r}) !== null", timeout=60_000)
+        page.wait_for_function(f"() => localStorage.getItem({STORAGE_KEY!r}) !== null", timeout=10_000)
     return page
 
 
@@ -122,30 +124,56 @@ def _table(page) -> list[list[str]]:
     return [rows[k] for k in sorted(rows)]
 
 
-def _slider_value(page) -> str:
-    return page.locator("#director-motion-viewer .slider-container .slider-label").first.text_content() or ""
+STAGE = "#director-stage .vs-stage"
+PAD = 10  # components/stage.js: the timeline's side padding in CSS pixels
+WAVE_MID, TOKEN_MID = 22 + 78 / 2, 108 + 26 / 2  # rows of the waveform and the token strip
+
+
+def _stage(page, name: str) -> str:
+    return page.locator(STAGE).get_attribute(f"data-{name}") or ""
+
+
+def _lane_x(box: dict, duration: float, t: float) -> float:
+    return box["x"] + PAD + t / duration * (box["width"] - 2 * PAD)
 
 
 def _scrub(page) -> None:
-    """Drag the 3D viewer's time slider to about two thirds; the shown time must change."""
-    plot = page.locator("#director-motion-viewer .js-plotly-plot")
-    expect(plot).to_have_count(1)
-    # the viewer's JS re-attaches the animation frames after each new figure; scrubbing needs them
-    page.wait_for_function(
-        "() => { const gd = document.querySelector('#director-motion-viewer .js-plotly-plot');"
-        " return gd && gd._transitionData && gd._transitionData._frames &&"
-        " gd._transitionData._frames.length > 1; }", timeout=30_000)
-    before = _slider_value(page)
-    rail = page.locator("#director-motion-viewer .slider-rail-touch-rect").first
-    rail.scroll_into_view_if_needed()
-    box = rail.bounding_box()
-    assert box, "the 3D viewer has no time slider"
+    """Drag the stage's one scrubber to about two thirds: the 3D body and the 2D pose both move
+    to that time (their drawn frames follow their own rates: 20 fps motion, 12.5 fps poses)."""
+    scrubber = page.locator(f"{STAGE} .vs-scrub")
+    scrubber.scroll_into_view_if_needed()
+    box = scrubber.bounding_box()
+    assert box, "the stage has no scrubber"
     page.mouse.click(box["x"] + box["width"] * 0.66, box["y"] + box["height"] / 2)
-    page.wait_for_function(
-        "() => { const gd = document.querySelector('#director-motion-viewer .js-plotly-plot');"
-        " return gd._fullLayout.sliders[0].active > 0; }", timeout=10_000)
-    after = _slider_value(page)
-    assert after.startswith("t = ") and after != before, (before, after)
+    page.wait_for_function(f"() => parseFloat(document.querySelector('{STAGE}').dataset.time) > 1.0")
+    t = float(_stage(page, "time"))
+    assert abs(int(_stage(page, "frame3d")) - int(t * 20)) <= 1
+    assert abs(int(_stage(page, "frame2d")) - int(t * 12.5)) <= 1
+
+
+def _paint_span(page, first: int, last: int) -> None:
+    """Drag across the token strip from token ``first`` to ``last``: the span boxes follow."""
+    lane = page.locator(f"{STAGE} .vs-timeline")
+    box = lane.bounding_box()
+    duration = float(_stage(page, "duration"))
+    y = box["y"] + TOKEN_MID
+    page.mouse.move(_lane_x(box, duration, (first + 0.5) / 5), y)
+    page.mouse.down()
+    page.mouse.move(_lane_x(box, duration, (last + 0.5) / 5), y, steps=6)
+    page.mouse.up()
+    expect(page.get_by_label("First token")).to_have_value(str(first))
+    expect(page.get_by_label("Last token")).to_have_value(str(last))
+
+
+def _drag_border(page, at: float, to: float) -> None:
+    lane = page.locator(f"{STAGE} .vs-timeline")
+    box = lane.bounding_box()
+    duration = float(_stage(page, "duration"))
+    y = box["y"] + WAVE_MID
+    page.mouse.move(_lane_x(box, duration, at), y)
+    page.mouse.down()
+    page.mouse.move(_lane_x(box, duration, to), y, steps=8)
+    page.mouse.up()
 
 
 def _save_screenshot(page) -> None:
@@ -177,14 +205,28 @@ def test_generate_edit_render_and_download_in_the_browser(studio, browser, tmp_p
 
         page.get_by_role("button", name="Generate", exact=True).click()
         expect(status).to_contain_text("Motion generated", timeout=90_000)
-        expect(page.locator("#director-pose-preview video")).to_have_count(1, timeout=30_000)
+        expect(page.locator(STAGE)).to_have_attribute("data-views", "1")
         _scrub(page)
 
-        page.get_by_label("First token").fill("5")
-        page.get_by_label("Last token").fill("9")
+        version = int(_stage(page, "version"))
+        _paint_span(page, 5, 9)
         page.get_by_label("Span seed").fill("3")
         page.get_by_role("button", name="Regenerate span").click()
         expect(status).to_contain_text("Tokens 5..9 regenerated", timeout=60_000)
+        page.wait_for_function(f"() => +document.querySelector('{STAGE}').dataset.version > {version}")
+
+        border = float(_table(page)[0][1])
+        _drag_border(page, border, border + 0.4)
+        expect(status).to_contain_text("Border 1|2 moved", timeout=30_000)
+        assert abs(float(_table(page)[0][1]) - (border + 0.4)) <= 0.1, _table(page)
+
+        page.get_by_label("Compare with").click()
+        page.get_by_role("option", name="Take 1", exact=False).click()
+        expect(status).to_contain_text("Comparing with: Take 1", timeout=60_000)
+        expect(page.locator(STAGE)).to_have_attribute("data-views", "2")
+        _scrub(page)
+        page.evaluate("() => document.querySelector('#director-stage').scrollIntoView({block: 'start'})")
+        _save_screenshot(page)
 
         page.get_by_label("Resolution").click()
         page.get_by_role("option", name="256", exact=True).click()
@@ -207,8 +249,6 @@ def test_generate_edit_render_and_download_in_the_browser(studio, browser, tmp_p
         expected = round(load_audio(str(SPEECH)).duration_s * meta["fps"])
         assert abs(meta["frames"] - expected) <= 1, (meta, expected)
 
-        page.locator("#director-video").scroll_into_view_if_needed()
-        _save_screenshot(page)
     finally:
         context.close()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from components.stage import unpack_int16
 from studio import timeline as tl
 from studio.project import (
     Project,
@@ -231,7 +232,12 @@ def test_example_speech_is_bundled_and_cut_at_pauses(page):
     session = out[0]
     assert len(session.project.segments) >= 2 and "✓" in out[-1]
     assert out[4] == tl.to_rows(session.project.segments)
-    assert out[3].layout.meta["segments"] == len(session.project.segments)
+    stage = out[3]
+    assert len(stage["segments"]) == len(session.project.segments)
+    assert stage["duration"] == pytest.approx(clip.duration_s, abs=1e-3)
+    assert stage["audio"]["data"].startswith("data:audio/")
+    low, high = stage["wave"]
+    assert len(low) == len(high) > 100 and max(max(high), -min(low)) == pytest.approx(1.0, abs=1e-3)
     assert "speech" in (REPO / "assets" / "examples" / "README.md").read_text().lower()
 
 
@@ -258,11 +264,20 @@ def test_handlers_analyze_generate_regenerate_render(page, short_speech, tmp_pat
     assert "✓" in out[-1], out[-1]
     tokens = session.project.tokens.copy()
     assert len(tokens) == 12 and session.result.joints.shape == (48, 22, 3)
-    assert out[5] is not None and len(out[5].frames) > 0
-    assert Path(out[6]).is_file() and probe_video(out[6])["audio"]
+    view = out[3]["views"][0]
+    joints = unpack_int16(view["motion"]["data"], view["motion"]["scale"], (48, 22, 3))
+    assert np.abs(joints - session.result.joints).max() <= 0.5 / view["motion"]["scale"] + 1e-6
+    pose = view["pose"]
+    assert pose["frames"] == len(session.poses.keypoints[::2]) and pose["points"] == 133
+    assert session.poses is not None and len(session.poses) == round(2.4 * 25)
 
     out = page.regenerate_span(3, 6, 5, session)
     assert "✓" in out[-1], out[-1]
+    # an edit resends the new motion and poses, not the speech or the portrait the page holds
+    edited = out[3]
+    assert "data" not in edited["audio"] and "data" not in edited["portrait"]
+    assert "data" in edited["views"][0]["motion"] and "data" in edited["views"][0]["pose"]
+    assert edited["views"][0]["motion"]["key"] != view["motion"]["key"]
     new = session.project.tokens
     np.testing.assert_array_equal(new[:3], tokens[:3])
     np.testing.assert_array_equal(new[7:], tokens[7:])
@@ -284,7 +299,7 @@ def test_handlers_analyze_generate_regenerate_render(page, short_speech, tmp_pat
     assert "unavailable" in failed[-1] and session.files["video"] == v[1]
 
     exported = page.export_motion(session)
-    kinds = {Path(f).suffix for f in exported[7]}
+    kinds = {Path(f).suffix for f in exported[6]}
     assert {".bvh", ".npz", ".mp4"} <= kinds
 
     saved = page.save_project_file(session)
@@ -369,9 +384,9 @@ def test_app_serves_the_director_to_a_script(tmp_path, short_speech, monkeypatch
         out = client.predict({"headers": tl.TABLE_HEADERS, "data": rows}, api_name="/edit_segments")
         out = client.predict(0, api_name="/generate")
         assert "Motion generated" in out[-1], out[-1]
-        figure = out[4]
-        figure = json.loads(figure["plot"]) if isinstance(figure, dict) else figure
-        assert figure["frames"]
+        stage = out[2]
+        stage = json.loads(stage) if isinstance(stage, str) else stage
+        assert stage["views"][0]["motion"]["frames"] == 4 * len(stage["tokens"]["ids"])
         saved = client.predict(api_name="/save_project")
         path = saved if isinstance(saved, str) else saved["value"]
         with zipfile.ZipFile(path) as zf:
@@ -405,7 +420,9 @@ def test_browser_loads_examples_and_generates(tmp_path, monkeypatch):
                 sync_api.expect(status).to_contain_text("Speech loaded", timeout=60_000)
                 page.get_by_role("button", name="Generate", exact=True).click()
                 sync_api.expect(status).to_contain_text("Motion generated", timeout=90_000)
-                assert page.locator("#director-motion-viewer .js-plotly-plot").count() == 1
+                stage = page.locator("#director-stage .vs-stage")
+                sync_api.expect(stage).to_have_attribute("data-views", "1")
+                assert stage.get_attribute("data-frame3d") == "0"
                 # the session id is in this browser's storage and its autosave on disk
                 sessions = list((tmp_path / "sessions").glob("*/autosave.zip"))
                 assert len(sessions) == 1
@@ -413,3 +430,23 @@ def test_browser_loads_examples_and_generates(tmp_path, monkeypatch):
                 browser.close()
     finally:
         demo.close()
+
+
+def test_idle_sessions_are_pruned_and_others_kept(tmp_path):
+    import os
+    import time
+
+    from studio.project import prune_sessions
+
+    root = tmp_path / "sessions"
+    p = _project(tmp_path)
+    old, fresh = new_session_id(), new_session_id()
+    autosave(p, old, root)
+    autosave(p, fresh, root)
+    stranger = root / "not-a-session"
+    stranger.mkdir()
+    week_ago = time.time() - 8 * 86400
+    os.utime(root / old / "autosave.zip", (week_ago, week_ago))
+    assert prune_sessions(root, max_age_days=7) == [old]
+    assert not (root / old).exists() and (root / fresh / "autosave.zip").is_file() and stranger.is_dir()
+    assert prune_sessions(tmp_path / "missing") == []

@@ -240,3 +240,30 @@ def _head_mask_for(pose: WholeBodyPose, frame: int, face_center: Any, head_mask_
     else:
         mask_size = (float(head_mask_size[0]), float(head_mask_size[1]))
     return centre, mask_size
+
+
+VIRTUAL_NECK = 133
+"""In ``drawing_spec``: the index of the neck (mid-shoulders) appended after the 133 keypoints."""
+
+
+def _hex(rgb: Sequence[float]) -> str:
+    return "#" + "".join(f"{int(round(c)):02x}" for c in rgb)
+
+
+def drawing_spec() -> dict:
+    """DWPose's look as plain data, for front ends that draw poses themselves (the studio's canvas).
+
+    Points are indices into the 133 keypoints plus ``VIRTUAL_NECK`` (the mid-shoulder point, which
+    the caller appends); sizes are in pixels of a pose drawn at its own image size.
+    Returns {"edges": [[a, b, colour, width]], "dots": [[i, colour, radius]], "threshold": t}.
+    """
+    op = [VIRTUAL_NECK if j < 0 else j for j in _OPENPOSE_FROM_COCO]
+    edges = [[op[a], op[b], _hex(np.array(BODY_COLORS[i]) * LIMB_BRIGHTNESS), 2 * STICK_WIDTH]
+             for i, (a, b) in enumerate(LIMBS)]
+    dots = [[op[i], _hex(BODY_COLORS[i]), BODY_DOT_RADIUS] for i in range(18)]
+    for part in (LEFT_HAND, RIGHT_HAND):
+        edges += [[part.start + a, part.start + b, _hex(colour), HAND_LINE_WIDTH]
+                  for (a, b), colour in zip(HAND_EDGES, HAND_EDGE_COLORS)]
+        dots += [[k, _hex(HAND_DOT_COLOR), HAND_DOT_RADIUS] for k in range(part.start, part.stop)]
+    dots += [[k, _hex(FACE_DOT_COLOR), FACE_DOT_RADIUS] for k in range(FACE.start, FACE.stop)]
+    return {"edges": edges, "dots": dots, "threshold": SCORE_THRESHOLD}
