@@ -156,6 +156,10 @@ def _render(args: argparse.Namespace) -> int:
         out = render(args.backend, portrait, t2p.pose, clip, args.out, resolution=args.resolution, fps=args.fps,
                      blink_rate_per_min=args.blink_rate, seed=args.seed, progress=progress)
     print(f"wrote {out}")
+    if args.poses_json:
+        from pipeline.portrait.wholebody import write_pose_json
+
+        print(f"wrote {write_pose_json(t2p.pose, args.poses_json)}")
     if args.pose_video:
         from pipeline.video.pose_video import write_pose_video
 
@@ -230,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute")
     rend.add_argument("--seed", type=int, default=0)
     rend.add_argument("--pose-video", help="also write the pose maps as a video (.mp4)")
+    rend.add_argument("--poses-json", help="also write the 133-keypoint poses as JSON (coco-wholebody-133)")
     rend.set_defaults(run=_render)
 
     train = commands.add_parser("train", help="train a shipped model (or build its training data); "

@@ -9,7 +9,7 @@ Events a script can call (gradio_client, ``api_name``):
 - ``/export_bvh`` () -> a .bvh file of the motion on screen
 - ``/list_clips`` () -> the picker, re-scanned (after `python -m pipeline build-dataset`)
 Each browser session (and each gradio_client.Client) has its own motion in a gr.State.
-The first tab is the Director page (studio/director_page.py; its api_names are listed there:
+The first tab is the Director page (studio/director_page.py, wired in studio/director_layout.py; its api_names are listed there:
 /analyze_portrait, /load_speech, /generate, /regenerate_span, /render, /save_project, /open_project ...).
 """
 
@@ -21,7 +21,7 @@ import gradio as gr
 
 from components.motion_viewer import motion_viewer
 from pipeline.constants import MOTION_FPS
-from studio import director_page, motion_page
+from studio import director_layout, motion_page
 from studio.motion_sources import (
     LoadedMotion,
     clip_choices,
@@ -62,7 +62,7 @@ CSS = """
 #refresh-clips { max-width: 110px; }
 #motion-viewer { border-radius: 12px; overflow: hidden; min-height: 600px; }
 #studio-footer { color: var(--body-text-color-subdued); font-size: 0.82rem; text-align: center; }
-""" + director_page.CSS
+""" + director_layout.CSS
 
 
 def studio_theme() -> gr.themes.Base:
@@ -104,7 +104,7 @@ def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str |
         gr.HTML(_header(), elem_id="studio-header")
         with gr.Tabs():
             with gr.Tab("Director", id="director"):
-                director = director_page.build_director_tab(sessions_root)
+                director = director_layout.build_director_tab(sessions_root)
             with gr.Tab("Motion library", id="motion"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=320):

@@ -48,3 +48,31 @@ def test_generate_reports_bad_input(tmp_path, speechlike_wav, capsys):
     assert main(["generate", str(silent), "--out", str(tmp_path / "x.npz")]) == 2
     assert "silent" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.skipif(not (DEFAULT_CHECKPOINT_DIR / "motion_generator" / "model.safetensors").exists(),
+                    reason="shipped generator checkpoint missing from assets/")
+def test_render_from_generated_motion_writes_video_pose_video_and_poses_json(tmp_path, speechlike_wav, capsys):
+    """The studio's generate -> render -> downloads, without the UI."""
+    import json
+    from pathlib import Path
+
+    from pipeline.__main__ import main
+    from pipeline.portrait.wholebody import WholeBodyPose
+    from pipeline.video import probe_video
+
+    portrait = Path(__file__).resolve().parents[1] / "assets" / "examples" / "astronaut.jpg"
+    motion = tmp_path / "m.npz"
+    assert main(["generate", str(speechlike_wav), "--out", str(motion)]) == 0
+    video, pose_video, poses = tmp_path / "v.mp4", tmp_path / "pose.mp4", tmp_path / "poses.json"
+    code = main(["render", str(portrait), str(speechlike_wav), "--motion", str(motion), "--out", str(video),
+                 "--resolution", "256", "--pose-video", str(pose_video), "--poses-json", str(poses)])
+    assert code == 0, capsys.readouterr().err
+    meta = probe_video(video)
+    assert meta["video"] and meta["audio"] and abs(meta["frames"] - 3 * 25) <= 1 and max(meta["size"]) == 256
+    assert probe_video(pose_video)["video"]
+    back = WholeBodyPose.from_json(json.loads(poses.read_text()))
+    assert len(back) == meta["frames"] and back.fps == 25 and back.image_size == (512, 512)
+    assert (back.scores > 0.3).any(axis=0).sum() > 50  # body, hands and face points are there
+    bad = main(["render", str(portrait), str(speechlike_wav), "--motion", str(tmp_path / "missing.npz")])
+    assert bad != 0 and "missing.npz" in capsys.readouterr().err

@@ -228,6 +228,11 @@ def test_generate_edit_render_and_download_in_the_browser(studio, browser, tmp_p
         page.evaluate("() => document.querySelector('#director-stage').scrollIntoView({block: 'start'})")
         _save_screenshot(page)
 
+        # a backend that cannot run here is shown greyed out with its reason, not offered
+        off = page.locator(".director-backend-off")
+        if off.count():
+            expect(off.first).to_be_disabled()
+            expect(off.first).to_contain_text("unavailable")
         page.get_by_label("Resolution").click()
         page.get_by_role("option", name="256", exact=True).click()
         expect(page.get_by_label("Resolution")).to_have_value("256")

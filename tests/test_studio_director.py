@@ -300,7 +300,12 @@ def test_handlers_analyze_generate_regenerate_render(page, short_speech, tmp_pat
 
     exported = page.export_motion(session)
     kinds = {Path(f).suffix for f in exported[6]}
-    assert {".bvh", ".npz", ".mp4"} <= kinds
+    assert {".bvh", ".npz", ".mp4", ".json"} <= kinds
+    from pipeline.portrait.wholebody import WholeBodyPose
+    poses_json = next(f for f in exported[6] if f.endswith(".json"))
+    back = WholeBodyPose.from_json(json.loads(Path(poses_json).read_text()))
+    assert len(back) == len(session.poses) and back.image_size == session.poses.image_size
+    assert np.abs(back.keypoints - session.poses.keypoints).max() <= 0.005 + 1e-4
 
     saved = page.save_project_file(session)
     bad = tmp_path / "bad.zip"

@@ -19,7 +19,9 @@ known has confidence 0 (its coordinates are then meaningless but finite).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -82,3 +84,29 @@ class WholeBodyPose:
     def frame(self, i: int) -> "WholeBodyPose":
         return WholeBodyPose(self.keypoints[i:i + 1].copy(), self.scores[i:i + 1].copy(),
                              self.image_size, self.fps)
+
+    def to_json(self, decimals: int = 2) -> dict:
+        """A plain-JSON description: per frame, the 133 keypoints flattened as x, y, score (the
+        COCO keypoint convention) in this module's layout, with the parts' index ranges."""
+        triples = np.concatenate([np.round(self.keypoints, decimals), np.round(self.scores, 3)[..., None]], axis=-1)
+        return {"format": "coco-wholebody-133", "fps": float(self.fps), "image_size": list(self.image_size),
+                "parts": {name: [part.start, part.stop] for name, part in
+                          (("body", BODY), ("feet", FEET), ("face", FACE), ("left_hand", LEFT_HAND),
+                           ("right_hand", RIGHT_HAND))},
+                "body_names": list(BODY_NAMES), "feet_names": list(FEET_NAMES),
+                "frames": [{"keypoints": f.reshape(-1).tolist()} for f in triples]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "WholeBodyPose":
+        if data.get("format") != "coco-wholebody-133":
+            raise ValueError(f"not a coco-wholebody-133 pose file (format {data.get('format')!r})")
+        triples = np.asarray([f["keypoints"] for f in data["frames"]], dtype=np.float32).reshape(-1, NUM_KEYPOINTS, 3)
+        return cls(triples[..., :2], triples[..., 2], tuple(data["image_size"]), float(data.get("fps", 0.0)))
+
+
+def write_pose_json(pose: WholeBodyPose, path: str | Path) -> Path:
+    """``pose.to_json()`` written to ``path`` (compact)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(pose.to_json(), separators=(",", ":")), encoding="utf-8")
+    return path
