@@ -28,10 +28,16 @@ function decode(b64, Type) {
 }
 
 function cached(item, build) {
-  // Heavy items carry a key; their data comes once and the page keeps it.
+  // Heavy items carry a key; their data comes once and the page keeps it. A delta names the item
+  // it changes ("base") and carries the frames of its "runs" only.
   if (!item) return null;
   if (item.data !== undefined && item.data !== null) {
-    const value = build(item);
+    let base = null;
+    if (item.base) {
+      base = S.cache.get(item.base);
+      if (!base) { askForMedia(); return null; }
+    }
+    const value = build(item, base);
     S.cache.set(item.key, value);
     if (S.cache.size > 16) S.cache.delete(S.cache.keys().next().value);
     return value;
@@ -41,26 +47,67 @@ function cached(item, build) {
   return null;
 }
 
+function decodeInto(b64, Type, base, runs, row, scale) {
+  // A Float32Array: the whole array, or the base's values with each run [start, count] (in
+  // frames of ``row`` values) replaced by the next decoded values; divided by scale.
+  const raw = b64 ? decode(b64, Type) : new Type(0);
+  if (!base) {
+    const out = new Float32Array(raw.length);
+    for (let i = 0; i < raw.length; i++) out[i] = raw[i] / scale;
+    return out;
+  }
+  const out = base.slice();
+  let k = 0;
+  for (const [start, count] of runs || []) {
+    const from = start * row, n = count * row;
+    for (let i = 0; i < n; i++) out[from + i] = raw[k++] / scale;
+  }
+  return out;
+}
+
 function askForMedia() {
   if (S.asked) return;
   S.asked = true;
   trigger('need_media', {});
 }
 
-function buildMotion(m) {
-  const raw = decode(m.data, Int16Array);
-  const xyz = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) xyz[i] = raw[i] / m.scale;
+function buildMotion(m, base) {
+  // Local joints (root heading frame) and the root track (x, z, yaw) -> world joints.
+  const J = m.joints;
+  const local = decodeInto(m.data, Int16Array, base && base.local, m.runs, J * 3, m.scale);
+  const track = decode(m.track, Float32Array);
+  const xyz = new Float32Array(local.length);
   let top = 0;
-  for (let i = 1; i < xyz.length; i += 3) top = Math.max(top, xyz[i]);
-  return { fps: m.fps, n: m.frames, j: m.joints, xyz, height: Math.max(top, 1.0) };
+  for (let t = 0; t < m.frames; t++) {
+    const c = Math.cos(track[t * 3 + 2]), s = Math.sin(track[t * 3 + 2]);
+    const ox = track[t * 3], oz = track[t * 3 + 1];
+    for (let j = 0; j < J; j++) {
+      const i = (t * J + j) * 3, lx = local[i], ly = local[i + 1], lz = local[i + 2];
+      xyz[i] = c * lx + s * lz + ox;
+      xyz[i + 1] = ly;
+      xyz[i + 2] = -s * lx + c * lz + oz;
+      if (ly > top) top = ly;
+    }
+  }
+  return { fps: m.fps, n: m.frames, j: J, local, xyz, height: Math.max(top, 1.0) };
 }
 
-function buildPose(p) {
-  const raw = decode(p.data, Int16Array);
-  const xy = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) xy[i] = raw[i] / p.scale;
-  return { fps: p.fps, n: p.frames, k: p.points, xy, score: decode(p.scores, Uint8Array), w: p.width, h: p.height };
+function buildPose(p, base) {
+  // Keypoints relative to the mid-shoulder point, plus that point per frame.
+  const K = p.points;
+  const rel = decodeInto(p.data, Int16Array, base && base.rel, p.runs, K * 2, p.scale);
+  const score = decodeInto(p.scores, Uint8Array, base && base.score, p.runs, K, 1);
+  const anchor = decode(p.anchor, Float32Array);
+  const xy = new Float32Array(rel.length);
+  for (let t = 0; t < p.frames; t++) {
+    const ax = anchor[t * 2], ay = anchor[t * 2 + 1];
+    for (let k = 0; k < K; k++) {
+      const i = (t * K + k) * 2;
+      xy[i] = rel[i] + ax;
+      xy[i + 1] = rel[i + 1] + ay;
+    }
+  }
+  return { fps: p.fps, n: p.frames, k: K, rel, xy, score, w: p.width, h: p.height };
 }
 
 function portraitImage(item) {
@@ -79,6 +126,7 @@ function portraitImage(item) {
 }
 
 function load() {
+  const started = performance.now();
   const d = props.value || {};
   S.data = d;
   S.asked = false;
@@ -103,6 +151,7 @@ function load() {
   root.dataset.duration = String(duration);
   root.dataset.views = String(S.views.length);
   drawAll();
+  root.dataset.loadMs = (performance.now() - started).toFixed(1);
 }
 
 // ------------------------------------------------------------------ layout

@@ -55,17 +55,29 @@ def _read(name: str) -> str:
     return (HERE / name).read_text(encoding="utf-8")
 
 
-def pack_int16(values: np.ndarray, scale: float) -> str:
-    """``values * scale`` rounded and clipped to int16, little-endian, base64 (the page decodes it
-    into an Int16Array and divides by ``scale``)."""
+def quantize_int16(values: np.ndarray, scale: float) -> np.ndarray:
+    """``values * scale`` rounded and clipped to little-endian int16 (what the page receives)."""
     q = np.clip(np.round(np.asarray(values, dtype=np.float64) * scale), -INT16_LIMIT, INT16_LIMIT)
-    return base64.b64encode(q.astype("<i2").tobytes()).decode("ascii")
+    return q.astype("<i2")
+
+
+def quantize_uint8(values: np.ndarray, scale: float = 255.0) -> np.ndarray:
+    return np.clip(np.round(np.asarray(values, dtype=np.float64) * scale), 0, 255).astype(np.uint8)
+
+
+def b64_array(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def pack_int16(values: np.ndarray, scale: float) -> str:
+    """``values * scale`` as int16, base64 (the page decodes it into an Int16Array and divides by
+    ``scale``)."""
+    return b64_array(quantize_int16(values, scale))
 
 
 def pack_uint8(values: np.ndarray, scale: float = 255.0) -> str:
     """``values * scale`` rounded and clipped to 0..255, base64."""
-    q = np.clip(np.round(np.asarray(values, dtype=np.float64) * scale), 0, 255)
-    return base64.b64encode(q.astype(np.uint8).tobytes()).decode("ascii")
+    return b64_array(quantize_uint8(values, scale))
 
 
 def unpack_int16(text: str, scale: float, shape: tuple[int, ...]) -> np.ndarray:

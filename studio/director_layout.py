@@ -122,11 +122,12 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
             with gr.Column(scale=3, min_width=280):
                 gr.Markdown("#### 1 · Portrait and speech", elem_classes=["studio-panel-title"])
                 portrait_in = gr.Image(label="Portrait photo", sources=["upload", "webcam", "clipboard"],
-                                       type="filepath", height=220)
+                                       type="filepath", height=220, elem_id="director-portrait-in")
                 portrait_view = gr.Image(label="Detected skeleton and framing", interactive=False, height=220,
                                          format="jpeg")
                 portrait_md = gr.Markdown(portrait_card(None))
-                audio_in = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath")
+                audio_in = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath",
+                                    elem_id="director-audio-in")
                 examples_btn = gr.Button("Load examples", variant="secondary")
             with gr.Column(scale=9, min_width=520):
                 gr.Markdown("#### 2 · Stage: 3D body, 2D pose, timeline", elem_classes=["studio-panel-title"])

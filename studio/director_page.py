@@ -560,9 +560,12 @@ def _motion_status(session: DirectorSession, text: str) -> str:
     return "\n".join(lines)
 
 
-def _commit_tokens(session: DirectorSession, result, label: str, progress=None) -> None:
+def _commit_tokens(session: DirectorSession, result, label: str, progress=None, segments=None) -> None:
+    """The new motion becomes the project's (one undo step, with ``segments`` when they change too)."""
     p = session.project
     p.checkpoint()
+    if segments is not None:
+        p.segments = segments
     locked = p.locked if p.locked is not None and len(p.locked) == len(result.tokens) else None
     p.tokens = np.asarray(result.tokens, dtype=np.int64)
     p.locked = locked if locked is not None else np.zeros(len(p.tokens), dtype=bool)
@@ -662,9 +665,8 @@ def reroll_segment(number, session: DirectorSession | None, progress=None) -> tu
         raise ValueError(f"segment {i + 1}'s tokens are all locked")
     new_seed = seg.seed + 1
     result = _resample(session, free, int(p.settings.get("seed", 0)) + new_seed)
-    _commit_tokens(session, result, f"segment {i + 1} re-rolled (seed {new_seed})", progress)
-    p.segments = tl.set_seed(p.segments, i, new_seed)
-    _autosave(session)
+    _commit_tokens(session, result, f"segment {i + 1} re-rolled (seed {new_seed})", progress,
+                   segments=tl.set_seed(p.segments, i, new_seed))
     return _view(session, _motion_status(session, f"Segment {i + 1} re-rolled (seed {new_seed}):"), motion=True)
 
 

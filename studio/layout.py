@@ -77,8 +77,11 @@ def studio_theme() -> gr.themes.Base:
 
 
 def launch_style() -> dict:
-    """Keyword arguments for ``demo.launch()``: the studio's theme and CSS (Gradio 6 API)."""
-    return {"theme": studio_theme(), "css": CSS}
+    """Keyword arguments for ``demo.launch()``: the studio's theme and CSS (Gradio 6 API), and no
+    run history: Gradio would keep every event's outputs in the browser's localStorage (the stage
+    payloads: megabytes, re-serialised on every event — half a second per edit — and a copy of the
+    user's work outside their project)."""
+    return {"theme": studio_theme(), "css": CSS, "run_history": False}
 
 
 def _header() -> str:

@@ -5,8 +5,14 @@ the session remembers which keys it sent (``StageCache.sent``), later payloads n
 their data, and the page keeps them (components/stage.js). A page that lacks one (a reload, a lost
 reply) asks with the ``need_media`` event and ``StageCache.forget()`` makes the next payload whole.
 
+Frame arrays (motion, poses) also travel as deltas: when a view's new motion differs from the one
+the page holds only in some frames (an edited span), the payload names the old item as ``base``
+and carries only the changed frames, as ``runs`` of [start, count]; the page copies the rest
+from its cache. The motion goes as local joints plus the root track, the poses as points relative
+to the shoulders plus that anchor, so that an edit is local in the arrays too.
+
 Sizes for 60 s of speech: motion 158 kB, poses 500 kB (int16 in base64), speech ~100 kB (Ogg
-Vorbis), portrait ~40 kB (JPEG). An edit resends only the motion and poses that changed.
+Vorbis), portrait ~40 kB (JPEG); an edit of one segment sends tens of kB.
 """
 
 from __future__ import annotations
@@ -20,16 +26,25 @@ from typing import Any
 import numpy as np
 
 from components.motion_viewer import joint_side
-from components.stage import pack_int16, pack_uint8, wave_envelope
+from components.stage import b64_array, quantize_int16, quantize_uint8, wave_envelope
 from pipeline.constants import MOTION_FPS, TOKENS_PER_SECOND, VIDEO_FPS
 
 PREVIEW_MAX_SIDE = 512
 """The portrait is sent at most this large; the poses are scaled with it."""
 POSE_PREVIEW_FPS = VIDEO_FPS / 2
+SHOULDERS = (5, 6)  # COCO-WholeBody left and right shoulder
 """Poses travel at half the video rate; the page interpolates between them."""
 MOTION_SCALE = 1000.0   # metres -> millimetres in int16
 POSE_SCALE = 8.0        # pixels -> 1/8 pixel in int16
 JPEG_QUALITY = 85
+DELTA_MAX_SHARE = 0.6
+"""A delta is sent when at most this share of the frames changed; otherwise the whole array."""
+RUN_GAP = 8
+"""Changed frames closer than this are sent as one run (fewer, longer runs)."""
+DELTA_TOLERANCE = 1
+"""Frames whose values moved by at most this many quantisation steps (float noise flipping a
+rounding: 1/8 px, 1 mm) count as unchanged; the page keeps its copy, never more than one step
+away (the comparison is against what the page holds, so the error cannot grow)."""
 
 
 @dataclass
@@ -43,15 +58,23 @@ class View:
 
 
 @dataclass
+class _Sent:
+    key: str
+    arrays: dict[str, np.ndarray]
+
+
+@dataclass
 class StageCache:
     """Per-session memory of what the page already holds, and encoded media."""
 
     sent: set[str] = field(default_factory=set)
     media: dict[str, str] = field(default_factory=dict)   # key -> data URL
+    last: dict[str, _Sent] = field(default_factory=dict)  # family ("motion:0") -> last frames sent
     version: int = 0
 
     def forget(self) -> None:
         self.sent.clear()
+        self.last.clear()
 
     def item(self, key: str, build) -> dict:
         """{"key": key} plus {"data": ...} (and whatever ``build`` adds) when the page lacks it."""
@@ -59,6 +82,49 @@ class StageCache:
             return {"key": key}
         self.sent.add(key)
         return {"key": key, **build()}
+
+    def frames_item(self, family: str, key: str, build) -> dict:
+        """Like ``item`` for frame arrays: ``build()`` returns (meta, local, whole): ``local`` maps names
+        to quantised (T, ...) arrays sent whole or as the changed frames over the family's previous
+        item (when the page has it); ``whole`` maps names to small arrays always sent whole."""
+        if key in self.sent:
+            return {"key": key}
+        meta, arrays, whole = build()
+        prev = self.last.get(family)
+        self.sent.add(key)
+        item = {"key": key, **meta, **{name: b64_array(a) for name, a in whole.items()}}
+        if prev is not None and prev.key in self.sent and prev.arrays.keys() == arrays.keys() and \
+                all(prev.arrays[n].shape == a.shape for n, a in arrays.items()):
+            frames = len(next(iter(arrays.values())))
+            changed = np.zeros(frames, dtype=bool)
+            for name, a in arrays.items():
+                step = np.abs(a.astype(np.int32) - prev.arrays[name].astype(np.int32))
+                changed |= (step > DELTA_TOLERANCE).reshape(frames, -1).any(axis=1)
+            runs = _runs(np.flatnonzero(changed))
+            if sum(b - a for a, b in runs) <= DELTA_MAX_SHARE * frames:
+                item.update(base=prev.key, runs=[[a, b - a] for a, b in runs])
+                held = {name: prev.arrays[name].copy() for name in arrays}
+                for name, a in arrays.items():  # what the page now holds: the base, these frames new
+                    for start, stop in runs:
+                        held[name][start:stop] = a[start:stop]
+                    item[name] = b64_array(np.concatenate([a[start:stop] for start, stop in runs])
+                                           if runs else a[:0])
+                self.last[family] = _Sent(key, held)
+                return item
+        self.last[family] = _Sent(key, arrays)
+        item.update({name: b64_array(a) for name, a in arrays.items()})
+        return item
+
+
+def _runs(rows: np.ndarray, gap: int = RUN_GAP) -> list[tuple[int, int]]:
+    """[start, stop) runs covering ``rows`` (sorted frame indices), joined across gaps <= ``gap``."""
+    runs: list[list[int]] = []
+    for r in rows.tolist():
+        if runs and r - runs[-1][1] <= gap:
+            runs[-1][1] = r + 1
+        else:
+            runs.append([r, r + 1])
+    return [(a, b) for a, b in runs]
 
 
 def digest(*parts: Any) -> str:
@@ -115,26 +181,40 @@ def portrait_item(cache: StageCache, analysis, key: str) -> dict:
     return cache.item("i-" + key, build)
 
 
-def motion_item(cache: StageCache, result) -> dict:
+def motion_item(cache: StageCache, result, family: str) -> dict:
+    """The motion as local joints (root heading frame; an edit changes them only near the edit) and
+    the root track (x, z, yaw per frame, float32; integrated, so an edit moves all that follows)."""
+    from pipeline.motion.features import root_track, to_local
+
     joints = np.asarray(result.joints, dtype=np.float32)
     key = "m-" + digest(np.asarray(result.tokens), joints.shape)
-    return cache.item(key, lambda: {"fps": float(MOTION_FPS), "frames": int(joints.shape[0]),
-                                    "joints": int(joints.shape[1]), "scale": MOTION_SCALE,
-                                    "data": pack_int16(joints, MOTION_SCALE)})
+
+    def build():
+        track = root_track(result.features)
+        meta = {"fps": float(MOTION_FPS), "frames": int(joints.shape[0]), "joints": int(joints.shape[1]),
+                "scale": MOTION_SCALE}
+        return meta, {"data": quantize_int16(to_local(joints, track), MOTION_SCALE)}, \
+            {"track": track.astype("<f4")}
+    return cache.frames_item(family, key, build)
 
 
-def pose_item(cache: StageCache, poses, portrait_key: str, take_key: str, method: str) -> dict:
+def pose_item(cache: StageCache, poses, portrait_key: str, take_key: str, method: str, family: str) -> dict:
+    """The poses as keypoints relative to the mid-shoulder point (local to an edit) plus that point
+    per frame (float32; the body's path across the frame)."""
     step = max(1, int(round(poses.fps / POSE_PREVIEW_FPS)))
     scale = preview_scale(tuple(poses.image_size))
     key = "p-" + digest(take_key, portrait_key, method, len(poses))
 
     def build():
         kp = np.asarray(poses.keypoints[::step], dtype=np.float64) * scale
+        anchor = kp[:, list(SHOULDERS)].mean(axis=1)
         w, h = poses.image_size
-        return {"fps": float(poses.fps) / step, "frames": int(kp.shape[0]), "points": int(kp.shape[1]),
-                "scale": POSE_SCALE, "width": max(2, round(w * scale)), "height": max(2, round(h * scale)),
-                "data": pack_int16(kp, POSE_SCALE), "scores": pack_uint8(np.asarray(poses.scores[::step]))}
-    return cache.item(key, build)
+        meta = {"fps": float(poses.fps) / step, "frames": int(kp.shape[0]), "points": int(kp.shape[1]),
+                "scale": POSE_SCALE, "width": max(2, round(w * scale)), "height": max(2, round(h * scale))}
+        local = {"data": quantize_int16(kp - anchor[:, None], POSE_SCALE),
+                 "scores": quantize_uint8(poses.scores[::step])}
+        return meta, local, {"anchor": anchor.astype("<f4")}
+    return cache.frames_item(family, key, build)
 
 
 def skeleton3d() -> dict:
@@ -172,13 +252,13 @@ def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tup
                              "rate": float(TOKENS_PER_SECOND)}
     pitem = portrait_item(cache, portrait, portrait_key) if portrait is not None else None
     payload["portrait"] = pitem
-    for view in views:
+    for i, view in enumerate(views):
         entry: dict[str, Any] = {"label": view.label, "motion": None, "pose": None}
         if view.result is not None:
-            entry["motion"] = motion_item(cache, view.result)
+            entry["motion"] = motion_item(cache, view.result, f"motion:{i}")
             if view.poses is not None and portrait is not None:
-                entry["pose"] = pose_item(cache, view.poses, portrait_key,
-                                          digest(np.asarray(view.result.tokens)), view.method)
+                entry["pose"] = pose_item(cache, view.poses, portrait_key, digest(np.asarray(view.result.tokens)),
+                                          view.method, f"pose:{i}")
         payload["views"].append(entry)
     if not payload["views"] and portrait is not None:
         payload["views"].append({"label": "Portrait", "motion": None, "pose": None})

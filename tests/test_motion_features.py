@@ -114,3 +114,26 @@ def test_group_normalised_std_is_constant_per_group(shared_data):
     for group in fm.FEATURE_GROUPS:
         assert np.unique(grouped[group]).size == 1
         assert np.unique(np.round(std[group], 6)).size == 1   # the reference statistics share it
+
+
+def test_root_track_and_local_joints_compose_back_to_the_motion():
+    """The stage's decomposition: joints = Ry(yaw) local + (x, 0, z), local = the features' own
+    root-relative positions (so an edit changes local joints only near the edit)."""
+    from pipeline.motion.features import features_to_joints, root_track, to_local
+
+    rng = np.random.default_rng(3)
+    t = 40
+    feats = np.zeros((t, 263), dtype=np.float32)
+    feats[:, 0] = 0.05 * np.sin(np.linspace(0, 3, t))      # turning
+    feats[:, 1:3] = rng.normal(0, 0.02, (t, 2))             # moving
+    feats[:, 3] = 0.9
+    feats[:, 4:67] = rng.normal(0, 0.3, (t, 63))
+    joints = features_to_joints(feats)
+    track = root_track(feats)
+    local = to_local(joints, track)
+    np.testing.assert_allclose(local[:, 1:], feats[:, 4:67].reshape(t, 21, 3), atol=1e-5)
+    c, s = np.cos(track[:, 2])[:, None], np.sin(track[:, 2])[:, None]
+    back = np.stack([c * local[..., 0] + s * local[..., 2] + track[:, :1], local[..., 1],
+                     -s * local[..., 0] + c * local[..., 2] + track[:, 1:2]], axis=-1)
+    np.testing.assert_allclose(back, joints, atol=1e-5)
+    assert np.ptp(track[:, 2]) > 0.5

@@ -10,7 +10,7 @@ import pytest
 
 from components.stage import STAGE_EVENTS, pack_int16, pack_uint8, unpack_int16, wave_envelope
 from studio import timeline as tl
-from studio.stage_payload import StageCache
+from studio.stage_payload import DELTA_TOLERANCE, StageCache
 
 REPO = Path(__file__).resolve().parents[1]
 PORTRAIT = REPO / "assets" / "examples" / "astronaut.jpg"
@@ -184,3 +184,90 @@ def test_a_reloaded_page_gets_everything_again(page, generated):
     assert "data" not in light["audio"] and "data" not in light["views"][0]["motion"]
     full = page.resend_stage(session)
     assert full["audio"]["data"] and full["portrait"]["data"] and full["views"][0]["motion"]["data"]
+
+
+def _decode(text: str, dtype) -> np.ndarray:
+    import base64
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
+def _apply(held: np.ndarray | None, item: dict, name: str, dtype) -> np.ndarray:
+    """What components/stage.js does with an item: whole, or the base with its runs replaced."""
+    part = _decode(item[name], dtype)
+    if "base" not in item:
+        return part
+    out = held.reshape(-1).copy()
+    row = held.size // item["frames"]
+    k = 0
+    for start, count in item["runs"]:
+        out[start * row:(start + count) * row] = part[k:k + count * row]
+        k += count * row
+    assert k == part.size
+    return out
+
+
+def test_frames_travel_as_deltas_over_what_the_page_holds():
+    cache = StageCache()
+    a = np.arange(100 * 6, dtype="<i2").reshape(100, 6)
+    first = cache.frames_item("motion:0", "k1", lambda: ({"frames": 100}, {"data": a}, {}))
+    assert "base" not in first
+    np.testing.assert_array_equal(_apply(None, first, "data", "<i2"), a.reshape(-1))
+    b = a.copy()
+    b[40:45, 2] += 5
+    second = cache.frames_item("motion:0", "k2", lambda: ({"frames": 100}, {"data": b}, {}))
+    assert second["base"] == "k1" and second["runs"] == [[40, 5]] and _decode(second["data"], "<i2").size == 5 * 6
+    np.testing.assert_array_equal(_apply(a, second, "data", "<i2"), b.reshape(-1))
+    same = cache.frames_item("motion:0", "k3", lambda: ({"frames": 100}, {"data": b.copy()}, {}))
+    assert same["base"] == "k2" and same["data"] == "" and same["runs"] == []
+    # two separate changes: two runs; a one-step wobble (float noise) is not a change
+    d = b.copy()
+    d[10, 0] += 7
+    d[90:92, 1] -= 3
+    d[50, 3] += 1
+    two = cache.frames_item("motion:0", "k3b", lambda: ({"frames": 100}, {"data": d}, {}))
+    assert two["runs"] == [[10, 1], [90, 2]]
+    held = _apply(b, two, "data", "<i2").reshape(100, 6)
+    assert np.abs(held.astype(int) - d).max() <= 1 and held[50, 3] == b[50, 3]
+    c = b + 5  # every frame changed: the whole array
+    third = cache.frames_item("motion:0", "k4", lambda: ({"frames": 100}, {"data": c}, {}))
+    assert "base" not in third
+    assert cache.frames_item("motion:0", "k4", lambda: ({}, {}, {})) == {"key": "k4"}
+    cache.forget()  # a reloaded page: whole again
+    assert "base" not in cache.frames_item("motion:0", "k5", lambda: ({"frames": 100}, {"data": a}, {}))
+
+
+def test_an_edit_sends_the_changed_frames_and_the_page_rebuilds_the_take(page, tmp_path):
+    """20 s of speech, one token regenerated in the middle: the reply carries the frames the edit
+    touched (the decoder's reach), and base + delta give exactly the new take."""
+    from components.stage import quantize_int16, quantize_uint8
+    from pipeline.audio import load_audio, save_wav
+
+    clip = load_audio(str(SPEECH))
+    n = 20 * clip.sample_rate
+    long_speech = save_wav(load_audio((clip.sample_rate, np.tile(clip.samples, 3)[:n])), tmp_path / "long.wav")
+    session = page.analyze_portrait(str(PORTRAIT), page.new_session())[0]
+    session = page.load_speech(str(long_speech), session)[0]
+    assert "✓" in page.generate_motion(0, session)[-1]
+    full = page.resend_stage(session)["views"][0]
+    held_motion = _apply(None, full["motion"], "data", "<i2")
+    held_xy, held_scores = _apply(None, full["pose"], "data", "<i2"), _apply(None, full["pose"], "scores", np.uint8)
+    out = page.regenerate_span(50, 50, 4, session)
+    assert "✓" in out[-1], out[-1]
+    view = out[3]["views"][0]
+    motion, pose = view["motion"], view["pose"]
+    assert motion["base"] == full["motion"]["key"]
+    assert 0 < len(motion["data"]) < 0.6 * len(full["motion"]["data"])  # the token did change
+    assert pose["base"] == full["pose"]["key"] and len(pose["data"]) < 0.6 * len(full["pose"]["data"])
+    from pipeline.motion.features import root_track, to_local
+
+    local = to_local(session.result.joints, root_track(session.result.features))
+    def off_by(held, item, name, dtype, truth) -> int:
+        return int(np.abs(_apply(held, item, name, dtype).astype(np.int64) - truth.reshape(-1)).max())
+
+    # within one quantisation step (1 mm, 1/8 px: float noise the delta does not resend)
+    assert off_by(held_motion, motion, "data", "<i2", quantize_int16(local, motion["scale"])) <= DELTA_TOLERANCE
+    step = 2
+    kp = session.poses.keypoints[::step].astype(np.float64) * (pose["width"] / session.poses.image_size[0])
+    rel = kp - kp[:, [5, 6]].mean(axis=1, keepdims=True)
+    assert off_by(held_xy, pose, "data", "<i2", quantize_int16(rel, pose["scale"])) <= DELTA_TOLERANCE
+    assert off_by(held_scores, pose, "scores", np.uint8, quantize_uint8(session.poses.scores[::step])) <= DELTA_TOLERANCE

@@ -254,3 +254,24 @@ __all__ = [
     "group_normalised_std", "joints_to_features", "joints_to_features_torch", "recover_root",
     "retarget_to_skeleton", "skeleton_offsets",
 ]
+
+
+def root_track(features: np.ndarray) -> np.ndarray:
+    """(T, 3) per-frame root ground position x, z and heading yaw (radians) of 263-d features, such
+    that ``joints = Ry(yaw) @ local + (x, 0, z)`` with ``local = to_local(joints, track)``: the
+    decomposition a viewer uses to receive an edit as a local change (the root path is integrated
+    over the whole clip, the local pose is not). Ry(a) = [[cos a, 0, sin a], [0, 1, 0], [-sin a, 0, cos a]]."""
+    with torch.no_grad():
+        f = torch.from_numpy(np.asarray(features, dtype=np.float64))
+        rot, pos = recover_root(f)
+        x_axis = qrot(qinv(rot), f.new_tensor([1.0, 0.0, 0.0]).expand(*f.shape[:-1], 3)).numpy()
+    yaw = np.arctan2(-x_axis[..., 2], x_axis[..., 0])
+    return np.stack([pos[..., 0].numpy(), pos[..., 2].numpy(), yaw], axis=-1)
+
+
+def to_local(joints: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """Joints (T, J, 3) in the root's heading frame (the inverse of ``root_track``'s composition)."""
+    j = np.asarray(joints, dtype=np.float64)
+    d = j - np.stack([track[:, 0], np.zeros(len(track)), track[:, 1]], axis=-1)[:, None]
+    c, s = np.cos(track[:, 2])[:, None], np.sin(track[:, 2])[:, None]
+    return np.stack([c * d[..., 0] - s * d[..., 2], d[..., 1], s * d[..., 0] + c * d[..., 2]], axis=-1)

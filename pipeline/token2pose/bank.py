@@ -169,9 +169,23 @@ CANONICAL_HAND_LENGTH = 0.19 / 0.51
 """Hand length in normalised units (a torso of 0.51 m is 1): 19 cm of hand."""
 
 
+_DEFAULT_BANK: dict[tuple, RelationBank] = {}
+
+
 def default_bank() -> RelationBank:
-    """The shipped bank (assets/relation_bank), built from the motion dataset's mocap clips."""
-    return RelationBank.from_pretrained(DEFAULT_BANK_DIR)
+    """The shipped bank (assets/relation_bank), loaded once per process (its canonical hands and
+    face are redrawn on load, ~150 ms: too slow to repeat on every studio edit). Its arrays are
+    read-only; a rebuilt bank on disk (new mtime) is loaded again."""
+    weights = DEFAULT_BANK_DIR / WEIGHTS_NAME
+    key = (str(DEFAULT_BANK_DIR), weights.stat().st_mtime_ns if weights.exists() else 0)
+    bank = _DEFAULT_BANK.get(key)
+    if bank is None:
+        bank = RelationBank.from_pretrained(DEFAULT_BANK_DIR)
+        for array in (bank.codes, bank.keypoints, bank.scores, bank.source, bank.window):
+            array.setflags(write=False)
+        _DEFAULT_BANK.clear()
+        _DEFAULT_BANK[key] = bank
+    return bank
 
 
 __all__ = ["CONFIG_NAME", "DEFAULT_BANK_DIR", "RelationBank", "RelationBankConfig", "WEIGHTS_NAME", "default_bank"]
