@@ -154,6 +154,7 @@ def _scrub(page) -> None:
 def _paint_span(page, first: int, last: int) -> None:
     """Drag across the token strip from token ``first`` to ``last``: the span boxes follow."""
     lane = page.locator(f"{STAGE} .vs-timeline")
+    lane.scroll_into_view_if_needed()
     box = lane.bounding_box()
     duration = float(_stage(page, "duration"))
     y = box["y"] + TOKEN_MID
@@ -167,6 +168,7 @@ def _paint_span(page, first: int, last: int) -> None:
 
 def _drag_border(page, at: float, to: float) -> None:
     lane = page.locator(f"{STAGE} .vs-timeline")
+    lane.scroll_into_view_if_needed()
     box = lane.bounding_box()
     duration = float(_stage(page, "duration"))
     y = box["y"] + WAVE_MID
@@ -214,6 +216,22 @@ def test_generate_edit_render_and_download_in_the_browser(studio, browser, tmp_p
         page.get_by_role("button", name="Regenerate span").click()
         expect(status).to_contain_text("Tokens 5..9 regenerated", timeout=60_000)
         page.wait_for_function(f"() => +document.querySelector('{STAGE}').dataset.version > {version}")
+
+        # keyboard: the stage steps one token per arrow and splits at the playhead with S
+        page.locator(STAGE).focus()
+        page.keyboard.press("Home")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        expect(page.locator(STAGE)).to_have_attribute("data-time", "0.40")
+        page.keyboard.press("Shift+ArrowRight")
+        expect(page.locator(STAGE)).to_have_attribute("data-time", "1.40")
+        rows = len(_table(page))
+        page.keyboard.press("s")
+        expect(status).to_contain_text("Split at 1.40 s", timeout=30_000)
+        assert len(_table(page)) == rows + 1
+        page.get_by_role("button", name="↶ Undo").click()
+        expect(status).to_contain_text("Undone", timeout=30_000)
+        assert len(_table(page)) == rows
 
         border = float(_table(page)[0][1])
         _drag_border(page, border, border + 0.4)
@@ -276,5 +294,8 @@ def test_autosave_restores_the_project_after_a_restart(studio, browser):
         expect(status).to_contain_text("Restored your last session", timeout=45_000)
         expect(page.locator("#director-segments [data-testid='cell-0-2']")).to_contain_text(PROMPT)
         assert _table(page) == table
+        # the stage is back too: the speech (its waveform and clock) and the portrait
+        expect(page.locator(STAGE)).to_have_attribute("data-views", "1")
+        assert abs(float(_stage(page, "duration")) - float(table[-1][1])) < 0.01
     finally:
         context.close()
