@@ -384,7 +384,8 @@ def test_app_serves_the_director_to_a_script(tmp_path, short_speech, monkeypatch
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl"))
         names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
         assert {"/analyze_portrait", "/load_speech", "/generate", "/regenerate_span", "/render",
-                "/save_project", "/open_project", "/lock_span", "/undo", "/export_motion"} <= names
+                "/save_project", "/open_project", "/lock_span", "/undo", "/export_motion", "/add_segment",
+                "/compare_with", "/use_take", "/copy_span"} <= names
         out = client.predict(handle_file(str(PORTRAIT)), api_name="/analyze_portrait")
         assert "✓" in out[-1]
         out = client.predict(handle_file(str(short_speech)), api_name="/load_speech")
@@ -398,6 +399,10 @@ def test_app_serves_the_director_to_a_script(tmp_path, short_speech, monkeypatch
         stage = out[2]
         stage = json.loads(stage) if isinstance(stage, str) else stage
         assert stage["views"][0]["motion"]["frames"] == 4 * len(stage["tokens"]["ids"])
+        out = client.predict("projection", api_name="/compare_with")
+        assert "Comparing with" in out[-1], out[-1]
+        stage = json.loads(out[2]) if isinstance(out[2], str) else out[2]
+        assert len(stage["views"]) == 2
         saved = client.predict(api_name="/save_project")
         path = saved if isinstance(saved, str) else saved["value"]
         with zipfile.ZipFile(path) as zf:
