@@ -232,3 +232,33 @@ def test_beat2_npz_with_pickled_objects_is_refused(tmp_path):
              gender=np.array([{"not": "an array"}], dtype=object))
     with pytest.raises(ValueError, match="pickled"):
         load_npz(bad)
+
+
+def test_join_pairs_prefixes_ids_and_keeps_held_out_sentences_out_of_train(tmp_path):
+    from pipeline.cospeech.join import join_pairs
+
+    def folder(name, splits, sentences):
+        root = tmp_path / name
+        for sub in ("wav", "new_joint_vecs", "transcripts"):
+            (root / sub).mkdir(parents=True)
+        for cid, text in sentences.items():
+            (root / "wav" / f"{cid}.wav").write_bytes(b"RIFF")
+            (root / "new_joint_vecs" / f"{cid}.npy").write_bytes(b"x")
+            (root / "transcripts" / f"{cid}.txt").write_text(text + "\n")
+        for split, ids in {**splits, "all": sorted(sentences)}.items():
+            (root / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids))
+        return root
+
+    held = folder("held", {"train": ["cs000000"], "val": ["cs000001"], "test": ["cs000002"]},
+                  {"cs000000": "train words", "cs000001": "val words", "cs000002": "test words"})
+    a = folder("s1", {"train": ["cs000000", "cs000001"], "val": ["cs000002"], "test": []},
+               {"cs000000": "test words", "cs000001": "train words", "cs000002": "other"})
+    b = folder("s2", {"train": ["cs000000"], "val": [], "test": ["cs000001"]},
+               {"cs000000": "val words", "cs000001": "more"})
+    summary = join_pairs(tmp_path / "out", [a, b], held_out=[held])
+    out = tmp_path / "out"
+    assert (out / "train.txt").read_text().split() == ["s1_cs000001"]
+    assert (out / "val.txt").read_text().split() == ["s1_cs000002"]
+    assert (out / "test.txt").read_text().split() == ["s2_cs000001"]
+    assert summary["train_dropped_for_held_out_transcripts"] == 2 and summary["all"] == 5
+    assert (out / "wav" / "s2_cs000001.wav").resolve() == (b / "wav" / "cs000001.wav").resolve()

@@ -155,6 +155,51 @@ def test_cfg_path_runs_and_matters(model):
     assert torch.equal(both[0], outs[1.0][0]) and torch.equal(both[1], outs[4.0][0])
 
 
+
+def test_audio_guidance_rows(model):
+    """Audio guidance: 1.0 changes nothing; per-row scales in one batch equal the rows alone; rows
+    with text guidance ignore it; the guided logits are no-audio + w * (audio - no-audio)."""
+    randomise_audio(model)
+    n = 12
+    cond = torch.randn(1, n, model.cfg.text_dim)
+    tokens = torch.zeros(1, n, dtype=torch.long)
+    locked = torch.zeros(1, n, dtype=torch.bool)
+    res = model.audio_residuals(model.audio_tokens(torch.randn(1, 4 * n, 12)))
+    greedy = dict(temperature=0, confidence_noise=0, guidance=1.0)
+    run = lambda **kw: masked_decode(model, tokens, locked, cond, audio_res=res, steps=1,  # noqa: E731
+                                     options=SamplingOptions(**greedy, **kw))
+    assert torch.equal(run(audio_guidance=1.0), run())
+    with torch.no_grad():
+        mask = torch.full_like(tokens, model.cfg.mask_id)
+        with_audio, without = model(mask, cond, audio_res=res), model(mask, cond)
+    assert torch.equal(run(audio_guidance=3.0)[0], (without + 3.0 * (with_audio - without)).argmax(-1)[0])
+    # per-row scales, and a text-guided row is left alone by audio guidance
+    rows = masked_decode(model, tokens.expand(3, -1), locked.expand(3, -1), cond.expand(3, -1, -1),
+                         audio_res=[r.expand(3, -1, -1) for r in res], guidance=torch.tensor([1.0, 1.0, 4.0]),
+                         audio_guidance=torch.tensor([1.0, 3.0, 3.0]), steps=1, options=SamplingOptions(**greedy))
+    assert torch.equal(rows[0], run()[0]) and torch.equal(rows[1], run(audio_guidance=3.0)[0])
+    text_only = masked_decode(model, tokens, locked, cond, audio_res=res, guidance=4.0, steps=1,
+                              options=SamplingOptions(**greedy, audio_guidance=3.0))
+    assert torch.equal(rows[2], text_only[0])
+
+
+
+def test_audio_guidance_deterministic_and_only_on_audio_windows(model):
+    """decode_windowed: audio guidance is deterministic per seed and leaves prompted windows alone."""
+    randomise_audio(model)
+    n = 30
+    cond = torch.randn(n, model.cfg.text_dim)
+    free = torch.zeros(n, dtype=torch.bool)
+    audio_tok = model.audio_tokens(torch.randn(1, 4 * n, 12))[0]
+    guided = torch.zeros(n, dtype=torch.bool)
+    run = lambda g, **kw: decode_windowed(model, torch.zeros(n, dtype=torch.long), free, cond,  # noqa: E731
+                                          audio_tok=audio_tok, guided=g, options=SamplingOptions(**kw),
+                                          generator=torch.Generator().manual_seed(0))
+    assert torch.equal(run(guided, audio_guidance=2.0), run(guided, audio_guidance=2.0))
+    assert not torch.equal(run(guided, audio_guidance=2.0), run(guided))
+    # every window prompted: audio guidance has no effect
+    assert torch.equal(run(~guided, audio_guidance=2.0), run(~guided))
+
 def test_save_load_round_trip(tmp_path, model):
     randomise_audio(model)
     model.save_pretrained(tmp_path / "full", dtype=torch.float32)

@@ -277,8 +277,13 @@ def test_handlers_analyze_generate_regenerate_render(page, short_speech, tmp_pat
     assert pose["frames"] == len(session.poses.keypoints[::2]) and pose["points"] == 133
     assert session.poses is not None and len(session.poses) == round(2.4 * 25)
 
-    out = page.regenerate_span(3, 6, 5, session)
-    assert "✓" in out[-1], out[-1]
+    # a short span under one prompt often resamples to the same codes; try seeds until one differs
+    for span_seed in range(5, 45):
+        out = page.regenerate_span(3, 6, span_seed, session)
+        assert "✓" in out[-1], out[-1]
+        if not np.array_equal(session.project.tokens, tokens):
+            break
+    assert not np.array_equal(session.project.tokens, tokens), "40 seeds gave the same span"
     # an edit resends the new motion and poses, not the speech or the portrait the page holds
     edited = out[3]
     assert "data" not in edited["audio"] and "data" not in edited["portrait"]

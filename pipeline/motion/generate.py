@@ -5,7 +5,9 @@
     edited = regenerate_span(result, start_token=3, end_token=8, seed=1)
 
 A segment without a prompt is audio-driven only: it gets the fixed prompt "A person is giving a
-speech." (the audio branch's training prompt) and no classifier-free guidance. Locked tokens are
+speech." (the audio branch's training prompt) and no classifier-free guidance; windows holding only
+such segments get audio guidance instead when the generator config sets audio_guidance != 1
+(logits without the audio branch + w * (with - without)). Locked tokens are
 kept exactly and act as context. The tokenizer decodes the whole token sequence at once (its
 convolutions see across segment borders, so borders do not jump).
 """
@@ -257,7 +259,8 @@ def _run(models: Models, audio_feats: np.ndarray, token_prompts: list[str | None
             if audio_tok.shape[0] < n:
                 audio_tok = torch.cat([audio_tok, audio_tok[-1:].expand(n - audio_tok.shape[0], -1)])
             audio_tok = audio_tok[:n]
-        opts = SamplingOptions(steps=int(steps), guidance=float(guidance))
+        opts = SamplingOptions(steps=int(steps), guidance=float(guidance),
+                               audio_guidance=float(getattr(gen.cfg, "audio_guidance", 1.0)))
         tokens = decode_windowed(gen, values, locked, cond, audio_tok=audio_tok, guided=guided,
                                  options=opts, generator=rng)
     return tokens, warnings

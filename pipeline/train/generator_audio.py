@@ -10,6 +10,11 @@ default audio feature extractor (cached under --cache). Each step: random crops 
 every position (dropped to the null text with probability cfg.cond_drop_prob), MoMask masking,
 cross-entropy on the masked positions. Only the audio branch (temporal block, transformer layers,
 zero-initialised projections) learns. Pairs only: no motion-dataset clips are mixed in.
+
+Regularisation (off by default): --audio-noise adds Gaussian noise to the audio features, in units
+of each feature dimension's standard deviation over the training pairs; --audio-row-drop replaces
+that share of the 20-fps feature rows by the feature mean (timing is never shifted: the gestures'
+alignment to the speech is what the branch must learn).
 """
 
 from __future__ import annotations
@@ -117,6 +122,11 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pairs", type=Path, default=REPO_ROOT / "cache/cospeech")
     p.add_argument("--init", type=Path, default=None, help="stage-1 checkpoint (default: --out)")
+    p.add_argument("--audio-noise", type=float, default=0.0,
+                   help="std of Gaussian noise on the audio features, in per-dimension feature stds")
+    p.add_argument("--audio-row-drop", type=float, default=0.0,
+                   help="probability that a 20-fps audio feature row is replaced by the feature mean")
+    p.add_argument("--log-name", default="audio", help="key of this run in train_log.json")
     add_common_args(p)
     args = p.parse_args(argv)
 
@@ -153,6 +163,19 @@ def main(argv: list[str] | None = None) -> dict:
     loader = accelerator.prepare(torch.utils.data.DataLoader(
         data, batch_sampler=sampler, collate_fn=lambda b: collate_pairs(b, cfg.pad_id)))
     gen = torch.Generator(device="cpu").manual_seed(args.seed)
+    all_rows = torch.cat([a for _, a in splits["train"]]) if splits["train"] else None
+    feat_mean = all_rows.mean(0) if all_rows is not None else None
+    feat_std = all_rows.std(0).clamp(min=1e-6) if all_rows is not None else None
+    del all_rows
+
+    def augment(audio: torch.Tensor) -> torch.Tensor:
+        if args.audio_noise > 0:
+            audio = audio + args.audio_noise * feat_std.to(audio.device) * torch.randn(
+                audio.shape, generator=gen).to(audio.device)
+        if args.audio_row_drop > 0:
+            drop = (torch.rand(audio.shape[:2], generator=gen) < args.audio_row_drop).to(audio.device)
+            audio = torch.where(drop[..., None], feat_mean.to(audio.device), audio)
+        return audio
 
     def step_fn(m, batch):
         tokens, padding, audio = batch
@@ -161,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
         core = accelerator.unwrap_model(m)
         cond = speech_emb.to(tokens.device)[None, None].expand(tokens.shape[0], tokens.shape[1], -1)
         cond = core.drop_cond(cond)
-        audio_tok = core.audio_tokens(audio)[:, :tokens.shape[1]]
+        audio_tok = core.audio_tokens(augment(audio))[:, :tokens.shape[1]]
         logits = m(inputs, cond, audio_tok=audio_tok, padding=padding)
         return masked_loss(logits, tokens, masked)
 
@@ -187,9 +210,10 @@ def main(argv: list[str] | None = None) -> dict:
         clips, audio = [c for c, _ in splits["val"]], [a for _, a in splits["val"]]
         metrics["val_fp16_checkpoint"] = evaluate_masked_accuracy(reloaded, clips, emb, audio=audio)
         entry = {**result, "metrics": metrics, "pairs": str(args.pairs), "batch_tokens": args.batch_tokens,
-                 "lr": args.lr, "train_pairs": len(splits["train"]), "threads": args.threads,
-                 "processes": accelerator.num_processes}
-        write_log(args.out, "audio", entry)
+                 "lr": args.lr, "warmup": args.warmup, "train_pairs": len(splits["train"]), "threads": args.threads,
+                 "processes": accelerator.num_processes, "audio_noise": args.audio_noise,
+                 "audio_row_drop": args.audio_row_drop, "init": str(init)}
+        write_log(args.out, args.log_name, entry)
         log(json.dumps(entry, indent=2))
     return metrics
 

@@ -42,6 +42,9 @@ class GeneratorConfig:
     """Names of the text encoder / audio feature extractor the weights were trained against."""
     tokenizer_sha256: str = ""
     """First 16 hex digits of the sha256 of the tokenizer weights the tokens came from ("" = unknown)."""
+    audio_guidance: float = 1.0
+    """Inference default tuned for these weights: audio guidance on audio-only windows
+    (SamplingOptions.audio_guidance; 1.0 = off). Training ignores it."""
 
     # ---- special ids -------------------------------------------------------------------
     @property

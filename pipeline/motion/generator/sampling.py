@@ -15,6 +15,9 @@ span, keep the rest locked.
     of `overlap` tokens; pass 1 decodes all chunks at once (each window carries min_context tokens
     of locked context or unknown neighbours), pass 2 fills the gaps at once with the chunks on
     both sides as locked context, so every border between windows is decoded seeing both sides.
+Audio guidance (options.audio_guidance != 1): windows decoded without text guidance (audio-only
+segments) also run without the audio branch's residuals and use no-audio logits + w * (audio
+logits - no-audio logits), amplifying what the audio adds (one extra batch row per such window).
 Everything random comes from one torch.Generator: the same seed gives the same tokens.
 """
 
@@ -44,6 +47,9 @@ class SamplingOptions:
     """Tokens of context kept on each side of a window's targets where the sequence allows."""
     gap_steps: int | None = None
     """Steps for pass 2 (default: half of steps, at least 2)."""
+    audio_guidance: float = 1.0
+    """Audio guidance on windows without a user prompt (and with audio): logits without the audio
+    branch + audio_guidance * (logits with it - without); 1.0 = off (no extra pass)."""
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -69,12 +75,15 @@ def masked_decode(model: DualBranchGenerator, tokens: torch.Tensor, locked: torc
                   *, target: torch.Tensor | None = None, padding: torch.Tensor | None = None,
                   audio_res: list[torch.Tensor] | None = None, guidance: float | torch.Tensor | None = None,
                   options: SamplingOptions | None = None, steps: int | None = None,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+                  generator: torch.Generator | None = None,
+                  audio_guidance: float | torch.Tensor | None = None) -> torch.Tensor:
     """Decode the target positions of tokens (B, N) given cond (B, N, text_dim); returns (B, N).
 
     locked (B, N): kept exactly; target (B, N): decoded (default: every unlocked, unpadded position);
     the rest stays mask_id. padding (B, N): True where a window is padded. audio_res comes from
     model.audio_residuals (or None). guidance: a scale, or one per batch row (1.0 skips the null pass).
+    audio_guidance: a scale, or one per row, applied to rows without text guidance when audio_res
+    is given (1.0 skips the no-audio pass).
     """
     opts = options or SamplingOptions()
     steps = steps or opts.steps
@@ -97,21 +106,31 @@ def masked_decode(model: DualBranchGenerator, tokens: torch.Tensor, locked: torc
     g = opts.guidance if guidance is None else guidance
     g = torch.as_tensor(g, dtype=torch.float32).expand(b).clone()
     guided = (g != 1.0).nonzero().flatten()
+    ag = opts.audio_guidance if audio_guidance is None else audio_guidance
+    ag = torch.as_tensor(ag, dtype=torch.float32).expand(b).clone()
+    aguided = ((ag != 1.0) & (g == 1.0)).nonzero().flatten() if audio_res is not None else guided[:0]
+    extra = torch.cat([guided, aguided])
     pad_arg = padding if padding is not None and bool(pad.any()) else None
-    if len(guided):
-        cond_in = torch.cat([cond, model.null_cond(len(guided), n).to(cond.dtype)], dim=0)
-        res_in = None if audio_res is None else [torch.cat([r, r[guided]], dim=0) for r in audio_res]
-        pad_in = None if pad_arg is None else torch.cat([pad_arg, pad_arg[guided]], dim=0)
+    if len(extra):
+        cond_in = torch.cat([cond, model.null_cond(len(guided), n).to(cond.dtype), cond[aguided]], dim=0)
+        res_in = None if audio_res is None else [
+            torch.cat([r, r[guided], torch.zeros_like(r[aguided])], dim=0) for r in audio_res]
+        pad_in = None if pad_arg is None else torch.cat([pad_arg, pad_arg[extra]], dim=0)
     else:
         cond_in, res_in, pad_in = cond, audio_res, pad_arg
     arange = torch.arange(n, device=tokens.device)
     for step in range(steps):
-        ids_in = torch.cat([ids, ids[guided]], dim=0) if len(guided) else ids
+        ids_in = torch.cat([ids, ids[extra]], dim=0) if len(extra) else ids
         logits = model(ids_in, cond_in, audio_res=res_in, padding=pad_in).float()
-        if len(guided):
-            logits, null_logits = logits[:b].clone(), logits[b:]
-            cond_g = logits[guided]
-            logits[guided] = null_logits + g[guided, None, None] * (cond_g - null_logits)
+        if len(extra):
+            logits, other = logits[:b].clone(), logits[b:]
+            null_logits, noaudio_logits = other[:len(guided)], other[len(guided):]
+            if len(guided):
+                cond_g = logits[guided]
+                logits[guided] = null_logits + g[guided, None, None] * (cond_g - null_logits)
+            if len(aguided):
+                with_audio = logits[aguided]
+                logits[aguided] = noaudio_logits + ag[aguided, None, None] * (with_audio - noaudio_logits)
         if 0 < opts.top_k < logits.shape[-1]:
             kth = torch.topk(logits, opts.top_k, dim=-1).values[..., -1:]
             logits = logits.masked_fill(logits < kth, float("-inf"))
