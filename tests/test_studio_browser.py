@@ -151,31 +151,28 @@ def _scrub(page) -> None:
     assert abs(int(_stage(page, "frame2d")) - int(t * 12.5)) <= 1
 
 
-def _paint_span(page, first: int, last: int) -> None:
-    """Drag across the token strip from token ``first`` to ``last``: the span boxes follow."""
+def _drag_on_lane(page, row: float, start_s: float, end_s: float) -> None:
+    """Press at ``start_s`` on the timeline row ``row`` (pixels from its top), drag to ``end_s``."""
     lane = page.locator(f"{STAGE} .vs-timeline")
     lane.scroll_into_view_if_needed()
     box = lane.bounding_box()
     duration = float(_stage(page, "duration"))
-    y = box["y"] + TOKEN_MID
-    page.mouse.move(_lane_x(box, duration, (first + 0.5) / 5), y)
+    y = box["y"] + row
+    page.mouse.move(_lane_x(box, duration, start_s), y)
     page.mouse.down()
-    page.mouse.move(_lane_x(box, duration, (last + 0.5) / 5), y, steps=6)
+    page.mouse.move(_lane_x(box, duration, end_s), y, steps=8)
     page.mouse.up()
+
+
+def _paint_span(page, first: int, last: int) -> None:
+    """Drag across the token strip from token ``first`` to ``last``: the span boxes follow."""
+    _drag_on_lane(page, TOKEN_MID, (first + 0.5) / 5, (last + 0.5) / 5)
     expect(page.get_by_label("First token")).to_have_value(str(first))
     expect(page.get_by_label("Last token")).to_have_value(str(last))
 
 
 def _drag_border(page, at: float, to: float) -> None:
-    lane = page.locator(f"{STAGE} .vs-timeline")
-    lane.scroll_into_view_if_needed()
-    box = lane.bounding_box()
-    duration = float(_stage(page, "duration"))
-    y = box["y"] + WAVE_MID
-    page.mouse.move(_lane_x(box, duration, at), y)
-    page.mouse.down()
-    page.mouse.move(_lane_x(box, duration, to), y, steps=8)
-    page.mouse.up()
+    _drag_on_lane(page, WAVE_MID, at, to)
 
 
 def _save_screenshot(page) -> None:
