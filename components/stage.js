@@ -14,7 +14,7 @@ const SIDE = { left: '#f5a524', right: '#3fb7f0', centre: '#dfe3ea' };
 const SEG = ['#6366f1', '#f59e0b', '#10b981', '#ec4899', '#0ea5e9', '#84cc16', '#f97316', '#a855f7'];
 const PAD = 10, WAVE_TOP = 22, WAVE_H = 78, TOK_TOP = 108, TOK_H = 26, RULER_TOP = 140;
 const S = {
-  data: null, t: 0, playing: false, cache: new Map(), images: new Map(), views: [],
+  data: null, t: 0, playing: false, cache: new Map(), views: [], wave: [[], []], skeleton: null,
   orbit: { yaw: 0.35, pitch: 0.18, zoom: 1.0 }, drag: null, span: null, selected: null,
   audioKey: null, asked: false, lastTick: 0,
 };
@@ -42,7 +42,12 @@ function cached(item, build) {
     if (S.cache.size > 16) S.cache.delete(S.cache.keys().next().value);
     return value;
   }
-  if (S.cache.has(item.key)) return S.cache.get(item.key);
+  if (S.cache.has(item.key)) {  // least recently used goes first: refresh what is still in use
+    const value = S.cache.get(item.key);
+    S.cache.delete(item.key);
+    S.cache.set(item.key, value);
+    return value;
+  }
   askForMedia();
   return null;
 }
@@ -111,18 +116,12 @@ function buildPose(p, base) {
 }
 
 function portraitImage(item) {
-  if (!item) return null;
-  if (item.data) {
+  return cached(item, it => {
     const img = new Image();
     img.onload = () => drawAll();
-    img.src = item.data;
-    S.images.set(item.key, img);
-    if (S.images.size > 4) S.images.delete(S.images.keys().next().value);
+    img.src = it.data;
     return img;
-  }
-  if (S.images.has(item.key)) return S.images.get(item.key);
-  askForMedia();
-  return null;
+  });
 }
 
 function load() {
@@ -132,10 +131,11 @@ function load() {
   S.asked = false;
   const duration = d.duration || 0;
   scrub.max = String(Math.max(duration, 0.01));
-  if (d.audio) {
-    if (d.audio.data) { audio.src = d.audio.data; S.audioKey = d.audio.key; }
-    else if (d.audio.key !== S.audioKey) askForMedia();
-  } else { audio.removeAttribute('src'); S.audioKey = null; }
+  const speech = cached(d.audio, it => ({ src: it.data, wave: it.wave }));
+  if (speech && d.audio.key !== S.audioKey) { audio.src = speech.src; S.audioKey = d.audio.key; }
+  if (!d.audio) { audio.removeAttribute('src'); S.audioKey = null; }
+  S.wave = speech ? speech.wave : [[], []];
+  S.skeleton = cached(d.skeleton, it => it.data);
   S.views = (d.views || []).map(v => ({
     label: v.label || '',
     motion: cached(v.motion, buildMotion),
@@ -212,7 +212,7 @@ function draw3D(canvas, view, t) {
   const [ctx, w, h] = fit(canvas);
   ctx.fillStyle = '#12151c';
   ctx.fillRect(0, 0, w, h);
-  const m = view.motion, sk = S.data && S.data.skeleton3d;
+  const m = view.motion, sk = S.skeleton && S.skeleton.body3d;
   if (!m || !sk) {
     ctx.fillStyle = '#8b93a7';
     ctx.font = '13px system-ui, sans-serif';
@@ -290,7 +290,7 @@ function draw2D(canvas, view, t) {
   const [ctx, w, h] = fit(canvas);
   ctx.fillStyle = '#0b0d12';
   ctx.fillRect(0, 0, w, h);
-  const img = view.image, pose = view.pose, spec = S.data && S.data.skeleton2d;
+  const img = view.image, pose = view.pose, spec = S.skeleton && S.skeleton.pose2d;
   const iw = pose ? pose.w : (img && img.naturalWidth) || 1, ih = pose ? pose.h : (img && img.naturalHeight) || 1;
   const s = Math.min(w / iw, h / ih), ox = (w - iw * s) / 2, oy = (h - ih * s) / 2;
   if (img && img.complete && img.naturalWidth) {
@@ -371,7 +371,7 @@ function drawLane() {
     ctx.fillText(label, x0 + 3, WAVE_TOP - 7);
     ctx.restore();
   });
-  const wave = d.wave || [[], []], n = wave[0].length, mid = WAVE_TOP + WAVE_H / 2;
+  const wave = S.wave, n = wave[0].length, mid = WAVE_TOP + WAVE_H / 2;
   if (n) {
     ctx.fillStyle = 'rgba(51,65,85,0.7)';
     ctx.beginPath();

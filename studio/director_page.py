@@ -461,6 +461,13 @@ def _after_history(session: DirectorSession, text: str) -> tuple:
 
 # ----------------------------------------------------------------------------- motion
 
+def _span_mask(n: int, a: int, b: int) -> np.ndarray:
+    """(n,) bool, True on tokens [a, b)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[a:b] = True
+    return mask
+
+
 def _free_mask(p: proj.Project, n: int) -> np.ndarray:
     """Tokens that may change: not locked by the token mask nor inside a locked segment."""
     free = np.ones(n, dtype=bool)
@@ -486,10 +493,16 @@ def _locks_arg(p: proj.Project, free: np.ndarray):
     return np.where(free, -1, p.tokens).astype(np.int64)
 
 
-def _sync_result(session: DirectorSession) -> bool:
-    """Make session.result match project.tokens (after undo, redo or open). True if it changed."""
+def _decode(session: DirectorSession, tokens: np.ndarray):
+    """The motion of exactly these tokens (every token locked: the generator only decodes)."""
     from pipeline.motion.generate import generate
 
+    return generate(session.clip, tl.as_pipeline_segments(session.project.segments),
+                    locked_tokens=np.asarray(tokens, dtype=np.int64), seed=int(session.project.settings.get("seed", 0)))
+
+
+def _sync_result(session: DirectorSession) -> bool:
+    """Make session.result match project.tokens (after undo, redo or open). True if it changed."""
     p = session.project
     if p.tokens is None:
         changed = session.result is not None
@@ -503,9 +516,7 @@ def _sync_result(session: DirectorSession) -> bool:
     if len(p.tokens) != _n_tokens(session):
         raise ValueError(f"the project's {len(p.tokens)} motion tokens do not match its audio "
                          f"({_n_tokens(session)} tokens); generate again")
-    # Every token locked: the generator keeps them and decodes their motion.
-    session.result = generate(session.clip, tl.as_pipeline_segments(p.segments), locked_tokens=p.tokens,
-                              seed=int(p.settings.get("seed", 0)))
+    session.result = _decode(session, p.tokens)
     _update_previews(session)
     return True
 
@@ -598,9 +609,7 @@ def generate_motion(seed, session: DirectorSession | None, progress=None) -> tup
         for seg in p.segments:
             if seg.seed and not seg.locked:
                 a, b = tl.token_range(seg, n)
-                span = np.zeros(n, dtype=bool)
-                span[a:b] = True
-                session.result = _resample(session, span & free, seed + seg.seed)
+                session.result = _resample(session, _span_mask(n, a, b) & free, seed + seg.seed)
     except Exception:
         session.result = session_result_before
         raise
@@ -635,9 +644,7 @@ def regenerate_span(start, end, seed, session: DirectorSession | None, progress=
     p = session.project
     n = len(p.tokens)
     a, b = _span(start, end, n)
-    span = np.zeros(n, dtype=bool)
-    span[a:b] = True
-    free = span & _free_mask(p, n)
+    free = _span_mask(n, a, b) & _free_mask(p, n)
     if not free.any():
         raise ValueError(f"tokens {a}..{b - 1} are all locked; unlock them to regenerate")
     _progress(progress, 0.05, "Regenerating the span")
@@ -658,9 +665,7 @@ def reroll_segment(number, session: DirectorSession | None, progress=None) -> tu
         raise ValueError(f"segment {i + 1} is locked; unlock it to re-roll")
     n = len(p.tokens)
     a, b = tl.token_range(seg, n)
-    span = np.zeros(n, dtype=bool)
-    span[a:b] = True
-    free = span & _free_mask(p, n)
+    free = _span_mask(n, a, b) & _free_mask(p, n)
     if not free.any():
         raise ValueError(f"segment {i + 1}'s tokens are all locked")
     new_seed = seg.seed + 1
@@ -709,14 +714,6 @@ def _take_index(choice: str | None, session: DirectorSession) -> int:
     return i
 
 
-def _decode(session: DirectorSession, tokens: np.ndarray):
-    """The motion of exactly these tokens (every token locked: the generator only decodes)."""
-    from pipeline.motion.generate import generate
-
-    return generate(session.clip, tl.as_pipeline_segments(session.project.segments),
-                    locked_tokens=np.asarray(tokens, dtype=np.int64), seed=int(session.project.settings.get("seed", 0)))
-
-
 def _compare_view(session: DirectorSession, choice: str):
     from pipeline.token2pose import translate
 
@@ -750,8 +747,7 @@ def _take_into(session: DirectorSession, choice, a: int, b: int, label: str, pro
     p = session.project
     free = _free_mask(p, len(p.tokens))
     tokens = p.tokens.copy()
-    window = np.zeros(len(tokens), dtype=bool)
-    window[a:b] = True
+    window = _span_mask(len(tokens), a, b)
     source = np.asarray(p.takes[i].tokens, dtype=np.int64)
     take = window & free
     tokens[take] = source[take]

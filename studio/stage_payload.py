@@ -68,7 +68,7 @@ class StageCache:
     """Per-session memory of what the page already holds, and encoded media."""
 
     sent: set[str] = field(default_factory=set)
-    media: dict[str, str] = field(default_factory=dict)   # key -> data URL
+    media: dict[str, tuple[str, dict]] = field(default_factory=dict)  # kind -> (key, encoded): the latest
     last: dict[str, _Sent] = field(default_factory=dict)  # family ("motion:0") -> last frames sent
     version: int = 0
 
@@ -165,20 +165,30 @@ def _portrait_data_url(image: np.ndarray) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def audio_item(cache: StageCache, clip, key: str) -> dict:
+def _media_item(cache: StageCache, kind: str, key: str, encode) -> dict:
+    """A media item ("a" speech, "i" portrait): encoded once per key and kept (the latest per kind)
+    for a page that asks again."""
     def build():
-        if key not in cache.media:
-            cache.media[key] = _audio_data_url(clip)
-        return {"data": cache.media[key]}
-    return cache.item("a-" + key, build)
+        held = cache.media.get(kind)
+        if held is None or held[0] != key:
+            held = (key, encode())
+            cache.media[kind] = held
+        return held[1]
+    return cache.item(f"{kind}-{key}", build)
+
+
+def audio_item(cache: StageCache, clip, key: str) -> dict:
+    """The speech for the page's player and its waveform envelope, sent once per recording."""
+    return _media_item(cache, "a", key, lambda: {"data": _audio_data_url(clip), "wave": wave_envelope(clip.samples)})
 
 
 def portrait_item(cache: StageCache, analysis, key: str) -> dict:
-    def build():
-        if key not in cache.media:
-            cache.media[key] = _portrait_data_url(analysis.image)
-        return {"data": cache.media[key]}
-    return cache.item("i-" + key, build)
+    return _media_item(cache, "i", key, lambda: {"data": _portrait_data_url(analysis.image)})
+
+
+def skeleton_item(cache: StageCache) -> dict:
+    """How to draw: the 3D skeleton's parents and sides, the 2D pose's DWPose edges; sent once."""
+    return cache.item("skeleton", lambda: {"data": {"body3d": skeleton3d(), "pose2d": skeleton2d()}})
 
 
 def motion_item(cache: StageCache, result, family: str) -> dict:
@@ -237,12 +247,11 @@ def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tup
     """The stage's value. ``segments``: (start, end, prompt, locked, seed) tuples."""
     cache.version += 1
     payload: dict[str, Any] = {"v": cache.version, "message": message, "views": [],
-                               "skeleton3d": skeleton3d(), "skeleton2d": skeleton2d()}
+                               "skeleton": skeleton_item(cache)}
     if clip is not None:
-        payload.update(duration=float(clip.duration_s), audio=audio_item(cache, clip, audio_key),
-                       wave=wave_envelope(clip.samples))
+        payload.update(duration=float(clip.duration_s), audio=audio_item(cache, clip, audio_key))
     else:
-        payload.update(duration=0.0, audio=None, wave=[[], []])
+        payload.update(duration=0.0, audio=None)
     payload["segments"] = [[float(a), float(b), str(p or ""), bool(lk), int(sd)] for a, b, p, lk, sd in segments]
     payload["selected"] = selected
     payload["span"] = list(span) if span is not None else None
