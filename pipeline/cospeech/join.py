@@ -16,9 +16,9 @@ seeds) are dropped from train, so the benchmark's held-out speech stays unheard 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 from pathlib import Path
+
+from pipeline.data.merge import link_clip, start_folder, write_splits
 
 LINKED = {"wav": ".wav", "new_joints": ".npy", "new_joint_vecs": ".npy", "texts": ".txt",
           "transcripts": ".txt", "motion_params": ".json"}
@@ -41,10 +41,7 @@ def join_pairs(out: str | Path, parts: list[str | Path], held_out: list[str | Pa
     for p in parts:
         if not (p / "all.txt").exists():
             raise FileNotFoundError(f"{p} is not a pair folder (no all.txt); build it with pipeline.cospeech.pairs")
-    if out.exists():
-        shutil.rmtree(out)
-    for sub in LINKED:
-        (out / sub).mkdir(parents=True)
+    start_folder(out, LINKED)
     held = {t for h in held_out for split in ("val", "test") for c in _ids(Path(h), split)
             if (t := _transcript(Path(h), c)) is not None}
     splits: dict[str, list[str]] = {k: [] for k in SPLITS}
@@ -52,18 +49,14 @@ def join_pairs(out: str | Path, parts: list[str | Path], held_out: list[str | Pa
     for p in parts:
         prefix = f"{p.name}_"
         for cid in _ids(p, "all"):
-            for sub, ext in LINKED.items():
-                src = (p / sub / f"{cid}{ext}").resolve()
-                if src.exists():
-                    os.symlink(src, out / sub / f"{prefix}{cid}{ext}")
+            link_clip(out, p, cid, LINKED, new_id=prefix + cid)
         for split in SPLITS:
             for cid in _ids(p, split):
                 if split == "train" and held and _transcript(p, cid) in held:
                     dropped += 1
                     continue
                 splits[split].append(prefix + cid)
-    for split, ids in splits.items():
-        (out / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    write_splits(out, splits)
     return {"out": str(out), "parts": len(parts), **{k: len(v) for k, v in splits.items()},
             "train_dropped_for_held_out_transcripts": dropped}
 

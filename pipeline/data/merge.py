@@ -18,31 +18,44 @@ from pathlib import Path
 
 from .humanml3d import SPLITS, MotionDataset
 
-LINKED_FOLDERS = ("new_joints", "new_joint_vecs", "texts")
+LINKED_FOLDERS = {"new_joints": ".npy", "new_joint_vecs": ".npy", "texts": ".txt"}
+
+
+def start_folder(out: Path, folders: dict[str, str]) -> None:
+    """An empty ``out`` (replaced if it exists) with one sub-folder per linked folder."""
+    if out.exists():
+        shutil.rmtree(out)
+    for sub in folders:
+        (out / sub).mkdir(parents=True)
+
+
+def link_clip(out: Path, root: Path, clip_id: str, folders: dict[str, str], new_id: str | None = None) -> None:
+    """Symbolic links in ``out`` to the files of one clip of ``root`` (those that exist)."""
+    for sub, ext in folders.items():
+        target = (root / sub / f"{clip_id}{ext}").resolve()
+        if target.exists():
+            os.symlink(target, out / sub / f"{new_id or clip_id}{ext}")
+
+
+def write_splits(out: Path, splits: dict[str, list[str]]) -> None:
+    for split, ids in splits.items():
+        (out / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
 
 
 def merge_datasets(out: str | Path, sources: list[str | Path]) -> Path:
     """Write ``out`` joining ``sources``; clip ids must be unique across them."""
     out = Path(out)
     datasets = [MotionDataset(s) for s in sources]
-    if out.exists():
-        shutil.rmtree(out)
-    for sub in LINKED_FOLDERS:
-        (out / sub).mkdir(parents=True)
+    start_folder(out, LINKED_FOLDERS)
     seen: dict[str, Path] = {}
     for ds in datasets:
         for clip_id in ds.clip_ids():
             if clip_id in seen:
                 raise ValueError(f"clip id {clip_id!r} is in both {seen[clip_id]} and {ds.root}; ids must be unique")
             seen[clip_id] = ds.root
-            for sub in LINKED_FOLDERS:
-                suffix = ".txt" if sub == "texts" else ".npy"
-                target = (ds.root / sub / f"{clip_id}{suffix}").resolve()
-                if target.exists():
-                    os.symlink(target, out / sub / f"{clip_id}{suffix}")
-    for split in (*SPLITS, "all"):
-        ids = [i for ds in datasets for i in (ds.clip_ids(split) if split != "all" else ds.clip_ids())]
-        (out / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+            link_clip(out, ds.root, clip_id, LINKED_FOLDERS)
+    write_splits(out, {split: [i for ds in datasets for i in (ds.clip_ids(split) if split != "all" else ds.clip_ids())]
+                       for split in (*SPLITS, "all")})
     first = datasets[0].root
     for name in ("Mean.npy", "Std.npy", "sources.csv"):
         if (first / name).exists():
