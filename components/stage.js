@@ -12,11 +12,13 @@ const audio = root.querySelector('.vs-audio');
 
 const SIDE = { left: '#f5a524', right: '#3fb7f0', centre: '#dfe3ea' };
 const SEG = ['#6366f1', '#f59e0b', '#10b981', '#ec4899', '#0ea5e9', '#84cc16', '#f97316', '#a855f7'];
-const PAD = 10, WAVE_TOP = 22, WAVE_H = 78, TOK_TOP = 108, TOK_H = 26, RULER_TOP = 140;
+const PAD = 10, WAVE_TOP = 22, WAVE_H = 78, TOK_TOP = 131, TOK_H = 26, RULER_TOP = 163;
+// the words said (transcript aligned, or none) and, zoomed in, the phonemes, under the waveform
+const WORD_TOP = 102, WORD_H = 14, PHONE_TOP = 117, PHONE_H = 11, MIN_PHONE_PX = 14, MIN_VIEW_S = 0.5;
 const S = {
   data: null, t: 0, playing: false, cache: new Map(), views: [], wave: [[], []], skeleton: null,
   orbit: { yaw: 0.35, pitch: 0.18, zoom: 1.0 }, drag: null, span: null, selected: null,
-  audioKey: null, asked: false, lastTick: 0,
+  audioKey: null, asked: false, lastTick: 0, speech: null, zoom: null,
 };
 
 // ------------------------------------------------------------------ data
@@ -136,6 +138,8 @@ function load() {
   if (!d.audio) { audio.removeAttribute('src'); S.audioKey = null; }
   S.wave = speech ? speech.wave : [[], []];
   S.skeleton = cached(d.skeleton, it => it.data);
+  S.speech = d.speech ? cached(d.speech, it => it.data) : null;
+  if (S.zoom && (S.zoom[1] > duration || S.zoom[1] - S.zoom[0] >= duration)) S.zoom = null;
   S.views = (d.views || []).map(v => ({
     label: v.label || '',
     motion: cached(v.motion, buildMotion),
@@ -150,6 +154,9 @@ function load() {
   root.dataset.version = String(d.v || 0);
   root.dataset.duration = String(duration);
   root.dataset.views = String(S.views.length);
+  root.dataset.words = String(S.speech ? S.speech.words.length : 0);
+  root.dataset.phones = String(S.speech ? S.speech.phones.length : 0);
+  root.dataset.mouth = S.speech ? S.speech.source : '';
   drawAll();
   root.dataset.loadMs = (performance.now() - started).toFixed(1);
 }
@@ -335,10 +342,64 @@ function draw2D(canvas, view, t) {
 }
 
 // ------------------------------------------------------------------ timeline
-function xOf(t, w) { const d = (S.data && S.data.duration) || 1; return PAD + (t / d) * (w - 2 * PAD); }
-function tOf(x, w) {
+function visible() {
+  // the shown time window: the whole recording, or the zoomed-in part (wheel on the timeline)
   const d = (S.data && S.data.duration) || 1;
-  return Math.max(0, Math.min(d, (x - PAD) / (w - 2 * PAD) * d));
+  return S.zoom ? S.zoom : [0, d];
+}
+function xOf(t, w) { const [a, b] = visible(); return PAD + ((t - a) / (b - a)) * (w - 2 * PAD); }
+function tOf(x, w) {
+  const d = (S.data && S.data.duration) || 1, [a, b] = visible();
+  return Math.max(0, Math.min(d, a + (x - PAD) / (w - 2 * PAD) * (b - a)));
+}
+function setZoom(a, b) {
+  const d = (S.data && S.data.duration) || 0;
+  if (!d) return;
+  let len = Math.max(Math.min(b - a, d), Math.min(MIN_VIEW_S, d));
+  a = Math.max(0, Math.min(a, d - len));
+  S.zoom = len >= d - 1e-6 ? null : [a, a + len];
+  root.dataset.zoom = S.zoom ? (d / len).toFixed(2) : '1';
+  drawLane();
+}
+
+function drawBands(ctx, w, items, top, height, style) {
+  // timed labels (words or phonemes) as boxes with their text, clipped to each box
+  const [va, vb] = visible();
+  for (const [name, a, b] of items) {
+    if (b < va || a > vb) continue;
+    const x0 = Math.max(PAD, xOf(a, w)), x1 = Math.min(w - PAD, xOf(b, w));
+    if (x1 - x0 < 1) continue;
+    const now = S.t >= a && S.t < b;
+    ctx.fillStyle = now ? style.now : style.fill;
+    ctx.fillRect(x0, top, Math.max(1, x1 - x0 - 1), height);
+    if (x1 - x0 > 8) {
+      ctx.save();
+      ctx.beginPath(); ctx.rect(x0 + 1, top, x1 - x0 - 2, height); ctx.clip();
+      ctx.fillStyle = style.text; ctx.textAlign = 'left';
+      ctx.fillText(name, x0 + 2, top + height - 3);
+      ctx.restore();
+    }
+  }
+}
+
+function drawSpeech(ctx, w) {
+  const sp = S.speech;
+  if (!sp) return;
+  const [va, vb] = visible();
+  ctx.font = '600 10px system-ui, sans-serif';
+  drawBands(ctx, w, sp.words || [], WORD_TOP, WORD_H, { fill: '#e0e7ff', now: '#c7d2fe', text: '#312e81' });
+  const phones = sp.phones || [];
+  if (!phones.length) return;
+  const mean = phones.reduce((acc, p) => acc + (p[2] - p[1]), 0) / phones.length;
+  const px = mean / (vb - va) * (w - 2 * PAD);
+  ctx.font = '9px ui-monospace, monospace';
+  if (px >= MIN_PHONE_PX) {
+    drawBands(ctx, w, phones, PHONE_TOP, PHONE_H, { fill: '#f1f5f9', now: '#fde68a', text: '#334155' });
+  } else {
+    ctx.fillStyle = '#94a3b8'; ctx.textAlign = 'left';
+    ctx.fillText(`${phones.length} phonemes (${sp.source}) · wheel on the timeline zooms in to show them`,
+                 PAD + 2, PHONE_TOP + PHONE_H - 2);
+  }
 }
 
 function tokenInfo() { return S.data && S.data.tokens; }
@@ -357,7 +418,8 @@ function drawLane() {
   const segs = d.segments || [];
   ctx.font = '11px system-ui, sans-serif';
   segs.forEach((sg, i) => {
-    const x0 = xOf(sg[0], w), x1 = xOf(sg[1], w), colour = SEG[i % SEG.length];
+    const x0 = Math.max(PAD, xOf(sg[0], w)), x1 = Math.min(w - PAD, xOf(sg[1], w)), colour = SEG[i % SEG.length];
+    if (x1 <= x0) return;
     ctx.globalAlpha = i === S.selected ? 0.32 : 0.15;
     ctx.fillStyle = colour;
     ctx.fillRect(x0, WAVE_TOP, x1 - x0, WAVE_H);
@@ -373,12 +435,16 @@ function drawLane() {
   });
   const wave = S.wave, n = wave[0].length, mid = WAVE_TOP + WAVE_H / 2;
   if (n) {
+    ctx.save();
+    ctx.beginPath(); ctx.rect(PAD, 0, w - 2 * PAD, h); ctx.clip();
     ctx.fillStyle = 'rgba(51,65,85,0.7)';
     ctx.beginPath();
-    for (let i = 0; i < n; i++) ctx.lineTo(PAD + (i + 0.5) / n * (w - 2 * PAD), mid - wave[1][i] * WAVE_H * 0.45);
-    for (let i = n - 1; i >= 0; i--) ctx.lineTo(PAD + (i + 0.5) / n * (w - 2 * PAD), mid - wave[0][i] * WAVE_H * 0.45);
+    for (let i = 0; i < n; i++) ctx.lineTo(xOf((i + 0.5) / n * d.duration, w), mid - wave[1][i] * WAVE_H * 0.45);
+    for (let i = n - 1; i >= 0; i--) ctx.lineTo(xOf((i + 0.5) / n * d.duration, w), mid - wave[0][i] * WAVE_H * 0.45);
     ctx.closePath(); ctx.fill();
+    ctx.restore();
   }
+  drawSpeech(ctx, w);
   // segment borders (draggable)
   segs.slice(0, -1).forEach((sg, i) => {
     const x = S.drag && S.drag.kind === 'border' && S.drag.index === i ? xOf(S.drag.time, w) : xOf(sg[1], w);
@@ -392,6 +458,7 @@ function drawLane() {
     const rate = tk.rate;
     for (let k = 0; k < tk.ids.length; k++) {
       const x0 = xOf(k / rate, w), x1 = xOf((k + 1) / rate, w);
+      if (x1 < PAD || x0 > w - PAD) continue;
       const hue = (tk.ids[k] * 137.508) % 360;
       ctx.fillStyle = `hsl(${hue}, 62%, 56%)`;
       ctx.fillRect(x0, TOK_TOP, Math.max(1, x1 - x0 - 1), TOK_H);
@@ -415,8 +482,11 @@ function drawLane() {
   }
   // ruler
   ctx.fillStyle = '#64748b'; ctx.font = '10px system-ui, sans-serif'; ctx.textAlign = 'center';
-  const step = d.duration > 40 ? 5 : d.duration > 12 ? 2 : 1;
-  for (let s = 0; s <= d.duration + 1e-6; s += step) ctx.fillText(`${s}s`, xOf(s, w), RULER_TOP + 24);
+  const [va, vb] = visible(), shown = vb - va;
+  const step = shown > 40 ? 5 : shown > 12 ? 2 : shown > 4 ? 1 : shown > 1.5 ? 0.5 : 0.1;
+  for (let s = Math.ceil(va / step) * step; s <= vb + 1e-6; s += step) {
+    ctx.fillText(`${+s.toFixed(1)}s`, xOf(s, w), RULER_TOP + 24);
+  }
   // playhead
   const x = xOf(S.t, w);
   ctx.fillStyle = '#ef4444';
@@ -491,6 +561,19 @@ lane.addEventListener('pointerup', e => {
   drawLane();
 });
 
+lane.addEventListener('wheel', e => {
+  if (!S.data || !S.data.duration) return;
+  e.preventDefault();
+  const r = lane.getBoundingClientRect(), [a, b] = visible();
+  if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {  // pan
+    const dt = (e.shiftKey ? e.deltaY : e.deltaX) / (r.width - 2 * PAD) * (b - a);
+    setZoom(a + dt, b + dt);
+    return;
+  }
+  const at = tOf(e.clientX - r.left, r.width), f = Math.exp(e.deltaY * 0.0015);
+  setZoom(at - (at - a) * f, at + (b - at) * f);
+}, { passive: false });
+
 lane.addEventListener('dblclick', e => {
   const r = lane.getBoundingClientRect(), y = e.clientY - r.top;
   if (y < WAVE_TOP || y > WAVE_TOP + WAVE_H) return;
@@ -517,6 +600,10 @@ function drawAll() {
     const b = draw2D(col.querySelector('.vs-2d'), v, S.t);
     if (i === 0) { f3 = a; f2 = b; }
   });
+  if (S.zoom && S.playing && (S.t > S.zoom[1] || S.t < S.zoom[0])) {  // page along with the playhead
+    const len = S.zoom[1] - S.zoom[0];
+    S.zoom = [Math.min(S.t, S.data.duration - len), Math.min(S.t, S.data.duration - len) + len];
+  }
   drawLane();
   scrub.value = String(S.t);
   clock.textContent = `${S.t.toFixed(2)} s / ${((S.data && S.data.duration) || 0).toFixed(2)} s`;
@@ -569,6 +656,9 @@ root.addEventListener('keydown', e => {
   else if (e.key === 'ArrowRight') seek(S.t + step);
   else if (e.key === 'Home') seek(0);
   else if (e.key === 'End') seek((S.data && S.data.duration) || 0);
+  else if (e.key === '+' || e.key === '=') { const [a, b] = visible(), c = S.t, k = 0.5; setZoom(c - (c - a) * k, c + (b - c) * k); }
+  else if (e.key === '-') { const [a, b] = visible(), c = S.t, k = 2; setZoom(c - (c - a) * k, c + (b - c) * k); }
+  else if (e.key === '0') setZoom(0, (S.data && S.data.duration) || 0);
   else if (e.key === 's' || e.key === 'S') trigger('split_at', { time: Math.round(S.t * 100) / 100 });
   else if ((e.key === '[' || e.key === ']') && tokenAt(S.t) >= 0) {
     const k = tokenAt(S.t), cur = S.span || [k, k];

@@ -44,7 +44,7 @@ TEMPLATE = """
     <input class="vs-scrub" type="range" min="0" max="1" step="0.01" value="0" aria-label="Time">
     <span class="vs-clock">0.00 s</span>
   </div>
-  <canvas class="vs-timeline" height="168"></canvas>
+  <canvas class="vs-timeline" height="192"></canvas>
   <div class="vs-hint"></div>
   <audio class="vs-audio" preload="auto"></audio>
 </div>

@@ -146,15 +146,34 @@ def _render(args: argparse.Namespace) -> int:
         motion = generate(clip, [(a, b, None) for a, b in suggest_segments(clip)], seed=args.seed)
         for warning in motion.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    t2p = translate(motion, portrait, fps=args.fps, method=args.method)
+    from pipeline.speech import mouth_track
+    from pipeline.speech.options import read_transcript, render_speech_options
+
+    transcript = read_transcript(args.transcript)
+    mouth = mouth_track(clip, args.fps, round(clip.duration_s * args.fps), transcript=transcript or None,
+                        strength=args.articulation, language=args.language)
+    print(f"mouth shapes: {mouth.source} ({mouth.message or 'ok'}); {len(mouth.words)} words, "
+          f"{len(mouth.phones)} phonemes")
+    if transcript and mouth.source != "aligned" and mouth.source != "silent" and args.language in (None, "en"):
+        print("warning: the transcript could not be aligned to the speech; recognised it instead", file=sys.stderr)
+    t2p = translate(motion, portrait, fps=args.fps, method=args.method, mouth=mouth,
+                    blink_rate_per_min=args.blink_rate, seed=args.seed)
     print(f"{len(t2p.pose)} poses at {args.fps} fps ({args.method}; bank coverage {t2p.coverage:.2f})")
     with tqdm(total=round(clip.duration_s * args.fps), desc="render", unit="frame") as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
+        from pipeline.render.warp.depth import bone_depth
+
+        from pipeline.token2pose import decode_tokens
+
+        joints = motion.joints if hasattr(motion, "joints") else decode_tokens(motion)
+        depth = bone_depth(joints, t2p.camera.yaw, len(t2p.pose), args.fps)   # who is in front
         out = render(args.backend, portrait, t2p.pose, clip, args.out, resolution=args.resolution, fps=args.fps,
-                     blink_rate_per_min=args.blink_rate, seed=args.seed, progress=progress)
+                     blink_rate_per_min=args.blink_rate, seed=args.seed, depth=depth, progress=progress,
+                     **render_speech_options(render, args.backend, mouth=mouth, transcript=transcript or None,
+                                             articulation=args.articulation, language=args.language))
     print(f"wrote {out}")
     if args.poses_json:
         from pipeline.portrait.wholebody import write_pose_json
@@ -233,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("--fps", type=float, default=25.0)
     rend.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute")
     rend.add_argument("--seed", type=int, default=0)
+    rend.add_argument("--transcript", help="what is said: text, or a .txt file; aligned to the speech for exact "
+                                           "mouth shapes (default: phones recognised from the speech)")
+    rend.add_argument("--articulation", type=float, default=1.0,
+                      help="mouth motion strength: 0 still, 1 natural (default), 2 exaggerated")
+    rend.add_argument("--language", default="en", help="'en' (English phone models, default) or another "
+                                                        "language code: mouth shapes from the sound's spectrum")
     rend.add_argument("--pose-video", help="also write the pose maps as a video (.mp4)")
     rend.add_argument("--poses-json", help="also write the 133-keypoint poses as JSON (coco-wholebody-133)")
     rend.set_defaults(run=_render)

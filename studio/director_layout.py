@@ -13,6 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio import project as proj
+from studio.speech_text import LANGUAGES
 from studio import timeline as tl
 from studio.director_page import (
     BROWSER_STORAGE_KEY,
@@ -45,7 +46,10 @@ from studio.director_page import (
     restore_session,
     save_project_file,
     select_segment,
+    apply_speech_text,
     select_span,
+    set_speech_text,
+    speech_fields,
     split_segment,
     undo,
     unlock_span,
@@ -128,6 +132,16 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
                 portrait_md = gr.Markdown(portrait_card(None))
                 audio_in = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath",
                                     elem_id="director-audio-in")
+                transcript = gr.Textbox(label="Transcript (optional)", lines=2, max_lines=8,
+                                        placeholder="What is said, for exact mouth shapes and words on the timeline. "
+                                                    "Blank: recognised from the speech.",
+                                        elem_id="director-transcript")
+                with gr.Row():
+                    language = gr.Dropdown(LANGUAGES, value="en", label="Language", min_width=120,
+                                           elem_id="director-language")
+                    articulation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Articulation",
+                                             info="mouth motion: 0 still, 1 natural, 2 exaggerated",
+                                             min_width=140, elem_id="director-articulation")
                 examples_btn = gr.Button("Load examples", variant="secondary")
             with gr.Column(scale=9, min_width=520):
                 gr.Markdown("#### 2 · Stage: 3D body, 2D pose, timeline", elem_classes=["studio-panel-title"])
@@ -206,6 +220,10 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     def on_render(name, res, rate, blinks, seed, s, progress=gr.Progress()):
         return render_video(name, res, rate, blinks, seed, s, progress)
 
+    def take_speech_text(text, strength, lang, s):
+        apply_speech_text(text, strength, lang, s)
+        return s
+
     def on_table_select(s, evt: gr.SelectData):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return select_segment(row, s)
@@ -216,6 +234,11 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     portrait_in.change(analyze_portrait, [portrait_in, state], view, api_name="analyze_portrait")
     audio_in.change(load_speech, [audio_in, state], view, api_name="load_speech")
     examples_btn.click(load_examples, [state], view, api_name="load_examples")
+    speech_in = [transcript, articulation, language, state]
+    transcript.submit(set_speech_text, speech_in, view, api_name="set_transcript")
+    transcript.blur(set_speech_text, speech_in, view, api_name="set_transcript_on_blur", api_visibility="private")
+    language.input(set_speech_text, speech_in, view, api_name="set_language")
+    articulation.release(set_speech_text, speech_in, view, api_name="set_articulation")
     table.input(edit_segments, [table, state], view, api_name="edit_segments")
     table.select(on_table_select, [state], [seg_no, at_time, stage_block], api_visibility="private")
     _stage_events(stage_block, state, seg_no, at_time, span_start, span_end, view)
@@ -226,24 +249,31 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     reroll_btn.click(on_reroll, [seg_no, state], view, api_name="reroll_segment")
     undo_btn.click(undo, [state], view, api_name="undo")
     redo_btn.click(redo, [state], view, api_name="redo")
-    generate_btn.click(on_generate, [gen_seed, state], view, api_name="generate")
+    # Generate and Render take the speech text boxes as they are (a transcript typed without
+    # leaving the box counts), then run as before (their API endpoints are unchanged)
+    generate_btn.click(take_speech_text, speech_in, [state], api_name="take_speech_text_generate",
+                       api_visibility="private", queue=False).then(
+        on_generate, [gen_seed, state], view, api_name="generate")
     compare.input(compare_with, [compare, state], view, api_name="compare_with")
     use_btn.click(on_use, [compare, state], view, api_name="use_take")
     regen_btn.click(on_regenerate, [span_start, span_end, span_seed, state], view, api_name="regenerate_span")
     lock_btn.click(lock_span, [span_start, span_end, state], view, api_name="lock_span")
     unlock_btn.click(unlock_span, [span_start, span_end, state], view, api_name="unlock_span")
     copy_btn.click(on_copy, [compare, span_start, span_end, state], view, api_name="copy_span")
-    render_event = render_btn.click(on_render, [backend, resolution, fps, blink, render_seed, state],
-                                    [state, video, downloads, status], api_name="render",
-                                    concurrency_limit=1, concurrency_id="render")
+    render_event = render_btn.click(take_speech_text, speech_in, [state], api_name="take_speech_text_render",
+                                    api_visibility="private", queue=False).then(
+        on_render, [backend, resolution, fps, blink, render_seed, state], [state, video, downloads, status],
+        api_name="render", concurrency_limit=1, concurrency_id="render")
     cancel_btn.click(cancel_render, [state], [status], api_name="cancel_render", cancels=[render_event],
                      queue=False)
     export_btn.click(export_motion, [state], view, api_name="export_motion")
     save_btn.click(save_project_file, [state], [saved], api_name="save_project")
-    open_file.upload(open_project_file, [open_file, state], view, api_name="open_project")
+    speech_out = [transcript, language, articulation]
+    open_file.upload(open_project_file, [open_file, state], view, api_name="open_project").then(
+        speech_fields, [state], speech_out, api_name="speech_fields_after_open", api_visibility="private")
     return {"state": state, "browser_id": browser_id, "view": view, "on_load": on_load,
             "load_outputs": view + [browser_id], "examples": examples_btn, "generate": generate_btn,
-            "status": status, "ready_js": READY_JS}
+            "status": status, "ready_js": READY_JS, "speech_fields": speech_fields, "speech_outputs": speech_out}
 
 
 READY_JS = "() => { const r = document.querySelector('#director-root'); if (r) r.classList.remove('studio-loading'); }"

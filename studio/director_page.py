@@ -36,6 +36,7 @@ from components.stage import empty_payload
 from pipeline.constants import MOTION_FPS, VIDEO_FPS
 from studio import project as proj
 from studio import stage_payload as stage
+from studio import speech_text as speech
 from studio import timeline as tl
 from studio.motion_page import md_escape
 
@@ -79,6 +80,7 @@ class DirectorSession:
     compare_view: object | None = None      # stage.View of it (None: nothing)
     stage_cache: stage.StageCache = field(default_factory=stage.StageCache)
     files: dict = field(default_factory=dict)  # downloads: kind -> path
+    mouths: dict = field(default_factory=dict)  # the mouth track of the speech text (studio/speech_text.py)
 
     def folder(self) -> Path:
         if not self.workdir:
@@ -174,7 +176,7 @@ def stage_for(session: DirectorSession) -> dict:
         return empty_payload()
     views = []
     if session.result is not None:
-        views.append(stage.View(current_label(session), session.result, session.poses))
+        views.append(stage.View(current_label(session), session.result, session.poses, face=speech.face_key(session)))
         if session.compare_view is not None:
             views.append(session.compare_view)
     segments = [(s.start, s.end, s.prompt, s.locked, s.seed) for s in p.segments]
@@ -182,7 +184,8 @@ def stage_for(session: DirectorSession) -> dict:
     return stage.build_payload(session.stage_cache, clip=session.clip, audio_key=_file_key(p.audio_file),
                                segments=segments, portrait=session.portrait,
                                portrait_key=_file_key(p.portrait_file), views=views, tokens=p.tokens,
-                               locked=p.locked, selected=session.selected, span=session.span, message=message)
+                               locked=p.locked, selected=session.selected, span=session.span, message=message,
+                               speech=speech.speech_payload(next(iter(session.mouths.values()), None)))
 
 
 def take_title(index: int, take) -> str:
@@ -333,10 +336,15 @@ def load_speech(audio_path: str | None, session: DirectorSession | None) -> tupl
     session.compare, session.compare_view, session.span = COMPARE_NONE, None, None
     for kind in ("video", "pose_video", "bvh", "npz", "poses_json"):
         session.files.pop(kind, None)
+    session.mouths.clear()
+    words = ""
+    if p.transcript:
+        words = " " + speech.speech_status(speech.mouth_for(session, VIDEO_FPS))
     _autosave(session)
     n = len(segments)
     return _view(session, ok(f"Speech loaded: {clip.duration_s:.2f} s, cut at pauses into {n} "
-                             f"segment{'s' if n != 1 else ''}. Type prompts in the table, then Generate."),
+                             f"segment{'s' if n != 1 else ''}. Type prompts in the table, then Generate."
+                             + md_escape(words)),
                  motion=True)
 
 
@@ -348,6 +356,53 @@ def load_examples(session: DirectorSession | None) -> tuple:
     merged = list(second)
     merged[1], merged[2] = first[1], first[2]
     return tuple(merged)
+
+
+@_guard("Could not use the transcript")
+def set_speech_text(transcript, articulation, language, session: DirectorSession | None) -> tuple:
+    """The transcript (optional; blank = recognise the speech), the language and the articulation
+    strength: the mouth track is remade, the words go on the timeline, the poses talk. A transcript
+    that does not fit the speech falls back to recognition, and the status says so."""
+    session = session or new_session()
+    text, strength, lang = speech.clean_settings(transcript, articulation, language)
+    p = session.project
+    unchanged = (p.transcript, float(p.articulation), p.language) == (text, strength, lang)
+    if unchanged and (session.clip is None or session.mouths):
+        return (session,) + (_gr().skip(),) * (len(VIEW_FIELDS) - 1)
+    p.transcript, p.articulation, p.language = text, strength, lang
+    _autosave(session)
+    if session.clip is None:
+        return _view(session, ok("Speech settings kept; they apply when a recording is loaded."), timeline=False)
+    track = speech.mouth_for(session, VIDEO_FPS)
+    if session.result is not None:
+        _update_previews(session)
+    status = speech.speech_status(track)
+    fell_back = bool(text) and track.source != "aligned" and lang == "en"
+    if fell_back:
+        _gr().Warning("The transcript could not be aligned to the speech; recognising it instead.")
+    return _view(session, ("⚠ " if fell_back else "✓ ") + md_escape(status), motion=session.result is not None)
+
+
+def apply_speech_text(transcript, articulation, language, session: DirectorSession | None) -> None:
+    """Take the speech text boxes as they are now (Generate and Render read them, so a transcript
+    typed without leaving the box is not lost); bad values are left for set_speech_text to report."""
+    if session is None:
+        return
+    try:
+        text, strength, lang = speech.clean_settings(transcript, articulation, language)
+    except ValueError:
+        return
+    p = session.project
+    if (p.transcript, float(p.articulation), p.language) != (text, strength, lang):
+        p.transcript, p.articulation, p.language = text, strength, lang
+
+
+def speech_fields(session: DirectorSession | None) -> tuple:
+    """The transcript box, the language and the articulation slider as the project has them."""
+    if session is None:
+        return "", "en", 1.0
+    p = session.project
+    return p.transcript, p.language, float(p.articulation)
 
 
 # ----------------------------------------------------------------------------- timeline edits
@@ -550,7 +605,8 @@ def _update_previews(session: DirectorSession, progress=None) -> None:
             session.compare_view = None
         return
     _progress(progress, 0.6, "Fitting the poses to the portrait")
-    session.poses = translate(session.result, session.portrait, fps=VIDEO_FPS).pose
+    session.poses = translate(session.result, session.portrait, fps=VIDEO_FPS,
+                              **speech.face_args(session, VIDEO_FPS)).pose
     if session.compare == COMPARE_PROJECTION:
         session.compare_view = _projection_view(session)
 
@@ -558,8 +614,10 @@ def _update_previews(session: DirectorSession, progress=None) -> None:
 def _projection_view(session: DirectorSession) -> stage.View:
     from pipeline.token2pose import translate
 
-    poses = translate(session.result, session.portrait, fps=VIDEO_FPS, method="projection").pose
-    return stage.View("Same take · direct projection (baseline)", session.result, poses, method="projection")
+    poses = translate(session.result, session.portrait, fps=VIDEO_FPS, method="projection",
+                      **speech.face_args(session, VIDEO_FPS)).pose
+    return stage.View("Same take · direct projection (baseline)", session.result, poses, method="projection",
+                      face=speech.face_key(session))
 
 
 def _motion_status(session: DirectorSession, text: str) -> str:
@@ -567,6 +625,9 @@ def _motion_status(session: DirectorSession, text: str) -> str:
     lines = [ok(f"{text} {r.num_tokens} tokens, {len(r.joints)} frames at {MOTION_FPS} fps.")]
     if session.portrait is None:
         lines.append("Add a portrait to see the 2D pose preview and to render.")
+    track = next(iter(session.mouths.values()), None)
+    if track is not None and session.poses is not None:
+        lines.append(md_escape(speech.speech_status(track)))
     lines += [f"- ⚠ {md_escape(w)}" for w in r.warnings]
     return "\n".join(lines)
 
@@ -725,8 +786,9 @@ def _compare_view(session: DirectorSession, choice: str):
     i = _take_index(choice, session)
     take = session.project.takes[i]
     result = _decode(session, np.asarray(take.tokens))
-    poses = translate(result, session.portrait, fps=VIDEO_FPS).pose if session.portrait is not None else None
-    return stage.View(take_title(i, take), result, poses)
+    poses = translate(result, session.portrait, fps=VIDEO_FPS, **speech.face_args(session, VIDEO_FPS)).pose \
+        if session.portrait is not None else None
+    return stage.View(take_title(i, take), result, poses, face=speech.face_key(session))
 
 
 @_guard("Could not compare")
@@ -788,6 +850,7 @@ def copy_span(choice, start, end, session: DirectorSession | None, progress=None
 @_guard("Could not render")
 def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     from pipeline.render.backends import available_backends, render
+    from pipeline.render.warp.depth import depth_for_motion
     from pipeline.token2pose import translate
     from pipeline.video import RenderCancelled
 
@@ -801,8 +864,12 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     if not status[0]:
         raise RuntimeError(f"the {backend} renderer is unavailable: {status[1]}")
     fps = float(fps or VIDEO_FPS)
-    poses = session.poses if session.poses is not None and abs(fps - VIDEO_FPS) < 1e-6 else \
-        translate(session.result, session.portrait, fps=fps).pose
+    blink = float(blink_rate if blink_rate is not None else 15)
+    same_face = (session.project.settings.get("blink_rate", 15.0) == blink and
+                 int(session.project.settings.get("render_seed", 0)) == int(seed or 0))
+    poses = session.poses if session.poses is not None and abs(fps - VIDEO_FPS) < 1e-6 and same_face else \
+        translate(session.result, session.portrait, fps=fps, mouth=speech.mouth_for(session, fps),
+                  blink_rate_per_min=blink, seed=int(seed or 0)).pose
     cancel = session.cancel_event
     cancel.clear()
     out = session.folder() / f"render-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}.mp4"
@@ -811,9 +878,11 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
         _progress(progress, done / max(total, 1), f"Rendering frame {done}/{total}")
 
     try:
+        depth = depth_for_motion(session.result.joints, session.portrait, len(poses), fps)   # who is in front
         path = render(backend, session.portrait, poses, session.clip, out, resolution=int(resolution or 512),
-                      fps=fps, blink_rate_per_min=float(blink_rate if blink_rate is not None else 15),
-                      seed=int(seed or 0), progress=report, cancel=cancel)
+                      fps=fps, blink_rate_per_min=blink, seed=int(seed or 0), depth=depth, progress=report,
+                      cancel=cancel,
+                      **speech.render_kwargs(render, session, fps, backend))
     except RenderCancelled:
         _gr().Info("Render cancelled.")
         return session, _gr().skip(), _gr().skip(), "Render cancelled; nothing was written."

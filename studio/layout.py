@@ -173,8 +173,9 @@ def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str |
         refresh.click(on_list_clips, None, [clip], api_name="list_clips")
         demo.load(on_open, [motion], page_outputs, api_visibility="private")
         demo.load(director["on_load"], [director["browser_id"], director["state"]], director["load_outputs"],
-                  api_visibility="private").then(None, None, None, js=director["ready_js"],
-                                                 api_visibility="private", queue=False)
+                  api_visibility="private").then(
+            director["speech_fields"], [director["state"]], director["speech_outputs"],
+            api_name="speech_fields_on_load", api_visibility="private", queue=False).then(None, None, None, js=director["ready_js"], api_visibility="private", queue=False)
 
     _on_zero_gpu(demo)
     demo.queue(default_concurrency_limit=4)

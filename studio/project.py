@@ -95,6 +95,12 @@ class Project:
     takes: list[Take] = field(default_factory=list)
     history: History = field(default_factory=History)
     name: str = "untitled"
+    transcript: str = ""
+    """What is said (optional): aligned to the speech for the mouth shapes and the timeline words."""
+    articulation: float = 1.0
+    """Mouth motion strength (1 = natural, 0 = still, up to 2 = exaggerated)."""
+    language: str = "en"
+    """'en' uses the English phone models; anything else estimates mouth shapes from the spectrum."""
 
     # --------------------------------------------------------------- snapshots (undo / redo)
     def snapshot(self) -> Snapshot:
@@ -138,6 +144,8 @@ class Project:
             "segments": [s.to_dict() for s in self.segments],
             "has_tokens": self.tokens is not None,
             "settings": self.settings,
+            "speech": {"transcript": self.transcript, "articulation": float(self.articulation),
+                       "language": self.language},
             "takes": [t.to_dict() for t in self.takes],
             "history": {"undo": [s.to_dict() for s in self.history.undo_stack],
                         "redo": [s.to_dict() for s in self.history.redo_stack]},
@@ -313,6 +321,7 @@ def open_project(path: str | Path, dest_dir: str | Path) -> Project:
                 raise
             raise ProjectError(f"the project's takes or history are damaged: {err}") from None
         settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
+        transcript, articulation, language = _speech_from(data)
 
         target = Path(dest_dir) / f"opened-{uuid.uuid4().hex[:12]}"
         target.mkdir(parents=True, exist_ok=False)
@@ -331,7 +340,32 @@ def open_project(path: str | Path, dest_dir: str | Path) -> Project:
     history.undo_stack, history.redo_stack = undo, redo
     return Project(portrait_file=files.get("portrait"), audio_file=files.get("audio"), duration_s=duration,
                    segments=segments, tokens=tokens, locked=locked, settings=settings, takes=takes,
-                   history=history, name=str(data.get("name") or "untitled"))
+                   history=history, name=str(data.get("name") or "untitled"), transcript=transcript,
+                   articulation=articulation, language=language)
+
+
+MAX_TRANSCRIPT_CHARS = 20000
+
+
+def _speech_from(data: dict) -> tuple[str, float, str]:
+    """The transcript, articulation strength and language of a project.json (defaults when a
+    project predates them)."""
+    speech = data.get("speech") or {}
+    if not isinstance(speech, dict):
+        raise ProjectError("project.json has a damaged 'speech' entry")
+    transcript = speech.get("transcript") or ""
+    if not isinstance(transcript, str) or len(transcript) > MAX_TRANSCRIPT_CHARS:
+        raise ProjectError(f"the project's transcript must be text of at most {MAX_TRANSCRIPT_CHARS} characters")
+    try:
+        articulation = float(speech.get("articulation", 1.0))
+    except (TypeError, ValueError):
+        raise ProjectError("the project's articulation strength is not a number") from None
+    if not np.isfinite(articulation):
+        raise ProjectError("the project's articulation strength is not a number")
+    language = speech.get("language") or "en"
+    if not isinstance(language, str) or len(language) > 32:
+        raise ProjectError("the project's language must be a short name such as 'en'")
+    return transcript, float(np.clip(articulation, 0.0, 2.0)), language
 
 
 # ----------------------------------------------------------------------------- sessions / autosave

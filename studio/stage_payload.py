@@ -55,6 +55,7 @@ class View:
     result: Any
     poses: Any            # WholeBodyPose at VIDEO_FPS, or None without a portrait
     method: str = "bank"
+    face: str = ""        # what the poses' talking face was made from (part of the poses' cache key)
 
 
 @dataclass
@@ -243,8 +244,10 @@ def skeleton2d() -> dict:
 def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tuple], portrait=None,
                   portrait_key: str = "", views: list[View] = (), tokens: np.ndarray | None = None,
                   locked: np.ndarray | None = None, selected: int | None = None,
-                  span: tuple[int, int] | None = None, message: str = "") -> dict:
-    """The stage's value. ``segments``: (start, end, prompt, locked, seed) tuples."""
+                  span: tuple[int, int] | None = None, message: str = "", speech: dict | None = None) -> dict:
+    """The stage's value. ``segments``: (start, end, prompt, locked, seed) tuples; ``speech``: the
+    timeline's words and phonemes ({"source", "words", "phones"}, times in seconds), sent once per
+    content."""
     cache.version += 1
     payload: dict[str, Any] = {"v": cache.version, "message": message, "views": [],
                                "skeleton": skeleton_item(cache)}
@@ -253,6 +256,8 @@ def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tup
     else:
         payload.update(duration=0.0, audio=None)
     payload["segments"] = [[float(a), float(b), str(p or ""), bool(lk), int(sd)] for a, b, p, lk, sd in segments]
+    payload["speech"] = cache.item("s-" + digest(audio_key, speech), lambda: {"data": speech}) \
+        if speech is not None and clip is not None else None
     payload["selected"] = selected
     payload["span"] = list(span) if span is not None else None
     if tokens is not None:
@@ -266,8 +271,8 @@ def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tup
         if view.result is not None:
             entry["motion"] = motion_item(cache, view.result, f"motion:{i}")
             if view.poses is not None and portrait is not None:
-                entry["pose"] = pose_item(cache, view.poses, portrait_key, digest(np.asarray(view.result.tokens)),
-                                          view.method, f"pose:{i}")
+                entry["pose"] = pose_item(cache, view.poses, portrait_key,
+                                          digest(np.asarray(view.result.tokens), view.face), view.method, f"pose:{i}")
         payload["views"].append(entry)
     if not payload["views"] and portrait is not None:
         payload["views"].append({"label": "Portrait", "motion": None, "pose": None})

@@ -126,7 +126,7 @@ def _table(page) -> list[list[str]]:
 
 STAGE = "#director-stage .vs-stage"
 PAD = 10  # components/stage.js: the timeline's side padding in CSS pixels
-WAVE_MID, TOKEN_MID = 22 + 78 / 2, 108 + 26 / 2  # rows of the waveform and the token strip
+WAVE_MID, TOKEN_MID = 22 + 78 / 2, 131 + 26 / 2  # rows of the waveform and the token strip
 
 
 def _stage(page, name: str) -> str:

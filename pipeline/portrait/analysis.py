@@ -16,8 +16,8 @@ import numpy as np
 
 from .face import face_midpoint
 from .image_io import WORKING_SIZE, ImageSource, load_portrait_image
-from .mediapipe_convert import (face_mesh_px, holistic_to_wholebody, pose_landmarks_px, run_face_detection,
-                                run_holistic, run_selfie_segmentation, world_landmarks)
+from .mediapipe_convert import (face_mesh_depth_px, face_mesh_px, holistic_to_wholebody, pose_landmarks_px,
+                                run_face_detection, run_holistic, run_selfie_segmentation, world_landmarks)
 from .people import count_people, find_people, isolation_crop, person_focus_box
 from .types import Framing, PortraitAnalysis, PortraitError
 from .wholebody import BODY_INDEX as B
@@ -71,8 +71,10 @@ def analyze_portrait(source: ImageSource, *, max_side: int = WORKING_SIZE) -> Po
     landmarks = pose_landmarks_px(results, *found.size)
     landmarks[:, :2] = found.to_image(landmarks[:, :2])
     mesh = face_mesh_px(results, *found.size)
+    depth = face_mesh_depth_px(results, found.size[0])
     if mesh is not None:
         mesh = found.to_image(mesh)
+        depth = depth / found.scale
 
     if n_people >= 2 and chosen is not None and chosen.label > 0:
         mask = _mask_of_person(mask, labels, chosen.label)
@@ -102,7 +104,9 @@ def analyze_portrait(source: ImageSource, *, max_side: int = WORKING_SIZE) -> Po
         pose=WholeBodyPose(keypoints[None].astype(np.float32), scores[None].astype(np.float32), (width, height)),
         landmarks_2d=landmarks.astype(np.float32), world_landmarks=world_landmarks(results).astype(np.float32),
         mask=mask.astype(np.float32), face_box=tuple(float(v) for v in face_box),
-        face_center=(float(centre[0]), float(centre[1])), framing=framing, visible=visible, warnings=warnings)
+        face_center=(float(centre[0]), float(centre[1])), framing=framing, visible=visible, warnings=warnings,
+        face_mesh=None if mesh is None else mesh.astype(np.float32),
+        face_mesh_depth=None if depth is None else depth.astype(np.float32))
 
 
 def classify_framing(visible: np.ndarray) -> Framing:

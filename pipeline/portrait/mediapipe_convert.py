@@ -60,6 +60,13 @@ def face_mesh_px(results: Any, width: int, height: int) -> np.ndarray | None:
     return _landmarks_array(results.face_landmarks, width, height)
 
 
+def face_mesh_depth_px(results: Any, width: int) -> np.ndarray | None:
+    """(478,) face-mesh depth in pixels (mediapipe's z is scaled like x), or None without a face."""
+    if getattr(results, "face_landmarks", None) is None:
+        return None
+    return np.array([p.z * width for p in results.face_landmarks.landmark], dtype=np.float64)
+
+
 def estimate_small_toe(heel: np.ndarray, toe: np.ndarray, ankle: np.ndarray, other_ankle: np.ndarray,
                        knee: np.ndarray) -> np.ndarray:
     """Where the small toe should be, from the foot axis and the side away from the other foot.

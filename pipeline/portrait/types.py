@@ -32,6 +32,11 @@ class PortraitAnalysis:
         mask is centred on it).
     framing: "head", "half_body" or "whole_body", from which joints are visible.
     visible: (133,) bool, keypoints that lie inside the image and were detected confidently.
+    face_mesh: (478, 2) float32 mediapipe face-mesh points in px (468 + 10 iris), or None when no
+        face was traced (and in analyses made before it was kept); the warp renderer builds its
+        talking face on it and falls back to the 68 pose face points without it.
+    face_mesh_depth: (478,) float32 depth of those points in px (mediapipe's z times the image
+        width: smaller is nearer the camera), so the jaw can turn about its hinge in 3D.
     """
 
     image: np.ndarray
@@ -46,6 +51,8 @@ class PortraitAnalysis:
     framing: Framing
     visible: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    face_mesh: np.ndarray | None = None
+    face_mesh_depth: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:

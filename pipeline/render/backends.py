@@ -69,11 +69,14 @@ def available_backends() -> dict[str, tuple[bool, str]]:
 def render(backend: str, portrait: PortraitAnalysis, poses: WholeBodyPose, audio: AudioClip | str | Path,
            out_path: str | Path, *, resolution: int = 512, fps: float | None = None,
            blink_rate_per_min: float = 15.0, seed: int = 0, depth: np.ndarray | None = None,
-           progress: Progress | None = None, cancel: Cancel = None, **options: Any) -> Path:
+           mouth: Any = None, progress: Progress | None = None, cancel: Cancel = None, **options: Any) -> Path:
     """Render the portrait following ``poses``, speaking ``audio``, into an mp4; returns its path.
 
-    ``fps`` defaults to the poses' rate (25 fps when unset). ``options`` go to the backend
-    (for warp: :class:`~pipeline.render.warp.WarpConfig` fields).
+    ``fps`` defaults to the poses' rate (25 fps when unset). ``depth``: (frames, bones) per-bone
+    depth for occlusion (see pipeline.render.warp.depth.depth_for_motion). ``mouth``: the
+    MouthTrack the poses' face was animated with (pipeline.speech), so video and poses share one
+    track; without it the warp renderer makes its own from the audio. ``options`` go to the
+    backend (for warp: :class:`~pipeline.render.warp.WarpConfig` fields).
     """
     from pipeline.video import write_video
 
@@ -95,7 +98,7 @@ def render(backend: str, portrait: PortraitAnalysis, poses: WholeBodyPose, audio
                       seed=int(seed), **options)
         if not poses.fps:
             poses = WholeBodyPose(poses.keypoints, poses.scores, poses.image_size, rate)
-        frames = WarpRenderer(portrait, cfg).frames(poses, clip, depth)
+        frames = WarpRenderer(portrait, cfg).frames(poses, clip, depth, mouth=mouth)
     else:  # pragma: no cover - needs a GPU and weights
         from pipeline.render import diffusion
 

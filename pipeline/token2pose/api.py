@@ -71,8 +71,13 @@ def _tokens_and_joints(result_or_tokens, tokenizer) -> tuple[np.ndarray, np.ndar
 
 def translate(result_or_tokens, portrait: PortraitAnalysis, *, bank: RelationBank | None = None,
               fps: float = VIDEO_FPS, method: Method = "bank", tokenizer=None,
-              lookup_config: LookupConfig | None = None, ease_seconds: float = EASE_SECONDS) -> Token2PoseResult:
-    """Poses for a GenerationResult (its tokens and decoded joints) or bare tokens (decoded here)."""
+              lookup_config: LookupConfig | None = None, ease_seconds: float = EASE_SECONDS,
+              mouth=None, blink_rate_per_min: float = 15.0, seed: int = 0) -> Token2PoseResult:
+    """Poses for a GenerationResult (its tokens and decoded joints) or bare tokens (decoded here).
+
+    With ``mouth`` (a ``pipeline.speech.MouthTrack``) the face points talk, blink (at
+    ``blink_rate_per_min``, seeded like the renderers) and raise the brows: see ``pipeline.face``.
+    """
     if method not in ("bank", "projection"):
         raise ValueError(f"method must be 'bank' or 'projection', got {method!r}")
     tokens, joints = _tokens_and_joints(result_or_tokens, tokenizer)
@@ -95,16 +100,22 @@ def translate(result_or_tokens, portrait: PortraitAnalysis, *, bank: RelationBan
     n = min(len(motion), len(displacement))
     pose = fit_to_portrait(motion[:n], scores[:n], displacement[:n], portrait, camera, fps=fps,
                            motion_hands=motion_hands, ease_seconds=ease_seconds, src_fps=MOTION_FPS)
+    if mouth is not None:
+        from pipeline.face import talking_face
+
+        pose = talking_face(pose, mouth, blink_rate_per_min=blink_rate_per_min, seed=seed)
     return Token2PoseResult(pose, method, coverage, entries, camera, tokens)
 
 
 def poses_for_portrait(result_or_tokens, portrait: PortraitAnalysis, *, bank: RelationBank | None = None,
-                       fps: float = VIDEO_FPS, method: Method = "bank", tokenizer=None) -> WholeBodyPose:
+                       fps: float = VIDEO_FPS, method: Method = "bank", tokenizer=None, mouth=None,
+                       blink_rate_per_min: float = 15.0, seed: int = 0) -> WholeBodyPose:
     """The whole-body pose sequence (at ``fps``) of the portrait's person performing the motion.
 
     ``translate`` returns the same poses with the bank coverage and the fitted camera.
     """
-    return translate(result_or_tokens, portrait, bank=bank, fps=fps, method=method, tokenizer=tokenizer).pose
+    return translate(result_or_tokens, portrait, bank=bank, fps=fps, method=method, tokenizer=tokenizer,
+                     mouth=mouth, blink_rate_per_min=blink_rate_per_min, seed=seed).pose
 
 
 __all__ = ["SMOOTH_SIGMA", "Token2PoseResult", "decode_tokens", "poses_for_portrait", "translate"]

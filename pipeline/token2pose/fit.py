@@ -218,9 +218,12 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     # or the motion's longest, whichever is more; the clip alone is no reference when its
     # windows come from several template clips, or when it never shows the limb side-on.
     angles = steady_angles(with_virtual(motion), person.lengths / person.torso_px)   # (T, n_bones), unwrapped
-    start = np.where(person.shown, bone_angles(person.tree), angles[0])
+    start = np.where(person.shown | _outside_ends(portrait, person), bone_angles(_with_outside_ends(portrait, person)),
+                     angles[0])
     # Bones the photo does not show start from the motion's own first direction; shown ones ease
-    # from the photo (angle and length: a limb seen end-on grows to its full length as it turns).
+    # from the photo (angle and length: a limb seen end-on grows to its full length as it turns),
+    # and so do bones that leave the frame (a forearm whose wrist is below the picture points where
+    # the detector placed the wrist outside it, not where the motion's first frame has it).
     angles = angles + 2 * np.pi * np.round((start - angles[0]) / (2 * np.pi))
     positions = sample_positions(len(motion), src_fps, fps)
     times = np.arange(len(positions)) / fps
@@ -256,6 +259,28 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     keypoints[0] = np.where(_portrait_known(portrait)[:, None], portrait.pose.keypoints[0], keypoints[0])
     scores = _scores(portrait, keypoints, motion_scores, positions)
     return WholeBodyPose(keypoints.astype(np.float32), scores, portrait.size, float(fps))
+
+
+def _outside_ends(portrait: PortraitAnalysis, person: PersonModel) -> np.ndarray:
+    """(n_bones,) bool: bones whose start the photo shows and whose end the detector placed outside it."""
+    kp = portrait.pose.keypoints[0].astype(np.float64)
+    width, height = portrait.size
+    out = np.zeros(len(BONES), dtype=bool)
+    for k, (a, b) in enumerate(BONES):
+        if b >= NUM_BODY_FEET or not person.known[a] or person.known[b]:
+            continue
+        x, y = kp[b]
+        out[k] = bool(np.isfinite(kp[b]).all() and not (0 <= x < width and 0 <= y < height))
+    return out
+
+
+def _with_outside_ends(portrait: PortraitAnalysis, person: PersonModel) -> np.ndarray:
+    """The person's tree with the ends of bones that leave the frame where the detector put them."""
+    tree = person.tree.copy()
+    kp = portrait.pose.keypoints[0].astype(np.float64)
+    for k in np.nonzero(_outside_ends(portrait, person))[0]:
+        tree[BONES[k][1]] = kp[BONES[k][1]]
+    return tree
 
 
 def _portrait_known(portrait: PortraitAnalysis) -> np.ndarray:

@@ -16,10 +16,9 @@ class WarpConfig:
     grid_step: float = 8.0
     """Mesh vertex spacing at 512 px (scaled with the resolution): finer bends more smoothly."""
     mask_threshold: float = 0.15
-    mask_dilate_frac: float = 0.03
-    """The mesh covers the person mask grown by this share of the long side (soft edges, hair)."""
+    """Mask values below this are background (the segmentation's faint halo is dropped)."""
     hole_dilate_frac: float = 0.004
-    """The background plate is inpainted under the mask (> 0.5) grown by this share of the long side;
+    """The background plate is filled under the mask (> 0.5) grown by this share of the long side;
     the soft edge beyond keeps the photo's own pixels, so the still background stays exact."""
     min_score: float = 0.3
     """Keypoints below this confidence are treated as unknown."""
@@ -28,15 +27,14 @@ class WarpConfig:
     joint_radius: float = 0.45
     """Neighbouring bones blend only this close to their joint (share of the shoulder width)."""
     limb_radius: float = 0.12
-    """Arms claim pixels this close to their bone (share of the shoulder width), even over the torso."""
-    tear_stretch: float = 1.8
-    """Triangles stretched more than this (an edge longer by this factor) are torn, not drawn."""
+    """Leg bones' radius in the core layer's skinning (share of the shoulder width, x1.2 for legs)."""
+    shoulder_blend: float = 0.15
+    """An arm layer hands over from the torso to the upper arm over this share of the shoulder width."""
     pose_smoothing_frames: float = 0.8
     """Gaussian smoothing of the keypoint tracks over time (sigma in frames; 0 = off)."""
-    inpaint_scale: float = 0.25
-    """The background plate is inpainted at this scale and upsampled (Telea is slow at full size)."""
-    inpaint_radius: int = 5
-    feather_px: float = 0.8
+    feather_px: float = 1.2
+    """Softening (Gaussian sigma, px) of the cut between an arm and the core, so layer borders are
+    anti-aliased."""
     blink_rate_per_min: float = 15.0
     blink_duration_s: float = 0.15
     mouth_max_open: float = 0.12
@@ -45,4 +43,16 @@ class WarpConfig:
     head_scale_limits: tuple[float, float] = (0.9, 1.1)
     torso_scale_limits: tuple[float, float] = (0.85, 1.2)
     limb_stretch_limits: tuple[float, float] = (0.35, 1.4)
+    """How far a limb may shorten (foreshortening) or lengthen along itself relative to the photo."""
+    end_on_stretch: float = 1.6
+    """How far a limb that the photo shows end-on (a forearm pointing at the camera) may unfold."""
     seed: int = 0
+    mouth_visemes: bool = True
+    """Mouth shapes from the speech's phonemes (pipeline.speech.visemes: aligned to a transcript,
+    recognised, or estimated from the spectrum); False drives the jaw from loudness alone (faster,
+    no lip shapes)."""
+    mouth_strength: float = 1.0
+    """Articulation strength of the viseme track (1 = natural; lower mumbles, higher exaggerates)."""
+    mouth_language: str | None = None
+    """Language of the speech for the phone models (None = English; other languages fall back to
+    mouth shapes estimated from the spectrum)."""

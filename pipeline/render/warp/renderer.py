@@ -1,10 +1,14 @@
-"""The CPU warp renderer: the portrait rigged as a skinned 2D mesh, posed frame by frame.
+"""The CPU warp renderer: the portrait cut into layers, each a skinned 2D mesh, posed frame by frame.
 
-Built once per portrait: the mesh and its weights, the background plate, the face animator and a
-texture atlas (left: the photo; right: the "core" texture with the arms inpainted away, drawn
-under everything so a moving arm reveals torso, not a hole). Per frame: bone transforms from the
-pose, linear blend skinning of the vertices, one rasterisation into an inverse map (back to
-front by bone layer or by the given depth), one remap, and a composite over the plate.
+Built once per portrait (limbs.py, fill.py, rig.py): the person is cut into a core layer
+(torso, head, legs) and one layer per arm with its hand; the background plate (the person filled
+away) and the core's texture (the shirt the arms hid, filled in) are made once. Per frame: bone
+transforms from the pose (chained, so limbs stay attached), rotation-blended skinning of each
+layer, one rasterisation per layer into an inverse map, one remap of its colour and opacity, and
+an alpha composite back to front over the plate. Layers are separate meshes, so nothing tears
+where an arm leaves the body, and their borders are the photo's own soft mask edges, never
+triangle edges. With per-bone depth from the 3D motion, an arm's bones that are behind the torso
+are drawn before it (hidden), the others after it.
 """
 
 from __future__ import annotations
@@ -23,14 +27,19 @@ from pipeline.portrait.wholebody import FACE, WholeBodyPose
 from pipeline.render.audio_drive import blink_closure, mouth_openness
 from pipeline.video.progress import Cancel, Progress, check_cancel
 
-from .background import background_plate, inpaint_region
 from .config import WarpConfig
-from .face import FaceAnimator
+from .face import FaceAnimator, face_topology
+from .face_params import FaceFrame, FaceMotion
+from .fill import background_plate, pyramid_fill
+from .limbs import cut_body
 from .raster import rasterize
-from .rig import build_mesh
-from .skeleton import BONES, bone_transforms, build_rest_skeleton
+from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
+from .skeleton import BONE_INDEX, BONES, bone_transforms, build_rest_skeleton
+from .skinning import apply_skin
+from .stretch import straightened_texture, stretch_weight
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
+_TORSO = BONE_INDEX["torso"]
 
 
 def _even(x: float) -> int:
@@ -51,6 +60,18 @@ class _Sequence:
         return len(self.opening)
 
 
+@dataclass
+class _Layer:
+    """A mesh with its colour and opacity textures (rest frame, render size)."""
+
+    mesh: LayerMesh
+    rgb: np.ndarray       # (H, W, 3) uint8
+    alpha: np.ndarray     # (H, W) uint8
+    stretch_rgb: np.ndarray | None = None   # shown instead of ``rgb`` as the bone stretches (stretch.py)
+    stretch_alpha: np.ndarray | None = None
+    bone: int = -1
+
+
 class WarpRenderer:
     """Deforms one portrait to follow a pose sequence; build once, render many frames."""
 
@@ -66,12 +87,9 @@ class WarpRenderer:
         self.image = cv2.resize(np.ascontiguousarray(portrait.image[..., :3]), (w, h), interpolation=interp)
         mask = cv2.resize(np.asarray(portrait.mask, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         mask = np.clip(mask, 0.0, 1.0)
-        person = mask > cfg.mask_threshold
-        if not person.any():
+        mask = np.where(mask > cfg.mask_threshold, mask, 0.0).astype(np.float32)
+        if not (mask > 0.5).any():
             raise ValueError("the portrait's person mask is empty; nothing to animate")
-        dilate_px = max(2, int(round(cfg.mask_dilate_frac * max(w, h))))
-        region = cv2.dilate(person.astype(np.uint8), cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (2 * dilate_px + 1, 2 * dilate_px + 1))) > 0
 
         pose = portrait.pose
         kp = pose.keypoints[0].astype(np.float64) * [self.sx, self.sy]
@@ -80,21 +98,42 @@ class WarpRenderer:
             scores = np.where(np.asarray(portrait.visible, bool), scores, np.minimum(scores, cfg.min_score * 0.5))
         fx0, fy0, fx1, fy1 = portrait.face_box
         face_box = (fx0 * self.sx, fy0 * self.sy, fx1 * self.sx, fy1 * self.sy)
-        self.rest = build_rest_skeleton(kp, scores, cfg.min_score, face_box)
-        step = cfg.grid_step * max(w, h) / 512.0
-        self.mesh = build_mesh(region, person, self.rest, step, cfg.limb_radius, cfg.weight_falloff, cfg.joint_radius)
-        hole_px = max(1, int(round(cfg.hole_dilate_frac * max(w, h))))
-        self.plate = background_plate(self.image, mask > 0.5, hole_px, cfg.inpaint_scale, cfg.inpaint_radius)
-        core_image = inpaint_region(self.image, self.mesh.core_region, 0.5, cfg.inpaint_radius)
+        self.rest = build_rest_skeleton(kp, scores, cfg.min_score, face_box, (w, h))
 
-        feather = cv2.GaussianBlur(mask, (0, 0), cfg.feather_px) if cfg.feather_px > 0 else mask
-        alpha = np.clip(feather * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        self.atlas = np.ascontiguousarray(np.concatenate([self.image, core_image], axis=1))
-        self.work = self.atlas.copy()
-        self.alpha_atlas = np.ascontiguousarray(np.concatenate([alpha, alpha], axis=1))
-        self.core_src = self.mesh.rest + [w, 0.0]
-        self._core_tri_bone = self.mesh.core_weights[self.mesh.core_triangles].mean(1).argmax(1)
-        self.face = FaceAnimator(kp[FACE], scores[FACE] >= cfg.min_score, (h, w), cfg.mouth_max_open)
+        # the layers: arms cut out along their measured outline, the core with the hidden shirt filled
+        self.cut = cut = cut_body(self.image, mask, self.rest, cfg.feather_px)
+        hole_px = max(1, int(round(cfg.hole_dilate_frac * max(w, h))))
+        hands = np.zeros((h, w), bool)
+        for limb in cut.limbs:
+            hands |= limb.hand > 0.05
+        self.plate = background_plate(self.image, cut.person, hole_px, hands)
+        core_known = (cut.core_alpha > 0.5) & ~cut.core_fill
+        self.core_rgb = pyramid_fill(self.image, cut.core_fill & (cut.core_alpha > 0.01), known=core_known)
+        self.core_work = self.core_rgb.copy()
+        step = cfg.grid_step * max(w, h) / 512.0
+        to_u8 = lambda a: np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)  # noqa: E731
+        self.layers: list[_Layer] = [_Layer(
+            core_mesh(cut.core_alpha, self.rest, step, cfg.limb_radius, cfg.weight_falloff, cfg.joint_radius),
+            self.core_work, to_u8(cut.core_alpha))]
+        for limb in cut.limbs:
+            for bone, part in limb.parts.items():
+                alpha = part * cut.person
+                k = BONE_INDEX[bone]
+                straight = straight_alpha = None
+                if "forearm" in bone:     # may unfold far beyond its length in the photo
+                    a, b = self.rest.segments[k]
+                    tube = part * (1.0 - limb.hand) * (segment_distance_map(part.shape, a, b) <= limb.half_widths[bone])
+                    source = (tube > 0.5) & (limb.hand < 0.05)
+                    straight = straightened_texture(self.image, tube, a, b, source)
+                    straight_alpha = straightened_texture(to_u8(alpha), tube, a, b, source)
+                self.layers.append(_Layer(part_mesh(bone, alpha, self.rest, step, cfg.shoulder_blend),
+                                          self.image, to_u8(alpha), straight, straight_alpha, k))
+
+        # Face seam: the face is painted into the core layer's texture (core_rgb -> core_work) in the
+        # rest frame before the warp, so the head bone carries it (pipeline/render/warp/face.py).
+        topology = face_topology(portrait.face_mesh, portrait.face_mesh_depth, kp[FACE], scores[FACE] >= cfg.min_score,
+                                 (self.sx, self.sy))
+        self.face = FaceAnimator(topology, (h, w), cfg.mouth_max_open)
         self._map = np.empty((h, w, 2), np.float32)
         self._seq: _Sequence | None = None
         self.last_alpha: np.ndarray | None = None
@@ -102,63 +141,91 @@ class WarpRenderer:
     # ------------------------------------------------------------------------------------------
     # one frame
 
-    def render_pose(self, keypoints: np.ndarray, scores: np.ndarray, opening: float = 0.0,
+    def render_pose(self, keypoints: np.ndarray, scores: np.ndarray, opening: "float | FaceFrame" = 0.0,
                     closure: float = 0.0, depth: np.ndarray | None = None) -> np.ndarray:
-        """One frame for a pose given in render pixels (133, 2) with scores (133,)."""
+        """One frame for a pose given in render pixels (133, 2) with scores (133,).
+
+        ``opening``: the jaw opening, or a whole FaceFrame (then ``closure`` is not used).
+        """
         cfg = self.config
         transforms = bone_transforms(self.rest, keypoints, scores, cfg.min_score, cfg.head_scale_limits,
-                                     cfg.torso_scale_limits, cfg.limb_stretch_limits)
-        flat = transforms.reshape(len(BONES), 6)
-        mesh = self.mesh
-        layer = _LAYERS if depth is None else -np.asarray(depth, np.float64)
-        full = self._skin(mesh.weights, flat, mesh.rest)
-        core = self._skin(mesh.core_weights, flat, mesh.rest)
-        core_order = self._draw_order(core, mesh.core_triangles, layer[self._core_tri_bone])
-        order = self._draw_order(full, mesh.triangles, layer[mesh.tri_bone])
-        self._map.fill(-1.0)
-        rasterize(self._map, core, self.core_src, mesh.core_triangles, core_order, self.alpha_atlas)
-        rasterize(self._map, full, mesh.rest, mesh.triangles, order, self.alpha_atlas)
+                                     cfg.torso_scale_limits, cfg.limb_stretch_limits, (self.width, self.height),
+                                     cfg.end_on_stretch)
+        self.face.apply(self.core_rgb, self.core_work, opening, closure)
+        out = self.plate.copy()
+        cover = np.zeros((self.height, self.width), np.float32)
+        for layer, tris in self._passes(transforms, depth):
+            self._draw(layer, transforms, tris, out, cover)
+        self.last_alpha = np.clip(cover * 255.0 + 0.5, 0, 255).astype(np.uint8)   # for measurements
+        return out
 
-        w = self.width
-        self.face.apply(self.atlas[:, :w], self.work[:, :w], opening, closure)
-        rgb = cv2.remap(self.work, self._map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        alpha = cv2.remap(self.alpha_atlas, self._map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        self.last_alpha = alpha   # the person's coverage in this frame (uint8), for measurements
-        a = alpha.astype(np.float32) * (1.0 / 255.0)
-        return cv2.blendLinear(rgb, self.plate, a, 1.0 - a)
+    def _passes(self, transforms: np.ndarray, depth: np.ndarray | None) -> list[tuple[_Layer, np.ndarray]]:
+        """(layer, triangle indices) to draw, back to front.
 
-    def _draw_order(self, verts: np.ndarray, triangles: np.ndarray, layers: np.ndarray) -> np.ndarray:
-        """Back-to-front triangle order, without the triangles torn apart between separating parts.
-
-        A triangle whose corners belong to parts that move apart (a forearm leaving the torso)
-        is stretched over the gap; drawing it would smear the seam across the picture, so it is
-        left out and whatever lies behind shows through.
+        Without depth the arms are in front of the core. With depth, an arm's triangles whose
+        bone is farther than the torso are drawn before the core, so the torso hides them.
         """
-        rest = self.mesh.rest[triangles]
-        cur = verts[triangles]
-        rest_len = np.hypot(*(rest - np.roll(rest, 1, axis=1)).transpose(2, 0, 1))
-        cur_len = np.hypot(*(cur - np.roll(cur, 1, axis=1)).transpose(2, 0, 1))
-        stretch = (cur_len / np.maximum(rest_len, 1e-6)).max(1)
-        keep = np.nonzero(stretch <= self.config.tear_stretch)[0]
-        return keep[np.argsort(layers[keep], kind="stable")]
+        core, arms = self.layers[0], self.layers[1:]
+        order = lambda m, t: t[np.argsort(_LAYERS[m.tri_bone[t]], kind="stable")]  # noqa: E731
+        if depth is None:
+            return [(core, order(core.mesh, np.arange(len(core.mesh.triangles))))] + [
+                (a, order(a.mesh, np.arange(len(a.mesh.triangles)))) for a in arms]
+        d = np.asarray(depth, np.float64)
+        behind, front = [], []
+        for a in arms:
+            tri_depth = d[a.mesh.tri_bone]
+            far = tri_depth > d[_TORSO] + 1e-6
+            mean = float(tri_depth.mean()) if len(tri_depth) else 0.0
+            if far.any():
+                behind.append((mean, a, np.nonzero(far)[0]))
+            if (~far).any():
+                front.append((mean, a, np.nonzero(~far)[0]))
+        back_to_front = lambda items: [(a, order(a.mesh, t)) for _, a, t in sorted(items, key=lambda x: -x[0])]  # noqa: E731
+        return back_to_front(behind) + [(core, order(core.mesh, np.arange(len(core.mesh.triangles))))] + \
+            back_to_front(front)
 
-    @staticmethod
-    def _skin(weights: np.ndarray, flat: np.ndarray, rest: np.ndarray) -> np.ndarray:
-        """Linear blend skinning: blend the bones' affine maps per vertex, apply to the rest mesh."""
-        m = weights @ flat.astype(np.float32)
-        x, y = rest[:, 0], rest[:, 1]
-        return np.stack([m[:, 0] * x + m[:, 1] * y + m[:, 2], m[:, 3] * x + m[:, 4] * y + m[:, 5]], 1)
+    def _draw(self, layer: _Layer, transforms: np.ndarray, tris: np.ndarray, out: np.ndarray,
+              cover: np.ndarray) -> None:
+        """Composite one layer's triangles ``tris`` over ``out`` (in place), updating the coverage."""
+        if len(tris) == 0:
+            return
+        mesh = layer.mesh
+        verts = apply_skin(mesh.skin, transforms)
+        used = verts[mesh.triangles[tris].ravel()]
+        x0, y0 = np.floor(used.min(0)).astype(int) - 1
+        x1, y1 = np.ceil(used.max(0)).astype(int) + 2
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(self.width, x1), min(self.height, y1)
+        if x1 <= x0 or y1 <= y0:
+            return
+        box = np.s_[y0:y1, x0:x1]
+        self._map[box] = -1.0
+        rasterize(self._map, verts, mesh.texture_coords, mesh.triangles, tris, layer.alpha)
+        crop = self._map[box]
+        rgb = cv2.remap(layer.rgb, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        alpha = cv2.remap(layer.alpha, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        if layer.stretch_rgb is not None:
+            mix = stretch_weight(transforms[layer.bone], *self.rest.segments[layer.bone])
+            if mix > 0:
+                remap = lambda t: cv2.remap(t, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)  # noqa: E731
+                rgb = cv2.addWeighted(remap(layer.stretch_rgb), mix, rgb, 1.0 - mix, 0.0)
+                alpha = cv2.addWeighted(remap(layer.stretch_alpha), mix, alpha, 1.0 - mix, 0.0)
+        a = alpha.astype(np.float32) * (1.0 / 255.0)
+        out[box] = cv2.blendLinear(rgb, out[box], a, 1.0 - a)
+        cover[box] += a * (1.0 - cover[box])
 
     # ------------------------------------------------------------------------------------------
     # sequences
 
     def prepare(self, poses: WholeBodyPose, audio: AudioClip | None = None, depth: np.ndarray | None = None,
-                num_frames: int | None = None) -> int:
+                num_frames: int | None = None, mouth=None, transcript: str | None = None) -> int:
         """Set the pose sequence (and audio, depth) to render; returns the number of frames.
 
         Without ``num_frames`` the video lasts as long as the audio (round(duration * fps)); the
         last pose is held if the poses end earlier. ``depth``: (T, len(BONES)) per-bone distance
-        from the camera (larger = farther), used to draw nearer parts on top.
+        from the camera (larger = farther), used to draw nearer parts on top. ``mouth``: a
+        ``pipeline.speech.visemes.MouthTrack`` to lip-sync to (else one is made from the audio and
+        ``transcript``); ``self.face_motion`` then holds the face tracks used.
         """
         if len(poses) == 0:
             raise ValueError("the pose sequence is empty")
@@ -179,8 +246,17 @@ class WarpRenderer:
         cfg = self.config
         samples = audio.samples if audio is not None else None
         rate = audio.sample_rate if audio is not None else 16000
-        opening = mouth_openness(samples, rate, fps, num_frames, cfg.mouth)
         closure = blink_closure(num_frames, fps, cfg.blink_rate_per_min, cfg.blink_duration_s, cfg.seed)
+        if mouth is None and cfg.mouth_visemes and audio is not None:
+            from pipeline.speech.visemes import mouth_track
+
+            mouth = mouth_track(audio, fps, num_frames, transcript, cfg.mouth_strength, cfg.mouth_language)
+        if mouth is not None:
+            self.face_motion = FaceMotion.from_mouth_track(mouth, closure)
+        else:
+            self.face_motion = FaceMotion.from_opening(mouth_openness(samples, rate, fps, num_frames, cfg.mouth),
+                                                       closure)
+        opening = self.face_motion.jaw
         self._seq = _Sequence(kp, poses.scores, depth, opening, closure, fps)
         return num_frames
 
@@ -207,13 +283,13 @@ class WarpRenderer:
             raise IndexError(f"frame {i} is outside 0..{seq.num_frames - 1}")
         j = min(i, len(seq.keypoints) - 1)
         depth = None if seq.depth is None else seq.depth[j]
-        return self.render_pose(seq.keypoints[j], seq.scores[j], float(seq.opening[i]), float(seq.closure[i]), depth)
+        return self.render_pose(seq.keypoints[j], seq.scores[j], self.face_motion.frame(i), float(seq.closure[i]), depth)
 
     def frames(self, poses: WholeBodyPose, audio: AudioClip | None = None, depth: np.ndarray | None = None,
                num_frames: int | None = None, progress: Progress | None = None,
-               cancel: Cancel = None) -> Iterator[np.ndarray]:
+               cancel: Cancel = None, mouth=None, transcript: str | None = None) -> Iterator[np.ndarray]:
         """Every frame of the sequence, lazily; checks ``cancel`` before each frame."""
-        n = self.prepare(poses, audio, depth, num_frames)
+        n = self.prepare(poses, audio, depth, num_frames, mouth, transcript)
         for i in range(n):
             check_cancel(cancel)
             frame = self.render_frame(i)

@@ -1,13 +1,13 @@
-"""The portrait's mesh and its skinning weights.
+"""The portrait's layers as meshes and how their vertices follow the bones.
 
-The mesh is a regular grid triangulated over the (dilated) person mask: regular cells bend
-evenly and cost nothing to build. Each vertex is skinned to the bones near it: a score per bone
-(distance to the torso polygon, to the head disc, or to a limb segment minus the limb's radius,
-so an arm lying over the torso keeps its own pixels), turned into weights that are sharp inside
-a body part and blend smoothly only where two parts meet (elbows, shoulders, neck).
-
-A second, "core" layer (torso, head, legs, no arms) covers the area the arms hide in the photo,
-textured with that area inpainted, so when an arm moves away the torso shows behind it.
+Each layer (the core: torso, head, legs; each arm with its hand; see limbs.py) gets its own
+regular grid mesh over the pixels it covers: regular cells bend evenly and cost nothing to build,
+and because no triangle joins an arm to the torso, nothing tears when they move apart. Vertex
+weights come from a score per bone (distance to the torso polygon, to the head disc, or to a
+limb segment minus the limb's radius), sharp inside a body part and blended only near a joint;
+each vertex then follows its two heaviest bones with rotation blending (skinning.py).
+An arm's vertices near the shoulder follow the torso, handing over to the upper arm within a
+fraction of the shoulder width, so the arm's top stays on the shoulder however it turns.
 """
 
 from __future__ import annotations
@@ -17,24 +17,37 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .skeleton import ARM_BONES, BONE_INDEX, BONE_NAMES, BONES, RestSkeleton
+from .skeleton import BONE_INDEX, BONE_NAMES, BONES, RestSkeleton
+from .skinning import Skin, two_bone_skin
 
 
 @dataclass
-class Mesh:
-    rest: np.ndarray        # (N, 2) float64 vertex positions in the render frame
+class LayerMesh:
+    """One layer's mesh in the rest frame and its skinning."""
+
+    name: str
+    skin: Skin
     triangles: np.ndarray   # (M, 3) int32
-    weights: np.ndarray     # (N, n_bones) float32, rows sum to 1
     tri_bone: np.ndarray    # (M,) int32 dominant bone per triangle
-    core_triangles: np.ndarray  # (Mc, 3) int32 triangles of the core layer (indices into core vertices)
-    core_weights: np.ndarray    # (N, n_bones) weights without the arms
-    core_region: np.ndarray     # (H, W) bool: pixels the arms hide over the core, to inpaint
+    texture_coords: np.ndarray  # (N, 2) where each vertex samples its texture (rest, clamped to the image)
+
+    @property
+    def rest(self) -> np.ndarray:
+        return self.skin.rest
 
 
-def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of points (N, 2) to the segment a-b."""
     ab = b - a
     t = np.clip(((p - a) @ ab) / max(float(ab @ ab), 1e-9), 0.0, 1.0)
     return np.hypot(*(p - (a + t[:, None] * ab)).T)
+
+
+def segment_distance_map(shape: tuple[int, int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(H, W) distance of every pixel to the segment a-b."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    return segment_distance(np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64), a, b).reshape(h, w)
 
 
 def _polygon_distance(p: np.ndarray, poly: np.ndarray) -> np.ndarray:
@@ -56,7 +69,7 @@ def bone_scores(points: np.ndarray, rest: RestSkeleton, limb_radius: float) -> n
         radius = limb_radius * sw * (0.8 if bone.name.endswith("hand") else 1.0)
         if bone.name.endswith(("thigh", "shin")):
             radius = limb_radius * sw * 1.2
-        scores[:, i] = _segment_distance(points, *rest.segments[i]) - radius
+        scores[:, i] = segment_distance(points, *rest.segments[i]) - radius
     return scores
 
 
@@ -119,28 +132,76 @@ def grid_mesh(region: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
     return verts, remap[tris].astype(np.int32)
 
 
-def build_mesh(region: np.ndarray, person: np.ndarray, rest: RestSkeleton, step: float,
-               limb_radius: float, falloff: float, joint_radius: float = 0.45) -> Mesh:
-    """The skinned mesh over ``region``; ``person`` (bool) is the undilated mask for the core layer."""
-    verts, tris = grid_mesh(region, step)
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def part_weights(points: np.ndarray, rest: RestSkeleton, bone: str, shoulder_blend: float) -> np.ndarray:
+    """(N, n_bones) weights of one arm part: rigid with its bone, except at the shoulder.
+
+    An upper arm's vertices hand over from the torso over ``shoulder_blend`` px along the bone,
+    so the top of the sleeve bends instead of shearing off; a forearm or a hand is rigid (its
+    joints are pin joints between overlapping parts, see limbs.LimbCut).
+    """
+    k = BONE_INDEX[bone]
+    w = np.zeros((len(points), len(BONES)))
+    if "upper_arm" not in bone:
+        w[:, k] = 1.0
+        return w
+    s0, e0 = rest.segments[k]
+    axis = (e0 - s0) / max(float(np.hypot(*(e0 - s0))), 1e-6)
+    along = (points - s0) @ axis
+    torso_share = 1.0 - _smoothstep(along / max(shoulder_blend, 1e-3))
+    w[:, BONE_INDEX["torso"]] = torso_share
+    w[:, k] = 1.0 - torso_share
+    return w
+
+
+def _layer_mesh(name: str, verts: np.ndarray, tris: np.ndarray, weights: np.ndarray,
+                rest: RestSkeleton, size: tuple[int, int]) -> LayerMesh:
+    skin = two_bone_skin(verts, weights, _parents(), rest.segments[:, 0])
+    tri_bone = weights[tris].mean(1).argmax(1).astype(np.int32)
+    h, w = size
+    coords = np.stack([np.clip(verts[:, 0], 0, w - 1), np.clip(verts[:, 1], 0, h - 1)], 1)
+    return LayerMesh(name, skin, tris.astype(np.int32), tri_bone, coords)
+
+
+def padded_grid_mesh(region: np.ndarray, step: float, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid mesh over ``region`` continued ``pad`` px past the image edges it touches.
+
+    A half-body photo cuts the body at the frame; when the body rises or leans, the cut would
+    show as an edge in the picture. The mesh goes on beyond the frame (its texture repeats the
+    edge row, see LayerMesh.texture_coords), so the body still fills the frame to its edge.
+    """
+    if pad <= 0:
+        return grid_mesh(region, step)
+    big = np.pad(region, pad, mode="edge")
+    verts, tris = grid_mesh(big, step)
+    return verts - pad, tris
+
+
+def layer_region(alpha: np.ndarray, grow_px: int) -> np.ndarray:
+    """The pixels a layer's mesh must cover: where it has any opacity, grown by ``grow_px``."""
+    region = (alpha > 0.004).astype(np.uint8)
+    k = 2 * max(1, grow_px) + 1
+    return cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+
+
+def core_mesh(alpha: np.ndarray, rest: RestSkeleton, step: float, limb_radius: float, falloff: float,
+              joint_radius: float, edge_pad: float = 0.12) -> LayerMesh:
+    """The torso, head and legs layer (continued past the frame where the body is cut by it)."""
+    pad = int(round(edge_pad * max(alpha.shape)))
+    verts, tris = padded_grid_mesh(layer_region(alpha, int(round(step))), step, pad)
     scores = bone_scores(verts, rest, limb_radius)
-    falloff_px = falloff * rest.shoulder_width
-    joint_px = joint_radius * rest.shoulder_width
-    weights = skin_weights(verts, scores, rest, falloff_px, joint_px)
-    tri_w = weights[tris].mean(1)
-    tri_bone = tri_w.argmax(1).astype(np.int32)
-    core_allowed = np.array([name not in ARM_BONES for name in BONE_NAMES])
-    core_weights = skin_weights(verts, scores, rest, falloff_px, joint_px, core_allowed)
-    # the core layer: triangles where the core parts (torso polygon, head disc) lie, arms or not
-    core_scores = scores[:, core_allowed]
-    near_core = (core_scores.min(1) <= 0.0)[tris].all(1)
-    arm_idx = [BONE_INDEX[n] for n in ARM_BONES]
-    arm_dominant = np.isin(tri_bone, arm_idx)
-    core_tris = tris[near_core | ~arm_dominant]
-    # pixels of the photo that the arms cover inside the core: inpainted for the core texture
-    h, w = region.shape
-    arm_px = np.zeros((h, w), np.uint8)
-    for t in tris[arm_dominant & near_core]:
-        cv2.fillConvexPoly(arm_px, verts[t].round().astype(np.int32), 1)
-    core_region = (arm_px > 0) & person
-    return Mesh(verts, tris, weights, tri_bone, core_tris.astype(np.int32), core_weights, core_region)
+    allowed = np.array([not ("arm" in n or "hand" in n) for n in BONE_NAMES])
+    sw = rest.shoulder_width
+    weights = skin_weights(verts, scores, rest, falloff * sw, joint_radius * sw, allowed)
+    return _layer_mesh("core", verts, tris, weights.astype(np.float64), rest, alpha.shape)
+
+
+def part_mesh(bone: str, alpha: np.ndarray, rest: RestSkeleton, step: float, shoulder_blend: float) -> LayerMesh:
+    """One arm part (upper arm, forearm or hand) as its own layer."""
+    verts, tris = grid_mesh(layer_region(alpha, int(round(step))), step)
+    weights = part_weights(verts, rest, bone, shoulder_blend * rest.shoulder_width)
+    return _layer_mesh(bone, verts, tris, weights, rest, alpha.shape)

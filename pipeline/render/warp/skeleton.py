@@ -44,26 +44,35 @@ BONE_NAMES: tuple[str, ...] = tuple(b.name for b in BONES)
 BONE_INDEX = {b.name: i for i, b in enumerate(BONES)}
 ARM_BONES = frozenset(n for n in BONE_NAMES if "arm" in n or "hand" in n)
 HAND_SLICES = {"left_hand": LEFT_HAND, "right_hand": RIGHT_HAND}
-HEAD_POINTS = np.r_[np.arange(0, 5), np.arange(FACE.start, FACE.stop)]
+HEAD_POINTS = np.r_[np.arange(0, 5), FACE.start + np.array([0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+                                                           36, 39, 42, 45])]
+"""Points that move only with the head: the body's eyes, ears and nose, and of the 68 face points the
+upper jaw line, the nose and the eye corners (lips, chin, lids and brows move on their own)."""
 TORSO_POINTS = np.array([J["left_shoulder"], J["right_shoulder"], J["left_hip"], J["right_hip"]])
+TORSO_WEIGHTS = np.array([1.0, 1.0, 0.15, 0.15])
+TYPICAL_LENGTH = {"left_upper_arm": 0.8, "right_upper_arm": 0.8, "left_forearm": 0.68, "right_forearm": 0.68}
+"""A limb's 2D length in shoulder widths when it lies in the image plane (adult proportions)."""
 HAND_EXTENSION = 0.45
 """Without hand keypoints the hand is the forearm extended by this share of its length."""
 
 
-def similarity_fit(src: np.ndarray, dst: np.ndarray, scale_limits: tuple[float, float]) -> np.ndarray:
-    """Least-squares 2D similarity (Umeyama) src -> dst as a 2x3 matrix, scale clamped."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
+def similarity_fit(src: np.ndarray, dst: np.ndarray, scale_limits: tuple[float, float],
+                   weights: np.ndarray | None = None) -> np.ndarray:
+    """Weighted least-squares 2D similarity (Umeyama) src -> dst as a 2x3 matrix, scale clamped."""
+    wts = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64)
+    wts = wts / max(float(wts.sum()), 1e-12)
+    mu_s, mu_d = wts @ src, wts @ dst
     a, b = src - mu_s, dst - mu_d
-    var = float((a ** 2).sum())
+    var = float((wts * (a ** 2).sum(1)).sum())
     if len(src) < 2 or var < 1e-9:
         m = np.eye(2, 3)
         m[:, 2] = mu_d - mu_s
         return m
-    cov = b.T @ a / len(src)
+    cov = (b * wts[:, None]).T @ a
     u, s, vt = np.linalg.svd(cov)
     d = np.sign(np.linalg.det(u @ vt)) or 1.0
     rot = u @ np.diag([1.0, d]) @ vt
-    scale = float(np.clip((s[0] + d * s[1]) / (var / len(src)), *scale_limits))
+    scale = float(np.clip((s[0] + d * s[1]) / var, *scale_limits))
     m = np.zeros((2, 3))
     m[:, :2] = scale * rot
     m[:, 2] = mu_d - m[:, :2] @ mu_s
@@ -102,6 +111,10 @@ class RestSkeleton:
     head_radius: float
     shoulder_width: float
     face_height: float
+    end_on: np.ndarray | None = None
+    """(n_bones,) in [0, 1]: how much each limb bone points at the camera in the photo (1 = seen
+    end-on, its 2D length far below a typical limb's): such a bone's 2D direction says little,
+    and its texture is short."""
 
 
 def _hand_end(kp: np.ndarray, known: np.ndarray, bone: Bone, use: np.ndarray | None = None) -> np.ndarray:
@@ -116,8 +129,10 @@ def _hand_end(kp: np.ndarray, known: np.ndarray, bone: Bone, use: np.ndarray | N
 
 
 def build_rest_skeleton(keypoints: np.ndarray, scores: np.ndarray, min_score: float,
-                        face_box: tuple[float, float, float, float]) -> RestSkeleton:
-    """Rest bones from the portrait pose; a missing torso is guessed from the face box."""
+                        face_box: tuple[float, float, float, float],
+                        image_size: tuple[int, int] | None = None) -> RestSkeleton:
+    """Rest bones from the portrait pose; a missing torso is guessed from the face box, a forearm
+    whose wrist the photo does not show from where the wrist must be (``image_size``: w, h)."""
     kp = np.asarray(keypoints, dtype=np.float64).copy()
     known = np.asarray(scores) >= min_score
     x0, y0, x1, y1 = face_box
@@ -158,61 +173,126 @@ def build_rest_skeleton(keypoints: np.ndarray, scores: np.ndarray, min_score: fl
             continue
         if bone.end >= 0:
             ok = known[bone.start] and known[bone.end]
+            end = kp[bone.end]
+            if bone.name.endswith("forearm") and known[bone.start] and not known[bone.end]:
+                # a wrist out of the picture (or hidden): the forearm goes on to where mediapipe
+                # put it outside the frame, else straight on from the upper arm
+                outside = image_size is not None and not (
+                    0 <= end[0] < image_size[0] and 0 <= end[1] < image_size[1])
+                if not (outside and np.isfinite(end).all()):
+                    shoulder = kp[BONES[BONE_INDEX[bone.parent]].start]
+                    end = kp[bone.start] + 0.85 * (kp[bone.start] - shoulder)
+                kp[bone.end] = end
+                ok = True
             if bone.name.endswith("thigh"):
                 ok = ok and hips_known
-            end = kp[bone.end]
         else:
             ok = bool(known[bone.start]) and present[BONE_INDEX[bone.parent]]
             end = _hand_end(kp, known, bone)
         parent_ok = bone.parent is None or present[BONE_INDEX[bone.parent]]
         present[i] = bool(ok and parent_ok)
         segments[i] = [kp[bone.start], end]
+    end_on = np.zeros(len(BONES))
+    for i, bone in enumerate(BONES):
+        if bone.name in TYPICAL_LENGTH and present[i]:
+            ratio = float(np.hypot(*(segments[i, 1] - segments[i, 0]))) / (TYPICAL_LENGTH[bone.name] * max(sw, 1.0))
+            end_on[i] = float(np.clip((0.75 - ratio) / 0.45, 0.0, 1.0))
     return RestSkeleton(kp, known, present, segments, quad, head_center, float(head_radius), max(sw, 1.0),
-                        max(face_height, 1.0))
+                        max(face_height, 1.0), end_on)
+
+
+def _rigid_about(pivot0: np.ndarray, pivot1: np.ndarray, lin: np.ndarray) -> np.ndarray:
+    m = np.zeros((2, 3))
+    m[:, :2] = lin
+    m[:, 2] = pivot1 - lin @ pivot0
+    return m
+
+
+def _rotation_of(m: np.ndarray) -> np.ndarray:
+    """The rotation part of a 2x2 linear map R @ S (S symmetric), as a 2x2 matrix."""
+    angle = np.arctan2(m[1, 0] - m[0, 1], m[0, 0] + m[1, 1])
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def _angle_of(m: np.ndarray) -> float:
+    return float(np.arctan2(m[1, 0] - m[0, 1], m[0, 0] + m[1, 1]))
+
+
+def _wrap(a: float) -> float:
+    return float((a + np.pi) % (2 * np.pi) - np.pi)
+
+
+def _rotation(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def _scale_of(m: np.ndarray) -> float:
+    return float(np.sqrt(max(abs(np.linalg.det(m[:, :2])), 1e-12)))
 
 
 def bone_transforms(rest: RestSkeleton, keypoints: np.ndarray, scores: np.ndarray, min_score: float,
                     head_limits: tuple[float, float], torso_limits: tuple[float, float],
-                    stretch_limits: tuple[float, float]) -> np.ndarray:
-    """(n_bones, 2, 3) affine transforms rest -> this frame (identity-like for absent bones)."""
+                    stretch_limits: tuple[float, float], frame_size: tuple[int, int] | None = None,
+                    end_on_stretch: float = 1.0) -> np.ndarray:
+    """(n_bones, 2, 3) affine transforms rest -> this frame, chained so that limbs stay attached.
+
+    The torso and head are similarities fitted to their keypoints; every limb bone starts where
+    its parent carries its joint (the shoulder where the torso puts it, the elbow where the upper
+    arm ends), turns towards its next keypoint and stretches along itself (foreshortening) within
+    ``stretch_limits``, so a joint never comes apart however the keypoints disagree. A hand is
+    rigid: it turns with its forearm and keeps its size (the torso's scale). A bone whose
+    keypoints are unknown in this frame moves rigidly with its parent; keypoints outside
+    ``frame_size`` (width, height) count as known whatever their score. A bone the photo shows
+    end-on (``rest.end_on``) may stretch up to ``end_on_stretch``, and a hand on such a forearm
+    turns with the torso rather than with the forearm's unreliable 2D direction.
+    """
     kp = np.asarray(keypoints, dtype=np.float64)
-    known = (np.asarray(scores) >= min_score) & rest.known
+    known = np.asarray(scores) >= min_score
+    if frame_size is not None:
+        # a joint the pose puts outside the picture has no confidence there but keeps its place:
+        # a hand raised out of the frame still turns its forearm up
+        w, h = frame_size
+        outside = (kp[:, 0] < 0) | (kp[:, 0] >= w) | (kp[:, 1] < 0) | (kp[:, 1] >= h)
+        known |= outside & np.isfinite(kp).all(1)
+    asked = known.copy()
+    known &= rest.known
+    end_on = rest.end_on if rest.end_on is not None else np.zeros(len(BONES))
     out = np.tile(np.eye(2, 3), (len(BONES), 1, 1))
-    torso_pts = TORSO_POINTS[known[TORSO_POINTS]]
+    use = known[TORSO_POINTS]
+    torso_pts = TORSO_POINTS[use]
     if len(torso_pts) >= 2:
-        out[0] = similarity_fit(rest.keypoints[torso_pts], kp[torso_pts], torso_limits)
+        # the shoulders lead: a half-body photo's hips are guesses, and an offset between the
+        # photo's hips and the motion's would turn and scale the whole torso
+        out[0] = similarity_fit(rest.keypoints[torso_pts], kp[torso_pts], torso_limits, TORSO_WEIGHTS[use])
     head_pts = HEAD_POINTS[known[HEAD_POINTS]]
     if len(head_pts) >= 2:
         out[1] = similarity_fit(rest.keypoints[head_pts], kp[head_pts], head_limits)
     else:
         out[1] = out[0]
+    torso_scale = _scale_of(out[0])
     for i, bone in enumerate(BONES[2:], start=2):
         parent = out[BONE_INDEX[bone.parent]]
-        if not rest.present[i]:
+        start0 = rest.segments[i, 0]
+        start1 = parent[:, :2] @ start0 + parent[:, 2]          # where the parent carries the joint
+        if not rest.present[i] or not known[bone.start]:
             out[i] = parent
             continue
-        if bone.end >= 0:
-            if not (known[bone.start] and known[bone.end]):
-                out[i] = parent
-                continue
-            end1 = kp[bone.end]
-            end0 = rest.segments[i, 1]
-        else:
-            if not known[bone.start]:
-                out[i] = parent
-                continue
-            sl = HAND_SLICES[bone.name]
-            idx = np.arange(sl.start, sl.stop)[1:]
-            shared = known[idx]
-            if shared.sum() >= 3:
-                end0, end1 = rest.keypoints[idx[shared]].mean(0), kp[idx[shared]].mean(0)
-            else:
-                elbow = J["left_elbow"] if bone.name == "left_hand" else J["right_elbow"]
-                if not known[elbow]:
-                    out[i] = parent
-                    continue
-                none = np.zeros(len(idx), bool)
-                end0 = _hand_end(rest.keypoints, rest.known, bone, none)
-                end1 = _hand_end(kp, known, bone, none)
-        out[i] = limb_transform(rest.keypoints[bone.start], end0, kp[bone.start], end1, stretch_limits)
+        if bone.end < 0:                                         # the hand: rigid with the forearm
+            turn = _rotation_of(parent[:, :2])
+            fore = BONE_INDEX[bone.parent]
+            if end_on[fore] > 0:   # a forearm seen end-on in the photo: its 2D turn is mostly noise
+                torso_turn = _angle_of(out[0][:, :2])
+                angle = torso_turn + (1.0 - end_on[fore]) * _wrap(_angle_of(turn) - torso_turn)
+                turn = _rotation(angle)
+            out[i] = _rigid_about(start0, start1, turn * torso_scale)
+            continue
+        if not asked[bone.end]:          # (the rest end may be a guess: a wrist out of the photo)
+            out[i] = parent
+            continue
+        # a limb seen end-on in the photo may unfold to its full length (its short texture stretches)
+        lo, hi = stretch_limits
+        limits = (lo, hi + end_on[i] * (end_on_stretch - hi)) if end_on_stretch > hi else stretch_limits
+        out[i] = limb_transform(start0, rest.segments[i, 1], start1, kp[bone.end], limits)
     return out

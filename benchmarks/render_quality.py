@@ -1,0 +1,262 @@
+"""Does the body hold up on ordinary portraits? `python -m benchmarks.render_quality`.
+
+Every shared portrait (../shared/data/portraits) plus scikit-image's astronaut and camera, each
+with two motions from the full pipeline (generate -> token2pose bank, fitted to the portrait):
+"audio" (audio-driven gestures on the speech) and "prompted" (one segment "a person raises both
+arms", one "a person waves with the right hand"), rendered by the warp renderer at 512 px and
+measured on the rendered frames with mediapipe (a second opinion that the renderer cannot game):
+
+- pose_err: distance between the elbows and wrists the render was asked for (the fitted poses,
+  as the renderer smooths them) and those mediapipe Pose finds in the frame, in shoulder widths;
+  per frame the mean over the joints both sides see, then the median and 90th percentile.
+- detached: share of frames whose person mask (SelfieSegmentation > 0.5) has a second blob over
+  2 % of the largest (a forearm or hand come off the body).
+- holes: share of the person's filled outline that the mask leaves empty (a torn mesh, a gap
+  between layers).
+- face_ssim: SSIM of the face above the mouth, the frame aligned onto the portrait by a
+  similarity fitted on FaceMesh points (rigid head motion allowed), against the portrait.
+- fps: warp frames per second at 512 px (rig built beforehand; measurement excluded).
+
+mediapipe runs on every measured frame on its own (static-image mode): its video mode smooths
+landmarks over time, which lags behind fast gestures and would be counted as the renderer's error.
+
+What the figures cannot see: whether a fill looks plausible, whether a sleeve reads as cloth,
+whether a hand is the right way round. Look at the contact sheet (--sheet writes
+docs/render_quality.png).
+
+Prints a table per portrait and motion, then one line:
+pose_err_median=<f> pose_err_p90=<f> detached_share=<f> hole_share=<f> face_ssim=<f> realtime_ratio=<f>
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.constants import VIDEO_FPS
+from pipeline.portrait.wholebody import BODY_INDEX as J
+
+from .render import ssim_map
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+SPEECH = DATA / "speech" / "jfk.flac"
+SHEET = REPO / "docs" / "render_quality.png"
+PROMPTS = ((1.0, 3.5, "a person raises both arms"), (3.5, 6.0, "a person waves with the right hand"))
+ARM_JOINTS = (("left_elbow", 13), ("right_elbow", 14), ("left_wrist", 15), ("right_wrist", 16))
+"""COCO-WholeBody joint name -> mediapipe Pose landmark (both name the person's own side)."""
+FACE_UPPER = None   # filled lazily: FaceMesh points above the mouth
+
+
+@dataclass
+class ClipFigures:
+    portrait: str
+    motion: str
+    pose_err: np.ndarray      # per measured frame (NaN where nothing comparable)
+    detached: np.ndarray      # per measured frame, bool
+    holes: np.ndarray         # per measured frame
+    face_ssim: np.ndarray     # per measured frame
+    fps: float
+    rig_s: float
+
+
+def portraits() -> dict[str, np.ndarray | str]:
+    from skimage import data
+
+    found: dict[str, np.ndarray | str] = {p.stem: str(p) for p in sorted((DATA / "portraits").glob("*.jpg"))}
+    found["astronaut"] = data.astronaut()
+    found["camera"] = np.stack([data.camera()] * 3, -1)
+    return found
+
+
+def motions(audio) -> dict:
+    """The two generated motions on the speech (tokens + decoded joints), made once."""
+    from pipeline.motion.generate import generate
+
+    dur = audio.duration_s
+    segments = [(0.0, PROMPTS[0][0], None)] + [(a, min(b, dur), p) for a, b, p in PROMPTS if a < dur]
+    if dur > PROMPTS[-1][1]:
+        segments.append((PROMPTS[-1][1], dur, None))
+    return {"audio": generate(audio, [(0.0, dur, None)], seed=0), "prompted": generate(audio, segments, seed=0)}
+
+
+def _face_points(mesh, frame: np.ndarray) -> np.ndarray | None:
+    res = mesh.process(frame)
+    if not res.multi_face_landmarks:
+        return None
+    h, w = frame.shape[:2]
+    return np.array([[p.x * w, p.y * h] for p in res.multi_face_landmarks[0].landmark[:468]])
+
+
+def _upper_face_index(points: np.ndarray) -> np.ndarray:
+    """Face-mesh points above the upper lip (index 0 is the upper lip's top, 1 the nose tip)."""
+    return np.nonzero(points[:, 1] < points[0, 1] - 0.02 * np.ptp(points[:, 1]))[0]
+
+
+def _face_ssim(frame: np.ndarray, ref: np.ndarray, pts: np.ndarray | None, ref_pts: np.ndarray,
+               upper: np.ndarray) -> float:
+    if pts is None:
+        return float("nan")
+    m, _ = cv2.estimateAffinePartial2D(pts[upper].astype(np.float32), ref_pts[upper].astype(np.float32))
+    if m is None:
+        return float("nan")
+    h, w = ref.shape[:2]
+    aligned = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    region = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(region, cv2.convexHull(ref_pts[upper].astype(np.int32)), 1)
+    grey = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)  # noqa: E731
+    return float(ssim_map(grey(aligned), grey(ref))[region > 0].mean())
+
+
+def _blob_figures(mask: np.ndarray) -> tuple[bool, float]:
+    from scipy.ndimage import binary_fill_holes
+
+    person = mask > 0.5
+    count, _, stats, _ = cv2.connectedComponentsWithStats(person.astype(np.uint8), connectivity=8)
+    areas = np.sort(stats[1:, cv2.CC_STAT_AREA])[::-1]
+    detached = len(areas) > 1 and areas[1] > 0.02 * areas[0]
+    filled = binary_fill_holes(person)
+    holes = float((filled & ~person).sum()) / max(float(filled.sum()), 1.0)
+    return bool(detached), holes
+
+
+def measure_clip(name: str, motion: str, portrait, poses, audio, every: int, frames_out: list | None,
+                 sheet_times: tuple[float, ...]) -> ClipFigures:
+    import mediapipe as mp
+
+    from pipeline.render.warp import WarpConfig, WarpRenderer
+
+    t0 = time.perf_counter()
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=512))
+    t_rig = time.perf_counter() - t0
+    n = renderer.prepare(poses, audio)
+    renderer.render_frame(0)                                  # warm-up (numba cache)
+    ref = cv2.resize(portrait.image[..., :3], (renderer.width, renderer.height), interpolation=cv2.INTER_AREA)
+    frames, t_render = [], 0.0
+    for i in range(n):
+        t0 = time.perf_counter()
+        frame = renderer.render_frame(i)
+        t_render += time.perf_counter() - t0
+        if i % every == 0:
+            frames.append((i, frame))
+    if frames_out is not None:
+        picks = [min(int(round(t * VIDEO_FPS)), n - 1) for t in sheet_times]
+        frames_out.extend(renderer.render_frame(i) for i in picks)
+    seq_kp, seq_sc = renderer._seq.keypoints, renderer._seq.scores   # what the renderer was asked for
+    errs, det, holes, ssims = [], [], [], []
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose, \
+            mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg, \
+            mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
+        ref_pts = _face_points(mesh, ref)
+        upper = _upper_face_index(ref_pts) if ref_pts is not None else None
+        for i, frame in frames:
+            j = min(i, len(seq_kp) - 1)
+            res = pose.process(frame)
+            kp, sc = seq_kp[j], seq_sc[j]
+            sw = float(np.hypot(*(kp[J["left_shoulder"]] - kp[J["right_shoulder"]])))
+            e = []
+            if res.pose_landmarks is not None and sw > 1:
+                lm = res.pose_landmarks.landmark
+                for joint, k in ARM_JOINTS:
+                    asked = kp[J[joint]]
+                    inside = 0 <= asked[0] < renderer.width and 0 <= asked[1] < renderer.height
+                    if sc[J[joint]] < 0.3 or not inside or lm[k].visibility < 0.5:
+                        continue
+                    found = np.array([lm[k].x * renderer.width, lm[k].y * renderer.height])
+                    e.append(np.hypot(*(found - asked)) / sw)
+            errs.append(float(np.mean(e)) if e else np.nan)
+            d, hl = _blob_figures(seg.process(frame).segmentation_mask)
+            det.append(d)
+            holes.append(hl)
+            ssims.append(_face_ssim(frame, ref, _face_points(mesh, frame), ref_pts, upper)
+                         if ref_pts is not None else np.nan)
+    return ClipFigures(name, motion, np.array(errs), np.array(det), np.array(holes), np.array(ssims), n / t_render, t_rig)
+
+
+def _q(x: np.ndarray, q: float) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.percentile(x, q)) if len(x) else float("nan")
+
+
+def write_sheet(rows: list[tuple[str, list[np.ndarray]]], path: Path, tile: int = 128) -> None:
+    """A small PNG: one row per portrait, one column per moment of the prompted clip."""
+    from PIL import Image
+
+    lines = []
+    for _, frames in rows:
+        tiles = [cv2.resize(f, (tile, int(round(tile * f.shape[0] / f.shape[1]))), interpolation=cv2.INTER_AREA)
+                 for f in frames]
+        hmax = max(t.shape[0] for t in tiles)
+        tiles = [np.pad(t, ((0, hmax - t.shape[0]), (0, 0), (0, 0))) for t in tiles]
+        lines.append(np.concatenate(tiles, 1))
+    sheet = np.concatenate(lines, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                    dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of each clip (speech cut to it)")
+    parser.add_argument("--every", type=int, default=3, help="measure every n-th frame")
+    parser.add_argument("--only", default="", help="comma-separated portrait names (default: all)")
+    parser.add_argument("--sheet", action="store_true", help=f"write the contact sheet to {SHEET.relative_to(REPO)}")
+    parser.add_argument("--sheet-portraits", type=int, default=8)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    from pipeline.audio import load_audio
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.token2pose import poses_for_portrait
+
+    if not SPEECH.exists():
+        raise SystemExit(f"needs the shared data folder: {SPEECH} is missing")
+    audio = load_audio(SPEECH)
+    audio = audio.slice(0.0, min(args.seconds, audio.duration_s))
+    made = motions(audio)
+    chosen = portraits()
+    if args.only:
+        keep = set(args.only.split(","))
+        chosen = {k: v for k, v in chosen.items() if k in keep}
+    sheet_times = (0.0, 1.6, 2.4, 3.2, 4.2, 5.2)
+    results: list[ClipFigures] = []
+    sheet_rows = []
+    print(f"| {'portrait':<18} | {'motion':<8} | {'pose_err med':>12} | {'p90':>6} | {'detached':>8} | "
+          f"{'holes':>8} | {'face_ssim':>9} | {'fps':>6} |")
+    print(f"|{'-' * 20}|{'-' * 10}|{'-' * 14}|{'-' * 8}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 8}|")
+    for k, (name, source) in enumerate(chosen.items()):
+        portrait = analyze_portrait(source)
+        for motion, result in made.items():
+            poses = poses_for_portrait(result, portrait, fps=VIDEO_FPS)
+            sheet = [] if (args.sheet and motion == "prompted" and k < args.sheet_portraits) else None
+            fig = measure_clip(name, motion, portrait, poses, audio, args.every, sheet, sheet_times)
+            if sheet is not None:
+                sheet_rows.append((name, sheet))
+            results.append(fig)
+            print(f"| {name:<18} | {motion:<8} | {_q(fig.pose_err, 50):>12.3f} | {_q(fig.pose_err, 90):>6.3f} | "
+                  f"{fig.detached.mean():>8.3f} | {np.nanmean(fig.holes):>8.5f} | {np.nanmean(fig.face_ssim):>9.3f} | "
+                  f"{fig.fps:>6.1f} |", flush=True)
+    errs = np.concatenate([r.pose_err for r in results])
+    detached = float(np.concatenate([r.detached for r in results]).mean())
+    holes = float(np.nanmean(np.concatenate([r.holes for r in results])))
+    ssim = float(np.nanmean(np.concatenate([r.face_ssim for r in results])))
+    fps = float(np.median([r.fps for r in results]))
+    if args.sheet and sheet_rows:
+        write_sheet(sheet_rows, SHEET)
+        print(f"note: contact sheet written to {SHEET.relative_to(REPO)} (prompted clip at "
+              f"{', '.join(f'{t:g}' for t in sheet_times)} s)")
+    print(f"note: {len(chosen)} portraits x {len(made)} motions, {audio.duration_s:.1f} s each, every "
+          f"{args.every} frames measured; fps is the median over clips; rig build (cut, fills, meshes) "
+          f"median {np.median([r.rig_s for r in results]):.2f} s per portrait")
+    print(f"pose_err_median={_q(errs, 50):.3f} pose_err_p90={_q(errs, 90):.3f} detached_share={detached:.3f} "
+          f"hole_share={holes:.5f} face_ssim={ssim:.3f} realtime_ratio={fps / VIDEO_FPS:.3f}")
+
+
+if __name__ == "__main__":
+    main()

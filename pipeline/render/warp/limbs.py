@@ -1,0 +1,334 @@
+"""Cutting the portrait's person into layers: each arm on its own, and the core (torso, head, legs).
+
+An arm that moves must take all of its own pixels with it and none of the torso's, or the render
+shows a ghost sleeve left on the body, a torso shred carried along, or the tear between them. So
+each arm is cut out as a tube around its bones whose width is measured on the photo: along each
+bone, rays go out on both sides until they leave the person mask. Where both sides reach the
+background the arm's own outline is used; where one side runs into the torso (an arm at the
+side, touching it) the free side's distance is mirrored; where both run on (an arm across the
+chest) a default width is used. The hand is the hull of its keypoints, grown to cover the
+fingers, and is added to the person where segmentation lost it (skin colour near the hull).
+
+The core is what is left, plus the torso that the arms hid in the photo: the torso's left and
+right outline is read on the rows where it is visible and interpolated across the rows where an
+arm covers it, and the hidden part inside is filled once (see fill.py), so a moving arm uncovers
+shirt, not a hole and not the background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.ndimage import median_filter
+
+from pipeline.portrait.wholebody import BODY_INDEX as J
+from pipeline.portrait.wholebody import LEFT_HAND, RIGHT_HAND
+
+from .rig import segment_distance_map
+from .skeleton import BONE_INDEX, RestSkeleton
+
+ARM_CHAINS: dict[str, tuple[str, str, str]] = {
+    "left_arm": ("left_upper_arm", "left_forearm", "left_hand"),
+    "right_arm": ("right_upper_arm", "right_forearm", "right_hand"),
+}
+HAND_POINTS = {"left_arm": LEFT_HAND, "right_arm": RIGHT_HAND}
+
+
+@dataclass
+class LimbCut:
+    """One arm in the rest frame: what it takes from the core, and its parts.
+
+    Each part (upper arm, forearm, hand) is a layer of its own that moves rigidly with its bone;
+    parts overlap on a round cap at the elbow and the wrist, so a joint can bend by any angle
+    like a pin joint, without the fan of stretched texture a blended mesh makes at a sharp bend.
+    """
+
+    name: str
+    bones: tuple[str, ...]
+    region: np.ndarray        # (H, W) float32 in [0, 1]: the arm's own share of each pixel
+    parts: dict[str, np.ndarray]    # bone name -> (H, W) float32 opacity of that part's layer
+    half_widths: dict[str, float]   # measured half width per bone, px (for tests and the model card)
+
+    @property
+    def hand(self) -> np.ndarray:
+        return self.parts.get(self.bones[2], np.zeros_like(self.region))
+
+
+@dataclass
+class BodyCut:
+    person: np.ndarray        # (H, W) float32 soft person alpha (hands restored)
+    limbs: list[LimbCut]
+    core_alpha: np.ndarray    # (H, W) float32: the core layer's opacity (arms removed, hidden torso added)
+    core_fill: np.ndarray     # (H, W) bool: core pixels whose colour the photo does not show (to fill)
+
+
+def _sample(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    h, w = mask.shape
+    x = np.clip(np.round(pts[..., 0]).astype(np.int64), 0, w - 1)
+    y = np.clip(np.round(pts[..., 1]).astype(np.int64), 0, h - 1)
+    inside = (pts[..., 0] >= 0) & (pts[..., 0] <= w - 1) & (pts[..., 1] >= 0) & (pts[..., 1] <= h - 1)
+    return mask[y, x] & inside
+
+
+def _ray_extent(person: np.ndarray, centres: np.ndarray, normal: np.ndarray, cap: float) -> np.ndarray:
+    """Distance (px) from each centre along +normal to the first pixel outside the person; inf past cap."""
+    steps = np.arange(0.0, cap + 1.0)
+    pts = centres[:, None, :] + steps[None, :, None] * normal[None, None, :]
+    inside = _sample(person, pts)
+    outside = ~inside
+    first = np.where(outside.any(1), outside.argmax(1), -1)
+    return np.where(first >= 0, first.astype(np.float64), np.inf)
+
+
+def _tube_polygon(person: np.ndarray, a: np.ndarray, b: np.ndarray, default: float,
+                  limits: tuple[float, float], cap: float) -> tuple[np.ndarray, float]:
+    """Outline polygon of the limb around segment a -> b, and its median half width.
+
+    ``limits`` bound a half width that is mirrored or defaulted; a side that reaches the
+    background keeps its own measured extent up to ``cap`` (a loose sleeve is wider than an arm,
+    and the part left on the torso would stay behind when the arm moves).
+    """
+    v = b - a
+    length = float(np.hypot(*v))
+    if length < 2.0:
+        return np.zeros((0, 2)), default
+    u = v / length
+    n = np.array([-u[1], u[0]])
+    ts = np.linspace(0.0, 1.0, max(5, int(length / 3.0)))
+    centres = a[None, :] + ts[:, None] * v[None, :]
+    left = _ray_extent(person, centres, -n, cap)
+    right = _ray_extent(person, centres, n, cap)
+    lo, hi = limits
+    fin_l, fin_r = np.isfinite(left), np.isfinite(right)
+    # the side that runs on into the body mirrors the free side (or takes the default)
+    mirror_l = np.clip(np.where(fin_r, right, default), lo, hi)
+    mirror_r = np.clip(np.where(fin_l, left, default), lo, hi)
+    half_l = np.where(fin_l, np.maximum(left, lo), mirror_l)
+    half_r = np.where(fin_r, np.maximum(right, lo), mirror_r)
+    k = min(len(ts) // 2 * 2 + 1, 7)
+    if k >= 3:
+        half_l = median_filter(half_l, size=k, mode="nearest")
+        half_r = median_filter(half_r, size=k, mode="nearest")
+    half_l = np.convolve(np.pad(half_l, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    half_r = np.convolve(np.pad(half_r, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    poly = np.concatenate([centres - half_l[:, None] * n, (centres + half_r[:, None] * n)[::-1]])
+    return poly, float(np.median(np.minimum(half_l, half_r)))
+
+
+def _disc(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarray:
+    canvas = np.zeros(shape, np.float32)
+    cv2.circle(canvas, tuple(int(v) for v in np.round(centre * 16)), int(round(radius * 16)), 1.0, -1, cv2.LINE_AA, 4)
+    return canvas
+
+
+def _fill_poly(canvas: np.ndarray, poly: np.ndarray) -> None:
+    if len(poly) >= 3:
+        cv2.fillPoly(canvas, [np.round(poly * 16).astype(np.int32)], 1.0, cv2.LINE_AA, 4)
+
+
+def _hand_region(image: np.ndarray, person: np.ndarray, hand_pts: np.ndarray | None, wrist: np.ndarray,
+                 elbow: np.ndarray, fore_half: float) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) float32 hand region and the person mask with the hand's skin restored."""
+    h, w = person.shape
+    region = np.zeros((h, w), np.float32)
+    if hand_pts is not None and len(hand_pts) >= 5:
+        span = float(np.hypot(*(hand_pts.max(0) - hand_pts.min(0))))
+        grow = max(3.0, 0.18 * span)
+        hull = cv2.convexHull(np.vstack([hand_pts, wrist[None]]).astype(np.float32))[:, 0, :]
+        _fill_poly(region, hull)
+        k = int(2 * round(grow) + 1)
+        grown = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        hull_mask = region > 0.5
+        # the hand is the skin-coloured part of the grown hull (its fingers), not the shirt around it
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        xs = np.clip(np.round(hand_pts[:, 0]).astype(int), 0, w - 1)
+        ys = np.clip(np.round(hand_pts[:, 1]).astype(int), 0, h - 1)
+        ref = np.median(lab[ys, xs], axis=0)
+        spread = max(10.0, 1.5 * float(np.median(np.abs(lab[ys, xs] - ref).sum(1))))
+        skin = np.clip(2.0 - np.abs(lab - ref).sum(-1) / spread, 0.0, 1.0).astype(np.float32)
+        skin = cv2.morphologyEx(skin, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        region = grown * np.maximum(skin, 0.35 * hull_mask)
+        region = np.where(region > 0.3, 1.0, region / 0.3).astype(np.float32)
+        if float((person[hull_mask] > 0.5).mean()) < 0.7:      # segmentation lost much of the hand
+            person = np.maximum(person, (skin * hull_mask).astype(np.float32))
+    else:
+        end = wrist + 0.5 * (wrist - elbow)
+        poly, _ = _tube_polygon(person > 0.5, wrist, end, 1.4 * fore_half, (fore_half, 2.0 * fore_half),
+                                cap=2.5 * fore_half)
+        _fill_poly(region, poly)
+        cv2.circle(region, tuple(int(v) for v in np.round(wrist)), int(round(1.3 * fore_half)), 1.0, -1)
+    return np.clip(region, 0, 1), person
+
+
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask.astype(bool)
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+def _side_x(a: np.ndarray, b: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """x of the line through a and b at rows ys (extended past both ends)."""
+    dy = b[1] - a[1]
+    if abs(dy) < 1e-6:
+        return np.full(len(ys), (a[0] + b[0]) / 2.0)
+    return a[0] + (ys - a[1]) * (b[0] - a[0]) / dy
+
+
+def _torso_outline_fill(core: np.ndarray, limbs: np.ndarray, top: int, bottom: int, quad: np.ndarray,
+                        margin: float) -> np.ndarray:
+    """Rows top..bottom: the torso between its outlines, interpolated where a limb covers an outline.
+
+    The outlines stay within ``margin`` px of the shoulder-to-hip sides of ``quad`` (l_shoulder,
+    r_shoulder, r_hip, l_hip), so a stray piece of hand cannot widen the torso.
+    """
+    core = _largest_component(core)
+    h, w = core.shape
+    fill = np.zeros((h, w), bool)
+    rows = np.arange(max(0, top), min(h, bottom))
+    if len(rows) < 3:
+        return fill
+    near_limb = cv2.dilate(limbs.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    left = np.full(len(rows), np.nan)
+    right = np.full(len(rows), np.nan)
+    for k, y in enumerate(rows):
+        xs = np.nonzero(core[y])[0]
+        if len(xs) < 3:
+            continue
+        x0, x1 = xs[0], xs[-1]
+        if not near_limb[y, max(0, x0 - 1)]:
+            left[k] = x0
+        if not near_limb[y, min(w - 1, x1 + 1)]:
+            right[k] = x1
+    side_a, side_b = _side_x(quad[1], quad[2], rows), _side_x(quad[0], quad[3], rows)
+    lo_side, hi_side = np.minimum(side_a, side_b), np.maximum(side_a, side_b)
+    left[left < lo_side - margin] = np.nan
+    right[right > hi_side + margin] = np.nan
+    # under the armpit the torso's side is a little inside the shoulder joint
+    if not np.isfinite(left[0]):
+        left[0] = lo_side[0] + 0.4 * margin
+    if not np.isfinite(right[0]):
+        right[0] = hi_side[0] - 0.4 * margin
+    for edge, prior in ((left, lo_side + 0.4 * margin), (right, hi_side - 0.4 * margin)):
+        ok = np.isfinite(edge)
+        edge[:] = np.interp(rows, rows[ok], edge[ok]) if ok.sum() >= 2 else prior
+    span = max(3, len(rows) // 40) | 1
+    left = median_filter(left, size=span, mode="nearest")
+    right = median_filter(right, size=span, mode="nearest")
+    cols = np.arange(w)[None, :]
+    between = (cols >= left[:, None]) & (cols <= right[:, None])
+    fill[rows] = between & limbs[rows]
+    return fill
+
+
+def _adopt_leftovers(person: np.ndarray, limbs: list[LimbCut]) -> None:
+    """Bits of the person cut off from the body by the arm cuts (a thumb tip, a sleeve's edge)
+    go to the arm they touch, so they move with it instead of staying behind as ghosts."""
+    if not limbs:
+        return
+    claimed = np.zeros(person.shape, bool)
+    for limb in limbs:
+        claimed |= limb.region >= 0.5
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((person & ~claimed).astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return
+    main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    grown = [(limb, bone, cv2.dilate((part >= 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+             for limb in limbs for bone, part in limb.parts.items()]
+    for k in range(1, count):
+        if k == main:
+            continue
+        piece = labels == k
+        touch = [int((g & piece).sum()) for _, _, g in grown]
+        best = int(np.argmax(touch))
+        if touch[best] > 0:
+            limb, bone, _ = grown[best]
+            limb.region = np.maximum(limb.region, piece.astype(np.float32))
+            limb.parts[bone] = np.maximum(limb.parts[bone], piece.astype(np.float32))
+
+
+def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px: float = 1.2) -> BodyCut:
+    """The arm layers and the core layer of the portrait (all in the render frame)."""
+    h, w = mask.shape
+    person = np.clip(mask.astype(np.float32), 0.0, 1.0)
+    sw = rest.shoulder_width
+    cap = 0.35 * sw
+    limbs: list[LimbCut] = []
+    union = np.zeros((h, w), np.float32)
+    seam = max(2, int(round(1.5 * feather_px)))
+    for name, bones in ARM_CHAINS.items():
+        upper, fore, hand = (BONE_INDEX[b] for b in bones)
+        if not (rest.present[upper] and rest.present[fore]):
+            continue
+        hard = person > 0.5
+        s, e = rest.segments[upper]
+        _, wr = rest.segments[fore]
+        poly_u, half_u = _tube_polygon(hard, s, e, 0.11 * sw, (0.06 * sw, 0.16 * sw), cap)
+        poly_f, half_f = _tube_polygon(hard, e, wr, 0.09 * sw, (0.04 * sw, 0.14 * sw), cap)
+        tube_u, tube_f = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+        _fill_poly(tube_u, poly_u)
+        _fill_poly(tube_f, poly_f)
+        # the cap covers the joint's own pixels, not the torso around a joint that lies over it
+        elbow_cap = _disc((h, w), e, 1.15 * max(half_u, half_f)) * cv2.dilate(
+            np.maximum(tube_u, tube_f), np.ones((2 * seam + 1, 2 * seam + 1), np.uint8))
+        halves = {bones[0]: half_u, bones[1]: half_f}
+        hand_region = np.zeros((h, w), np.float32)
+        if rest.present[hand]:
+            sl = HAND_POINTS[name]
+            idx = np.arange(sl.start, sl.stop)
+            pts = rest.keypoints[idx[rest.known[idx]]]
+            hand_region, person = _hand_region(image, person, pts if len(pts) >= 5 else None, wr, e, half_f)
+            hand_region = np.maximum(hand_region, _disc((h, w), wr, 1.1 * half_f))
+        # a part drawn under another reaches a few pixels under its soft edge (else the two soft
+        # edges, laid over each other, let what is beneath show through along the seam)
+        under = np.ones((2 * seam + 1, 2 * seam + 1), np.uint8)
+        hand_core = cv2.erode(hand_region, under)
+        # where the two tubes overlap (a forearm folded over the upper arm in the picture), each
+        # pixel goes to the nearer bone
+        nearer_fore = segment_distance_map((h, w), e, wr) < segment_distance_map((h, w), s, e)
+        tube_u = tube_u * np.where(nearer_fore & (tube_f > 0.5), 0.0, 1.0).astype(np.float32)
+        tube_f = tube_f * np.where(~nearer_fore & (tube_u > 0.5), 0.0, 1.0).astype(np.float32)
+        fore_part = np.maximum(tube_f, elbow_cap) * (1.0 - hand_core)
+        upper_part = np.maximum(tube_u, elbow_cap) * (1.0 - cv2.erode(tube_f * (1.0 - elbow_cap), under)) * \
+            (1.0 - hand_core)
+        parts = {bones[0]: upper_part, bones[1]: fore_part}
+        if hand_region.any():
+            parts[bones[2]] = hand_region
+        # the arm takes a little more than its outline: what it leaves behind would show as a ghost
+        free = 1.0 - union                            # the first arm keeps pixels both claim
+        for bone in parts:
+            parts[bone] = cv2.dilate(parts[bone], np.ones((5, 5), np.uint8)) * free
+        region = np.clip(np.maximum.reduce(list(parts.values())), 0.0, 1.0)
+        # a round cap over the shoulder joint rides on the upper arm (its pixels near the joint
+        # follow the torso), so a raised arm still meets the shoulder in a full round; the core
+        # keeps these pixels too (not part of the arm's claim)
+        shoulder_cap = _disc((h, w), s, 1.1 * half_u) * (person > 0.5) * free
+        parts[bones[0]] = np.maximum(parts[bones[0]], shoulder_cap)
+        limbs.append(LimbCut(name, bones, region, parts, halves))
+        union = np.maximum(union, region)
+    hard_person = person > 0.5
+    _adopt_leftovers(hard_person, limbs)
+    if feather_px > 0:
+        for limb in limbs:
+            limb.region = cv2.GaussianBlur(limb.region, (0, 0), feather_px)
+            limb.parts = {b: cv2.GaussianBlur(a, (0, 0), feather_px) for b, a in limb.parts.items()}
+    union = np.clip(sum((limb.region for limb in limbs), np.zeros((h, w), np.float32)), 0, 1)
+    core_hard = hard_person & (union < 0.5)
+    limb_hard = hard_person & (union >= 0.5)
+    top = int(np.floor(min(rest.torso_quad[0, 1], rest.torso_quad[1, 1])))
+    bottom = int(np.ceil(max(rest.torso_quad[2, 1], rest.torso_quad[3, 1]))) if rest.known[
+        [J["left_hip"], J["right_hip"]]].all() else h
+    hidden = _torso_outline_fill(core_hard, limb_hard, top, bottom, rest.torso_quad, 0.2 * sw)
+    hidden_soft = cv2.GaussianBlur(hidden.astype(np.float32), (0, 0), max(feather_px, 1.0))
+    # the core reaches a few pixels under each arm's edge: two soft edges laid over each other
+    # would otherwise let the background show through along the seam
+    # (only from the core's side: over the background an arm's edge stays the arm's alone)
+    reach = cv2.dilate(_largest_component(core_hard).astype(np.uint8), np.ones((2 * seam + 1, 2 * seam + 1), np.uint8))
+    keep = cv2.GaussianBlur(np.maximum(1.0 - union, reach.astype(np.float32)), (0, 0), max(feather_px, 1.0))
+    core_alpha = np.clip(person * np.maximum(keep, hidden_soft), 0.0, 1.0)
+    # colours are made up only under the arms' opaque part: where an arm's edge is soft the core
+    # keeps the photo, so the portrait's own pose reproduces the photo exactly
+    core_fill = (hidden | limb_hard) & (union >= 0.9) & (core_alpha > 0.02)
+    return BodyCut(person, limbs, core_alpha.astype(np.float32), core_fill)

@@ -1,0 +1,285 @@
+"""The body in the warp render: limbs stay attached and keep their shape, borders stay smooth.
+
+On the drawn portrait of test_render_warp (known skeleton, colours and mask) and on a real shared
+portrait. The figures a person judges (a forearm come off, a sleeve ballooning, a sawtooth edge)
+are asserted on the rendered pixels and on the renderer's own coverage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.portrait.types import PortraitAnalysis
+from pipeline.portrait.wholebody import BODY_INDEX as J
+from pipeline.portrait.wholebody import WholeBodyPose
+from pipeline.render.warp import WarpConfig, WarpRenderer
+from pipeline.render.warp.depth import bone_depth
+from pipeline.render.warp.fill import pyramid_fill
+from pipeline.render.warp.skeleton import BONE_NAMES
+from pipeline.render.warp.skinning import apply_skin, two_bone_skin
+from pipeline.render.warp.stretch import straightened_texture
+from tests.test_render_warp import (FOREARM_COLOUR, HAND_COLOUR, SIZE, hold, portrait,  # noqa: F401 (fixtures)
+                                    psnr, renderer, rotate_about)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ARM = [J["right_elbow"], J["right_wrist"]]          # the image-left arm of the drawn portrait
+
+
+def _pose(portrait: PortraitAnalysis, shoulder_deg: float = 0.0, elbow_deg: float = 0.0) -> np.ndarray:
+    """The portrait's keypoints with the image-left arm turned at the shoulder, then the elbow."""
+    kp = portrait.pose.keypoints[0].astype(np.float64).copy()
+    shoulder = kp[J["right_shoulder"]]
+    kp[ARM] = rotate_about(kp[ARM], shoulder, shoulder_deg)
+    kp[[J["right_wrist"]]] = rotate_about(kp[[J["right_wrist"]]], kp[J["right_elbow"]], elbow_deg)
+    return kp
+
+
+def _render(renderer: WarpRenderer, portrait: PortraitAnalysis, kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    frame = renderer.render_pose(kp, portrait.pose.scores[0])
+    return frame, renderer.last_alpha.copy()
+
+
+def _blobs(mask: np.ndarray) -> list[int]:
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return sorted(stats[1:, cv2.CC_STAT_AREA].tolist(), reverse=True)
+
+
+def _colour_share(frame: np.ndarray, colour: tuple[int, int, int], tol: float = 40) -> np.ndarray:
+    return np.abs(frame.astype(np.int16) - np.array(colour)).max(-1) < tol
+
+
+@pytest.mark.parametrize("shoulder,elbow", [(0, -150), (0, -90), (0, 90), (-40, 0), (-60, -60), (30, -120),
+                                            (100, -120), (45, -60), (-30, 120)])
+def test_limb_stays_attached_at_any_bend(renderer: WarpRenderer, portrait: PortraitAnalysis, shoulder: float,
+                                         elbow: float) -> None:
+    kp = _pose(portrait, shoulder, elbow)
+    frame, cover = _render(renderer, portrait, kp)
+    blobs = _blobs(cover > 128)
+    assert len(blobs) >= 1 and (len(blobs) == 1 or blobs[1] < 0.005 * blobs[0]), blobs
+    # the hand went where the wrist was asked to go: its colour lies around the new wrist
+    wrist = kp[J["right_wrist"]]
+    x, y = np.round(wrist).astype(int)
+    r = int(0.06 * SIZE)
+    near = _colour_share(frame[max(0, y - r):y + r, max(0, x - r):x + r], HAND_COLOUR)
+    assert near.mean() > 0.15
+
+
+def test_forearm_keeps_its_width_when_it_turns(renderer: WarpRenderer, portrait: PortraitAnalysis) -> None:
+    def width(frame: np.ndarray, centre: np.ndarray, normal: np.ndarray) -> int:
+        steps = np.arange(-25, 26)
+        pts = np.round(centre[None] + steps[:, None] * normal[None]).astype(int)
+        return int(_colour_share(frame[pts[:, 1], pts[:, 0]], FOREARM_COLOUR).sum())
+
+    rest, _ = _render(renderer, portrait, _pose(portrait))
+    kp0 = portrait.pose.keypoints[0]
+    mid0 = (kp0[J["right_elbow"]] + kp0[J["right_wrist"]]) / 2
+    w0 = width(rest, mid0, np.array([1.0, 0.0]))
+    kp = _pose(portrait, 0, 90)                    # forearm swung to the horizontal
+    turned, _ = _render(renderer, portrait, kp)
+    mid = (kp[J["right_elbow"]] + kp[J["right_wrist"]]) / 2
+    axis = kp[J["right_wrist"]] - kp[J["right_elbow"]]
+    normal = np.array([-axis[1], axis[0]]) / np.hypot(*axis)
+    w1 = width(turned, mid, normal)
+    assert w0 >= 6 and abs(w1 - w0) <= max(2, 0.2 * w0), (w0, w1)
+
+
+def test_hand_moves_rigidly(renderer: WarpRenderer, portrait: PortraitAnalysis) -> None:
+    rest, _ = _render(renderer, portrait, _pose(portrait))
+    turned, _ = _render(renderer, portrait, _pose(portrait, 0, -120))
+    a, b = _colour_share(rest, HAND_COLOUR).sum(), _colour_share(turned, HAND_COLOUR).sum()
+    assert a > 100 and abs(int(b) - int(a)) < 0.15 * a, (a, b)
+
+
+def test_person_area_is_kept_when_the_arm_moves(renderer: WarpRenderer, portrait: PortraitAnalysis) -> None:
+    _, rest = _render(renderer, portrait, _pose(portrait))
+    area0 = float((rest > 128).sum())
+    for shoulder, elbow in ((45, 0), (100, -40), (0, -120)):
+        _, cover = _render(renderer, portrait, _pose(portrait, shoulder, elbow))
+        area = float((cover > 128).sum())
+        assert abs(area - area0) < 0.08 * area0, (shoulder, elbow, area, area0)
+
+
+def test_torso_border_is_straight_and_soft_where_the_arm_was(renderer: WarpRenderer,
+                                                              portrait: PortraitAnalysis) -> None:
+    """The torso's image-left side (a straight line from shoulder to hip) after the arm leaves it:
+    the part the arm hid is interpolated (gently bowed in under the armpit), never stair-stepped."""
+    _, cover = _render(renderer, portrait, _pose(portrait, 100, 0))
+    kp = portrait.pose.keypoints[0]
+    y0 = int(kp[J["right_shoulder"], 1] + 0.2 * SIZE)    # below the armpit
+    y1 = int(kp[J["right_hip"], 1] - 0.04 * SIZE)
+    a = cover.astype(np.float64)
+    edges, soft = [], 0
+    for y in range(y0, y1):
+        row = a[y, : int(SIZE / 2)]
+        inside = np.nonzero(row > 128)[0]
+        if len(inside) == 0:
+            continue
+        x = inside[0]
+        if 0 < x:                                  # sub-pixel crossing of half coverage
+            edges.append((y, x - 1 + (128 - row[x - 1]) / max(row[x] - row[x - 1], 1e-6)))
+        soft += int(((row[max(0, x - 3):x + 3] > 20) & (row[max(0, x - 3):x + 3] < 235)).any())
+    ys, xs = np.array(edges).T
+    fit = np.polyval(np.polyfit(ys, xs, 2), ys)
+    assert len(edges) > 0.8 * (y1 - y0)
+    assert np.abs(xs - fit).max() < 1.0          # a smooth outline: no stair steps, no sawtooth
+    assert np.abs(np.diff(xs, 2)).max() < 1.0    # and no jag from one row to the next
+    assert soft > 0.9 * len(edges)                # anti-aliased: a partial-coverage pixel on every row
+
+
+def test_rotation_blending_keeps_the_distance_to_the_joint() -> None:
+    """Linear blending would pull a vertex half-way between two bones turned 120 degrees apart
+    to half its distance from the joint (cos 60); the rotation blend keeps it."""
+    rest = np.array([[10.0, 0.0]])
+    weights = np.array([[0.5, 0.5]])
+    skin = two_bone_skin(rest, weights, np.array([-1, 0]), np.array([[0.0, 0.0], [0.0, 0.0]]))
+    c, s = np.cos(np.deg2rad(120)), np.sin(np.deg2rad(120))
+    transforms = np.array([np.eye(2, 3), [[c, -s, 0.0], [s, c, 0.0]]])
+    moved = apply_skin(skin, transforms)
+    assert abs(np.hypot(*moved[0]) - 10.0) < 1e-6
+    assert abs(np.degrees(np.arctan2(moved[0, 1], moved[0, 0])) - 60.0) < 1e-6
+
+
+def test_straightened_texture_is_constant_along_the_bone() -> None:
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[:, 20:44] = np.linspace(40, 220, 24).astype(np.uint8)[None, :, None]   # a shaded vertical limb
+    img[30:34, 20:44] = (255, 0, 0)                                           # a cuff line across it
+    region = np.zeros((64, 64), np.float32)
+    region[8:56, 20:44] = 1.0
+    out = straightened_texture(img, region, np.array([32.0, 8.0]), np.array([32.0, 56.0]))
+    limb = out[10:54, 22:42].astype(np.int16)
+    assert np.abs(limb - limb[:1]).max() <= 2                      # the cuff is gone, rows alike
+    assert limb[0, -1, 0] - limb[0, 0, 0] > 100                    # the shading across is kept
+
+
+def test_pyramid_fill_continues_a_gradient_without_streaks() -> None:
+    yy, xx = np.mgrid[0:96, 0:96].astype(np.float32)
+    img = np.stack([xx * 2, yy * 2, 255 - xx - yy], -1).clip(0, 255).astype(np.uint8)
+    hole = np.zeros((96, 96), bool)
+    hole[30:66, 30:66] = True
+    filled = pyramid_fill(img, hole, grain=0.0)
+    err = np.abs(filled.astype(np.int16) - img.astype(np.int16))[hole]
+    assert err.mean() < 12 and (filled[~hole] == img[~hole]).all()
+
+
+def test_depth_from_the_motion_puts_a_hand_behind_the_back() -> None:
+    from pipeline.motion.skeleton import JOINT_INDEX, REST_POSE
+
+    joints = np.repeat(np.asarray(REST_POSE, np.float64)[None], 10, 0)
+    joints[:, JOINT_INDEX["left_wrist"], 2] -= 0.35      # the person faces +Z: -Z is behind them
+    joints[:, JOINT_INDEX["right_wrist"], 2] += 0.35     # in front
+    depth = bone_depth(joints, 0.0, 12, 25.0)
+    assert depth.shape == (12, len(BONE_NAMES))
+    torso = depth[:, BONE_NAMES.index("torso")]
+    assert (depth[:, BONE_NAMES.index("left_hand")] > torso).all()
+    assert (depth[:, BONE_NAMES.index("right_hand")] < torso).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# a real photo
+
+
+@pytest.mark.skipif(not (SHARED / "portraits").is_dir(), reason="needs ../shared/data/portraits (present in CI)")
+def test_real_portrait_arm_moves_as_one_piece() -> None:
+    from pipeline.portrait.analysis import analyze_portrait
+
+    portrait = analyze_portrait(SHARED / "portraits" / "halfbody_man_0252.jpg")
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    rest = renderer.render_pose(renderer.rest.keypoints, portrait.pose.scores[0])
+    person = cv2.resize(portrait.mask, (renderer.width, renderer.height)) > 0.5
+    ref = cv2.resize(portrait.image, (renderer.width, renderer.height), interpolation=cv2.INTER_AREA)
+    assert psnr(rest[person], ref[person]) > 32                       # the photo's own pose is the photo
+    kp = renderer.rest.keypoints.copy()
+    for side in ("left", "right"):                                     # both arms out to the sides
+        sign = 1 if side == "left" else -1
+        shoulder = kp[J[f"{side}_shoulder"]]
+        pts = [J[f"{side}_elbow"], J[f"{side}_wrist"]]
+        kp[pts] = rotate_about(kp[pts], shoulder, -sign * 70)
+    scores = portrait.pose.scores[0].copy()
+    frame = renderer.render_pose(kp, scores)
+    blobs = _blobs(renderer.last_alpha > 128)
+    assert len(blobs) == 1 or blobs[1] < 0.005 * blobs[0], blobs
+    # the sleeves left the sides of the shirt: where the arms hung, the frame no longer shows them
+    # but the torso (inside the shirt's outline) or the background plate (outside it)
+    moved = np.abs(frame.astype(np.int16) - rest.astype(np.int16)).max(-1) > 30
+    assert moved.mean() > 0.02
+    poses = WholeBodyPose(np.stack([renderer.rest.keypoints, kp])[:, :, :] / [renderer.sx, renderer.sy],
+                          np.stack([scores, scores]), portrait.pose.image_size, 25.0)
+    frames = list(renderer.frames(poses))
+    assert len(frames) == 2 and frames[1].shape == rest.shape
+
+
+def test_hold_reproduces_the_drawn_portrait(renderer: WarpRenderer, portrait: PortraitAnalysis) -> None:
+    frame = list(renderer.frames(hold(portrait, 2)))[-1]
+    person = portrait.mask > 0.5
+    assert psnr(frame[person], portrait.image[person]) > 30
+
+
+def whole_body_portrait(size: int = 256) -> PortraitAnalysis:
+    """A drawn standing person, head to feet, on a textured background (legs apart)."""
+    from pipeline.portrait.wholebody import FACE, NUM_KEYPOINTS
+    from tests.test_render_warp import _face_points
+
+    s = size / 512.0
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / s
+    img = np.clip(np.stack([100 + 50 * np.sin(xx / 19), 130 + 40 * np.cos(yy / 23), 90 + 30 * np.sin((xx - yy) / 29)],
+                           -1), 0, 255).astype(np.uint8)
+    mask = np.zeros((size, size), np.uint8)
+    kp = np.zeros((NUM_KEYPOINTS, 2))
+    sc = np.zeros(NUM_KEYPOINTS)
+    pts = {"nose": (256, 70), "left_eye": (266, 60), "right_eye": (246, 60), "left_ear": (276, 66),
+           "right_ear": (236, 66), "left_shoulder": (300, 125), "right_shoulder": (212, 125),
+           "left_elbow": (316, 195), "right_elbow": (196, 195), "left_wrist": (322, 262), "right_wrist": (190, 262),
+           "left_hip": (282, 270), "right_hip": (230, 270), "left_knee": (296, 370), "right_knee": (216, 370),
+           "left_ankle": (306, 470), "right_ankle": (206, 470)}
+    for name, (x, y) in pts.items():
+        kp[J[name]] = [x * s, y * s]
+        sc[J[name]] = 1.0
+    p = lambda n: tuple(int(round(v)) for v in kp[J[n]])  # noqa: E731
+    torso = np.array([p("left_shoulder"), p("right_shoulder"), p("right_hip"), p("left_hip")], np.int32)
+    for canvas, colour in ((img, (200, 60, 50)), (mask, 255)):
+        cv2.fillConvexPoly(canvas, torso, colour)
+        for side in ("left", "right"):
+            for a, b, th in ((f"{side}_hip", f"{side}_knee", 34), (f"{side}_knee", f"{side}_ankle", 28),
+                             (f"{side}_shoulder", f"{side}_elbow", 24), (f"{side}_elbow", f"{side}_wrist", 20)):
+                leg = "knee" in b or "ankle" in b
+                cv2.line(canvas, p(a), p(b), colour if canvas is mask else ((40, 50, 150) if leg else (200, 60, 50)),
+                         max(2, int(th * s)))
+        skin = colour if canvas is mask else (225, 185, 155)
+        cv2.rectangle(canvas, (int(244 * s), int(95 * s)), (int(268 * s), int(130 * s)), skin, -1)   # the neck
+        cv2.ellipse(canvas, (int(256 * s), int(72 * s)), (int(26 * s), int(34 * s)), 0, 0, 360, skin, -1)
+    kp[FACE] = _face_points(256 * s, 72 * s, 0.45 * s)
+    sc[FACE] = 1.0
+    maskf = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 1.0)
+    c = np.array([256 * s, 72 * s])
+    return PortraitAnalysis(
+        image=img, original_size=(size, size), scale=1.0, pose=WholeBodyPose(kp[None], sc[None], (size, size), 0.0),
+        landmarks_2d=np.zeros((33, 3)), world_landmarks=np.zeros((33, 3)), mask=maskf,
+        face_box=(c[0] - 26 * s, c[1] - 34 * s, c[0] + 26 * s, c[1] + 34 * s), face_center=tuple(c),
+        framing="whole_body", visible=sc > 0.5)
+
+
+def test_whole_body_legs_step_without_tearing() -> None:
+    portrait = whole_body_portrait()
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=256, blink_rate_per_min=0.0))
+    kp = portrait.pose.keypoints[0].astype(np.float64).copy()
+    knee, ankle = J["left_knee"], J["left_ankle"]
+    kp[[knee, ankle]] = rotate_about(kp[[knee, ankle]], kp[J["left_hip"]], -25)     # a step sideways
+    kp[[ankle]] = rotate_about(kp[[ankle]], kp[knee], 20)
+    arms = [J["right_elbow"], J["right_wrist"]]
+    kp[arms] = rotate_about(kp[arms], kp[J["right_shoulder"]], 110)                   # and an arm up
+    renderer.render_pose(kp, portrait.pose.scores[0])
+    cover = renderer.last_alpha
+    blobs = _blobs(cover > 128)
+    assert len(blobs) == 1 or blobs[1] < 0.005 * blobs[0], blobs
+    # the leg is where it was asked to go, the whole way down
+    for t in (0.3, 0.6, 0.9):
+        x, y = np.round(kp[knee] + t * (kp[ankle] - kp[knee])).astype(int)
+        assert cover[y, x] > 200
+    # the torso's outline stays soft (anti-aliased) all round: partial-coverage pixels along it
+    edge = cv2.morphologyEx((cover > 128).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    partial = (cover > 20) & (cover < 235)
+    assert (partial & edge).sum() > 0.5 * edge.sum()
