@@ -71,6 +71,10 @@ class _Layer:
     stretch_alpha: np.ndarray | None = None
     bone: int = -1
 
+    def __post_init__(self) -> None:
+        # the triangles back to front by bone (hand over forearm over upper arm): fixed per layer
+        self.order = np.argsort(_LAYERS[self.mesh.tri_bone], kind="stable")
+
 
 class WarpRenderer:
     """Deforms one portrait to follow a pose sequence; build once, render many frames."""
@@ -166,10 +170,8 @@ class WarpRenderer:
         bone is farther than the torso are drawn before the core, so the torso hides them.
         """
         core, arms = self.layers[0], self.layers[1:]
-        order = lambda m, t: t[np.argsort(_LAYERS[m.tri_bone[t]], kind="stable")]  # noqa: E731
         if depth is None:
-            return [(core, order(core.mesh, np.arange(len(core.mesh.triangles))))] + [
-                (a, order(a.mesh, np.arange(len(a.mesh.triangles)))) for a in arms]
+            return [(layer, layer.order) for layer in self.layers]
         d = np.asarray(depth, np.float64)
         behind, front = [], []
         for a in arms:
@@ -177,12 +179,11 @@ class WarpRenderer:
             far = tri_depth > d[_TORSO] + 1e-6
             mean = float(tri_depth.mean()) if len(tri_depth) else 0.0
             if far.any():
-                behind.append((mean, a, np.nonzero(far)[0]))
+                behind.append((mean, a, a.order[far[a.order]]))
             if (~far).any():
-                front.append((mean, a, np.nonzero(~far)[0]))
-        back_to_front = lambda items: [(a, order(a.mesh, t)) for _, a, t in sorted(items, key=lambda x: -x[0])]  # noqa: E731
-        return back_to_front(behind) + [(core, order(core.mesh, np.arange(len(core.mesh.triangles))))] + \
-            back_to_front(front)
+                front.append((mean, a, a.order[~far[a.order]]))
+        back_to_front = lambda items: [(a, t) for _, a, t in sorted(items, key=lambda x: -x[0])]  # noqa: E731
+        return back_to_front(behind) + [(core, core.order)] + back_to_front(front)
 
     def _draw(self, layer: _Layer, transforms: np.ndarray, tris: np.ndarray, out: np.ndarray,
               cover: np.ndarray) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .skeleton import BONE_INDEX, BONE_NAMES, BONES, RestSkeleton
+from .skeleton import ARM_BONES, BONE_INDEX, BONE_NAMES, BONES, RestSkeleton
 from .skinning import Skin, two_bone_skin
 
 
@@ -194,7 +194,7 @@ def core_mesh(alpha: np.ndarray, rest: RestSkeleton, step: float, limb_radius: f
     pad = int(round(edge_pad * max(alpha.shape)))
     verts, tris = padded_grid_mesh(layer_region(alpha, int(round(step))), step, pad)
     scores = bone_scores(verts, rest, limb_radius)
-    allowed = np.array([not ("arm" in n or "hand" in n) for n in BONE_NAMES])
+    allowed = np.array([n not in ARM_BONES for n in BONE_NAMES])
     sw = rest.shoulder_width
     weights = skin_weights(verts, scores, rest, falloff * sw, joint_radius * sw, allowed)
     return _layer_mesh("core", verts, tris, weights.astype(np.float64), rest, alpha.shape)
