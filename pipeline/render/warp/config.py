@@ -44,8 +44,9 @@ class WarpConfig:
     torso_scale_limits: tuple[float, float] = (0.85, 1.2)
     limb_stretch_limits: tuple[float, float] = (0.35, 1.4)
     """How far a limb may shorten (foreshortening) or lengthen along itself relative to the photo."""
-    end_on_stretch: float = 1.6
-    """How far a limb that the photo shows end-on (a forearm pointing at the camera) may unfold."""
+    end_on_stretch: float = 6.0
+    """How far a limb that the photo shows end-on (a forearm pointing at the camera) may unfold at
+    most (it unfolds to an adult limb's length; its photo texture gives way to a clean tube)."""
     seed: int = 0
     mouth_visemes: bool = True
     """Mouth shapes from the speech's phonemes (pipeline.speech.visemes: aligned to a transcript,

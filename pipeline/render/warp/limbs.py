@@ -291,8 +291,20 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         tube_u = tube_u * np.where(nearer_fore & (tube_f > 0.5), 0.0, 1.0).astype(np.float32)
         tube_f = tube_f * np.where(~nearer_fore & (tube_u > 0.5), 0.0, 1.0).astype(np.float32)
         fore_part = np.maximum(tube_f, elbow_cap) * (1.0 - hand_core)
-        upper_part = np.maximum(tube_u, elbow_cap) * (1.0 - cv2.erode(tube_f * (1.0 - elbow_cap), under)) * \
+        # a forearm the photo shows end-on is a blob around the elbow that unfolds into a tube
+        # (stretch.tube_texture); the upper arm then keeps only its own end, not that blob
+        upper_cap = elbow_cap if rest.end_on is None or rest.end_on[fore] < 0.3 else \
+            elbow_cap * _disc((h, w), e, half_u) * cv2.dilate(tube_u, under)
+        upper_part = np.maximum(tube_u, upper_cap) * (1.0 - cv2.erode(tube_f * (1.0 - elbow_cap), under)) * \
             (1.0 - hand_core)
+        # the deltoid, outside the shoulder joint, is the arm's: left on the core it would stay
+        # behind as a flap of sleeve when the arm moves (the joint's inner side stays the torso's)
+        mid = rest.torso_quad[:2].mean(0)
+        out = (s - mid) / max(float(np.hypot(*(s - mid))), 1e-6)
+        ys, xs = np.mgrid[0:h, 0:w]
+        lateral = ((xs - s[0]) * out[0] + (ys - s[1]) * out[1]) > -0.03 * sw
+        deltoid = (_disc((h, w), s, 1.4 * half_u) * (person > 0.5) * lateral).astype(np.float32)
+        upper_part = np.maximum(upper_part, deltoid * (1.0 - hand_core))
         parts = {bones[0]: upper_part, bones[1]: fore_part}
         if hand_region.any():
             parts[bones[2]] = hand_region

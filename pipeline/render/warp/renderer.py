@@ -36,7 +36,7 @@ from .raster import rasterize
 from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
 from .skeleton import BONE_INDEX, BONES, bone_transforms, build_rest_skeleton
 from .skinning import apply_skin
-from .stretch import straightened_texture, stretch_weight
+from .stretch import TUBE_HALF_WIDTH, stretch_weight, tube_texture
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
@@ -124,13 +124,19 @@ class WarpRenderer:
                 alpha = part * cut.person
                 k = BONE_INDEX[bone]
                 straight = straight_alpha = None
+                mesh_alpha = alpha
                 if "forearm" in bone:     # may unfold far beyond its length in the photo
                     a, b = self.rest.segments[k]
-                    tube = part * (1.0 - limb.hand) * (segment_distance_map(part.shape, a, b) <= limb.half_widths[bone])
-                    source = (tube > 0.5) & (limb.hand < 0.05)
-                    straight = straightened_texture(self.image, tube, a, b, source)
-                    straight_alpha = straightened_texture(to_u8(alpha), tube, a, b, source)
-                self.layers.append(_Layer(part_mesh(bone, alpha, self.rest, step, cfg.shoulder_blend),
+                    sw = self.rest.shoulder_width
+                    half = float(np.clip(limb.half_widths[bone], TUBE_HALF_WIDTH[0] * sw, TUBE_HALF_WIDTH[1] * sw))
+                    opaque = (alpha > 0.9) & (limb.hand < 0.05)
+                    s_up, e_up = self.rest.segments[BONE_INDEX[limb.bones[0]]]
+                    by_elbow = (limb.parts[limb.bones[0]] * cut.person > 0.9) & (limb.hand < 0.05) & (
+                        segment_distance_map(part.shape, e_up, e_up) < 0.35 * float(np.hypot(*(e_up - s_up))))
+                    straight, straight_alpha = tube_texture(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5),
+                                                            a, b, half, cfg.feather_px, by_elbow)
+                    mesh_alpha = np.maximum(alpha, straight_alpha * (1.0 / 255.0))
+                self.layers.append(_Layer(part_mesh(bone, mesh_alpha, self.rest, step, cfg.shoulder_blend),
                                           self.image, to_u8(alpha), straight, straight_alpha, k))
 
         # Face seam: the face is painted into the core layer's texture (core_rgb -> core_work) in the

@@ -293,6 +293,12 @@ def bone_transforms(rest: RestSkeleton, keypoints: np.ndarray, scores: np.ndarra
             continue
         # a limb seen end-on in the photo may unfold to its full length (its short texture stretches)
         lo, hi = stretch_limits
-        limits = (lo, hi + end_on[i] * (end_on_stretch - hi)) if end_on_stretch > hi else stretch_limits
+        limits = stretch_limits
+        if end_on[i] > 0 and bone.name in TYPICAL_LENGTH:
+            # as far as a limb of adult proportions reaches (a little more: the motion's may be
+            # longer), never beyond ``end_on_stretch``
+            rest_len = max(float(np.hypot(*(rest.segments[i, 1] - start0))), 1e-6)
+            reach = 1.15 * TYPICAL_LENGTH[bone.name] * rest.shoulder_width * torso_scale / rest_len
+            limits = (lo, hi + end_on[i] * max(min(reach, end_on_stretch) - hi, 0.0))
         out[i] = limb_transform(start0, rest.segments[i, 1], start1, kp[bone.end], limits)
     return out

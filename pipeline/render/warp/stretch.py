@@ -1,64 +1,22 @@
-"""A limb texture that can stretch: the limb's cross-section, repeated along its bone.
+"""A forearm texture that can stretch: a clean tube, the limb's cross-section repeated along its bone.
 
-A forearm that points at the camera in the photo is a few pixels long there; when the motion
-turns it sideways it must become several times longer, and stretching the photo's few pixels
-drags the hand's edge, a shadow or the cuff into streaks down the arm. What can be stretched
-without streaks is a texture that does not change along the bone: the limb's colour profile
-across its width (skin or sleeve, lit on one side, shaded on the other), the median of each
-offset from the bone over the limb's length. The renderer crossfades from the photo's own
-texture to this one as the bone stretches, so the photo's pose still shows the photo.
+A forearm that points at the camera in the photo is a short blob around the elbow; when the
+motion turns it sideways it must become several times longer, and stretching the photo's pixels
+drags the hand's edge, a shadow, the cuff and the gaps of the blob's outline into stripes and
+shreds. What can be stretched without streaks is a texture that does not change along the bone:
+a tube of a forearm's width, opaque inside, coloured with the limb's profile across its width
+(skin or sleeve, lit on one side, shaded on the other). The renderer crossfades from the photo's
+own texture to the tube as the bone stretches, so the photo's pose still shows the photo.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 STRETCH_START = 1.05
 STRETCH_FULL = 1.6
 """The profile texture starts showing at this stretch and fully replaces the photo at the next."""
-
-
-def straightened_texture(image: np.ndarray, region: np.ndarray, a: np.ndarray, b: np.ndarray,
-                         source: np.ndarray | None = None) -> np.ndarray:
-    """``image`` with ``region`` (H, W float) replaced by the cross-section profile of bone a -> b.
-
-    ``source`` (H, W bool) selects the pixels the profile is measured on (default: region > 0.5).
-    Works on colour (H, W, 3) and on opacity (H, W) images alike.
-    """
-    if image.ndim == 2:
-        return straightened_texture(np.repeat(image[..., None], 3, -1), region, a, b, source)[..., 0].copy()
-    out = image.copy()
-    inside = region > 0.02
-    src = (region > 0.5) if source is None else source
-    v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
-    length = float(np.hypot(*v))
-    if length < 1e-6 or not src.any():
-        return out
-    n = np.array([-v[1], v[0]]) / length
-    ys, xs = np.nonzero(inside)
-    offset = np.round((xs - a[0]) * n[0] + (ys - a[1]) * n[1]).astype(np.int64)
-    sy, sx = np.nonzero(src)
-    src_off = np.round((sx - a[0]) * n[0] + (sy - a[1]) * n[1]).astype(np.int64)
-    lo, hi = int(src_off.min()), int(src_off.max())
-    colours = image[sy, sx].astype(np.float64)
-    profile = np.zeros((hi - lo + 1, 3))
-    have = np.zeros(hi - lo + 1, bool)
-    for k in range(lo, hi + 1):
-        sel = src_off == k
-        if sel.sum() >= 2:
-            profile[k - lo] = np.median(colours[sel], axis=0)
-            have[k - lo] = True
-    if not have.any():
-        return out
-    idx = np.arange(lo, hi + 1)
-    for c in range(3):
-        profile[:, c] = np.interp(idx, idx[have], profile[have, c])
-    # a light smoothing across the width: the profile is a shape, not a noise pattern
-    kernel = np.array([0.25, 0.5, 0.25])
-    padded = np.pad(profile, ((1, 1), (0, 0)), mode="edge")
-    profile = sum(kernel[i] * padded[i:i + len(profile)] for i in range(3))
-    out[ys, xs] = np.clip(profile[np.clip(offset, lo, hi) - lo] + 0.5, 0, 255).astype(np.uint8)
-    return out
 
 
 def stretch_weight(transform: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -69,3 +27,126 @@ def stretch_weight(transform: np.ndarray, a: np.ndarray, b: np.ndarray) -> float
         return 0.0
     stretch = float(np.hypot(*(np.asarray(transform)[:, :2] @ v))) / length
     return float(np.clip((stretch - STRETCH_START) / (STRETCH_FULL - STRETCH_START), 0.0, 1.0))
+
+
+TUBE_HALF_WIDTH = (0.07, 0.12)
+"""A forearm's half width, as a share of the shoulder width (wrist to below the elbow, adults)."""
+
+
+TAPER = 0.25
+"""The tube is this share of its half width wider at the elbow than at the wrist."""
+SAME_MATERIAL = 30.0
+"""Colours farther apart than this in CIELAB are different materials (skin, a sleeve, a helmet)."""
+SKIN_CHROMA = 14.0
+"""Two colours closer than this in CIELAB chroma (a*, b*) are the same skin."""
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    px = np.clip(np.asarray(rgb, np.float64), 0, 255).astype(np.uint8).reshape(1, 1, 3)
+    lab = cv2.cvtColor(px, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64)
+    return np.array([lab[0] * 100 / 255, lab[1] - 128, lab[2] - 128])
+
+
+def _chroma_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.hypot(*(_lab(a)[1:] - _lab(b)[1:])))
+
+
+def _lab_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(_lab(a) - _lab(b)))
+
+
+def _luma(rgb: np.ndarray) -> float:
+    return float(np.dot(np.asarray(rgb, np.float64), [0.299, 0.587, 0.114]))
+
+
+def _smooth_profile(profile: np.ndarray, have: np.ndarray, sigma: float) -> np.ndarray:
+    """Fill the offsets nobody measured from their neighbours, then blur: lighting, not texture."""
+    idx = np.arange(len(profile))
+    out = profile.copy()
+    for c in range(out.shape[1]):
+        out[:, c] = np.interp(idx, idx[have], profile[have, c])
+    radius = max(1, int(round(3 * sigma)))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(sigma, 1e-3)) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(out, ((radius, radius), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(out.shape[1])], 1)
+
+
+def tube_texture(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 half_width: float, feather_px: float = 1.2,
+                 nearby: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A forearm that can unfold from end-on: (rgb, alpha) textures of a clean tube on bone a -> b.
+
+    A forearm the photo shows end-on is a short blob of skin or sleeve, with the elbow, the hand's
+    edge and the gaps between them in its outline; stretched along the bone it tears into stripes.
+    The tube is what the unfolded forearm must look like: ``half_width`` either side of the bone,
+    opaque inside with a feathered edge, square at the elbow and the wrist (the upper arm's cap and
+    the hand cover the joints), coloured with the limb's own colour profile across its width,
+    measured on ``opaque`` (H, W bool: pixels that certainly are this forearm) and blurred into
+    lighting; where the photo shows too little of it, the colour of ``nearby`` (H, W bool: the
+    upper arm by the elbow, the same sleeve or skin) with a cylinder's shading. Bare skin takes the
+    brightness of ``skin`` (H, W bool, the hand). Constant along the bone, so it stretches without
+    streaks.
+    """
+    h, w = opaque.shape
+    out_rgb = image.copy()
+    v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
+    length = float(np.hypot(*v))
+    alpha = np.zeros((h, w), np.uint8)
+    if length < 1e-6 or half_width < 1:
+        return out_rgb, alpha
+    u = v / length
+    n = np.array([-u[1], u[0]])
+    ys, xs = np.mgrid[0:h, 0:w]
+    dx, dy = xs - a[0], ys - a[1]
+    along = dx * u[0] + dy * u[1]
+    across = dx * n[0] + dy * n[1]
+    soft = max(feather_px, 0.5)
+    # a forearm narrows from below the elbow to the wrist
+    local = half_width * (1.0 + TAPER / 2 - TAPER * np.clip(along / length, 0.0, 1.0))
+    side = np.clip((local - np.abs(across)) / soft + 0.5, 0.0, 1.0)
+    ends = np.clip(np.minimum(along, length - along) / soft + 0.5, 0.0, 1.0)
+    tube = side * ends
+    alpha = np.clip(tube * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+    bins = int(np.ceil(half_width * (1.0 + TAPER / 2)))
+    offsets = np.arange(-bins, bins + 1)
+    profile = np.zeros((len(offsets), 3))
+    have = np.zeros(len(offsets), bool)
+    src = opaque & (np.abs(across) <= half_width) & (along > -soft) & (along < length + soft)
+    if src.any():
+        sy, sx = np.nonzero(src)
+        off = np.clip(np.round(across[sy, sx]).astype(np.int64) + bins, 0, len(offsets) - 1)
+        colours = image[sy, sx].astype(np.float64)
+        for k in np.unique(off):
+            sel = off == k
+            if sel.sum() >= 3:
+                profile[k] = np.median(colours[sel], axis=0)
+                have[k] = True
+    roundness = np.sqrt(np.clip(1.0 - (offsets / (bins + 0.5)) ** 2, 0.0, 1.0))
+    hand = np.median(image[skin].astype(np.float64), axis=0) if skin.sum() >= 20 else None
+    near = np.median(image[nearby].astype(np.float64), axis=0) if nearby is not None and nearby.sum() >= 20 else None
+    if have.mean() >= 0.5 and (hand is not None or near is not None):
+        # what the photo shows around an end-on forearm may be something it holds (a helmet, a
+        # cup): the forearm is the sleeve by the elbow or the skin of the hand, or not measured
+        seen = np.median(profile[have], axis=0)
+        if min(_lab_distance(seen, c) for c in (hand, near) if c is not None) > SAME_MATERIAL:
+            have[:] = False
+    if have.mean() >= 0.5:
+        profile = _smooth_profile(profile, have, sigma=0.25 * half_width)
+        if hand is not None and _chroma_distance(np.median(profile, axis=0), hand) < SKIN_CHROMA:
+            # bare skin: the end-on blob is mostly the shadowed underside of the arm; an unfolded
+            # forearm faces the light like the hand does, so take the hand's brightness
+            profile *= (_luma(hand) / max(_luma(np.median(profile, axis=0)), 1.0))
+    elif near is not None:
+        # the photo shows (almost) none of it: the colour by the elbow, shaded as a cylinder
+        base = near
+        if hand is not None and _chroma_distance(base, hand) < SKIN_CHROMA:
+            base = base * (_luma(hand) / max(_luma(base), 1.0))
+        profile = base[None, :] * (0.82 + 0.18 * roundness[:, None])
+    else:
+        return out_rgb, np.zeros((h, w), np.uint8)
+    inside = tube > 0
+    k = np.clip(np.round(across[inside]).astype(np.int64) + bins, 0, len(offsets) - 1)
+    out_rgb[inside] = np.clip(profile[k] + 0.5, 0, 255).astype(np.uint8)
+    return out_rgb, alpha
