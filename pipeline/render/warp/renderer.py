@@ -131,8 +131,11 @@ class WarpRenderer:
                     half = float(np.clip(limb.half_widths[bone], TUBE_HALF_WIDTH[0] * sw, TUBE_HALF_WIDTH[1] * sw))
                     opaque = (alpha > 0.9) & (limb.hand < 0.05)
                     s_up, e_up = self.rest.segments[BONE_INDEX[limb.bones[0]]]
-                    by_elbow = (limb.parts[limb.bones[0]] * cut.person > 0.9) & (limb.hand < 0.05) & (
+                    upper_own = (limb.parts[limb.bones[0]] * cut.person > 0.9) & (limb.hand < 0.05)
+                    by_elbow = upper_own & (
                         segment_distance_map(part.shape, e_up, e_up) < 0.35 * float(np.hypot(*(e_up - s_up))))
+                    if by_elbow.sum() < 20:       # the elbow hidden (behind the hand): the upper arm
+                        by_elbow = upper_own
                     straight, straight_alpha = tube_texture(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5),
                                                             a, b, half, cfg.feather_px, by_elbow)
                     mesh_alpha = np.maximum(alpha, straight_alpha * (1.0 / 255.0))

@@ -47,8 +47,11 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return np.array([lab[0] * 100 / 255, lab[1] - 128, lab[2] - 128])
 
 
-def _chroma_distance(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.hypot(*(_lab(a)[1:] - _lab(b)[1:])))
+def _chroma_distances(colours: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """CIELAB chroma (a*, b*) distance of each of ``colours`` (N, 3 RGB) to ``ref``."""
+    px = np.clip(colours, 0, 255).astype(np.uint8).reshape(-1, 1, 3)
+    ab = cv2.cvtColor(px, cv2.COLOR_RGB2LAB)[:, 0, 1:].astype(np.float64) - 128
+    return np.hypot(*(ab - _lab(ref)[1:]).T)
 
 
 def _lab_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -111,41 +114,47 @@ def tube_texture(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
 
     bins = int(np.ceil(half_width * (1.0 + TAPER / 2)))
     offsets = np.arange(-bins, bins + 1)
+    roundness = np.sqrt(np.clip(1.0 - (offsets / (bins + 0.5)) ** 2, 0.0, 1.0))
+    hand = np.median(image[skin].astype(np.float64), axis=0) if skin.sum() >= 20 else None
+    near = np.median(image[nearby].astype(np.float64), axis=0) if nearby is not None and nearby.sum() >= 20 else None
+    src = opaque & (np.abs(across) <= half_width) & (along > -soft) & (along < length + soft)
+    sy, sx = np.nonzero(src)
+    colours = image[sy, sx].astype(np.float64)
+    bare = False
+    if hand is not None and len(colours):
+        # bare forearm or sleeve? Skin is what has the hand's chroma; a bare forearm measures its
+        # skin only (not the shirt or the wall the blob's outline takes in)
+        is_skin = _chroma_distances(colours, hand) < SKIN_CHROMA
+        bare = bool(is_skin.mean() >= 0.35)
+        keep = is_skin if bare else ~is_skin
+        sy, sx, colours = sy[keep], sx[keep], colours[keep]
     profile = np.zeros((len(offsets), 3))
     have = np.zeros(len(offsets), bool)
-    src = opaque & (np.abs(across) <= half_width) & (along > -soft) & (along < length + soft)
-    if src.any():
-        sy, sx = np.nonzero(src)
+    if len(colours):
         off = np.clip(np.round(across[sy, sx]).astype(np.int64) + bins, 0, len(offsets) - 1)
-        colours = image[sy, sx].astype(np.float64)
         for k in np.unique(off):
             sel = off == k
             if sel.sum() >= 3:
                 profile[k] = np.median(colours[sel], axis=0)
                 have[k] = True
-    roundness = np.sqrt(np.clip(1.0 - (offsets / (bins + 0.5)) ** 2, 0.0, 1.0))
-    hand = np.median(image[skin].astype(np.float64), axis=0) if skin.sum() >= 20 else None
-    near = np.median(image[nearby].astype(np.float64), axis=0) if nearby is not None and nearby.sum() >= 20 else None
-    if have.mean() >= 0.5 and (hand is not None or near is not None):
-        # what the photo shows around an end-on forearm may be something it holds (a helmet, a
-        # cup): the forearm is the sleeve by the elbow or the skin of the hand, or not measured
-        seen = np.median(profile[have], axis=0)
-        if min(_lab_distance(seen, c) for c in (hand, near) if c is not None) > SAME_MATERIAL:
+    if have.mean() >= 0.5 and not bare and near is not None:
+        # a sleeve the forearm does not share with the upper arm may be something it holds (a
+        # helmet, a cup): then the sleeve by the elbow
+        if _lab_distance(np.median(profile[have], axis=0), near) > SAME_MATERIAL:
             have[:] = False
     if have.mean() >= 0.5:
         profile = _smooth_profile(profile, have, sigma=0.25 * half_width)
-        if hand is not None and _chroma_distance(np.median(profile, axis=0), hand) < SKIN_CHROMA:
-            # bare skin: the end-on blob is mostly the shadowed underside of the arm; an unfolded
-            # forearm faces the light like the hand does, so take the hand's brightness
+        if bare:
+            # the end-on blob is mostly the shadowed underside of the arm; an unfolded forearm
+            # faces the light like the hand does, so it takes the hand's brightness
             profile *= (_luma(hand) / max(_luma(np.median(profile, axis=0)), 1.0))
-    elif near is not None:
-        # the photo shows (almost) none of it: the colour by the elbow, shaded as a cylinder
-        base = near
-        if hand is not None and _chroma_distance(base, hand) < SKIN_CHROMA:
-            base = base * (_luma(hand) / max(_luma(base), 1.0))
-        profile = base[None, :] * (0.82 + 0.18 * roundness[:, None])
     else:
-        return out_rgb, np.zeros((h, w), np.uint8)
+        # the photo shows (almost) none of it: skin like the hand's, or the sleeve by the elbow,
+        # shaded as a cylinder
+        base = hand if (bare or near is None) else near
+        if base is None:
+            return out_rgb, np.zeros((h, w), np.uint8)
+        profile = base[None, :] * (0.82 + 0.18 * roundness[:, None])
     inside = tube > 0
     k = np.clip(np.round(across[inside]).astype(np.int64) + bins, 0, len(offsets) - 1)
     out_rgb[inside] = np.clip(profile[k] + 0.5, 0, 255).astype(np.uint8)
