@@ -298,3 +298,22 @@ def test_whole_body_legs_step_without_tearing() -> None:
     edge = cv2.morphologyEx((cover > 128).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
     partial = (cover > 20) & (cover < 235)
     assert (partial & edge).sum() > 0.5 * edge.sum()
+
+
+def test_a_limb_giving_way_to_its_tube_is_never_see_through() -> None:
+    from pipeline.render.warp.renderer import _crossfade
+
+    rgb1 = np.full((8, 8, 3), 200, np.uint8)
+    rgb2 = np.full((8, 8, 3), 100, np.uint8)
+    a1 = np.zeros((8, 8), np.uint8)
+    a2 = np.zeros((8, 8), np.uint8)
+    a1[:, :5] = 255                      # the photo's outline
+    a2[:, 3:] = 255                      # the tube's, overlapping in columns 3-4
+    for mix in (0.25, 0.5, 0.75):
+        rgb, alpha = _crossfade(rgb1, a1, rgb2, a2, mix)
+        assert alpha[:, 3:5].min() == 255                              # both opaque: opaque
+        if mix == 0.5:
+            assert alpha.min() == 255                                  # the union, no ghost
+            assert 130 < int(rgb[0, 4, 0]) < 170                       # colours blend where both are
+    rgb, alpha = _crossfade(rgb1, a1, rgb2, a2, 1.0)
+    assert (alpha == a2).all() and (rgb[:, 3:] == 100).all()           # fully the tube at the end

@@ -217,12 +217,15 @@ class WarpRenderer:
         if layer.stretch_rgb is not None:
             mix = stretch_weight(transforms[layer.bone], *self.rest.segments[layer.bone])
             if mix > 0:
-                remap = lambda t: cv2.remap(t, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)  # noqa: E731
-                rgb = cv2.addWeighted(remap(layer.stretch_rgb), mix, rgb, 1.0 - mix, 0.0)
-                alpha = cv2.addWeighted(remap(layer.stretch_alpha), mix, alpha, 1.0 - mix, 0.0)
+                rgb, alpha = _crossfade(rgb, alpha, self._remap(layer.stretch_rgb, crop),
+                                        self._remap(layer.stretch_alpha, crop), mix)
         a = alpha.astype(np.float32) * (1.0 / 255.0)
         out[box] = cv2.blendLinear(rgb, out[box], a, 1.0 - a)
         cover[box] += a * (1.0 - cover[box])
+
+    @staticmethod
+    def _remap(texture: np.ndarray, crop: np.ndarray) -> np.ndarray:
+        return cv2.remap(texture, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
     # ------------------------------------------------------------------------------------------
     # sequences
@@ -306,6 +309,24 @@ class WarpRenderer:
             if progress is not None:
                 progress(i + 1, n)
             yield frame
+
+
+def _crossfade(rgb: np.ndarray, alpha: np.ndarray, rgb2: np.ndarray, alpha2: np.ndarray,
+               mix: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo's limb (rgb, alpha) giving way to another texture of a different outline (mix 0..1).
+
+    A linear blend of two outlines is half transparent wherever they differ (a ghost limb); here
+    the outlines swap over the first and last halves of the fade (their union stays opaque in
+    between) and the colours blend where both are opaque, each weighted by its own coverage.
+    """
+    a1 = alpha.astype(np.float32) * (min(1.0, 2.0 * (1.0 - mix)) / 255.0)
+    a2 = alpha2.astype(np.float32) * (min(1.0, 2.0 * mix) / 255.0)
+    w1, w2 = a1 * (1.0 - mix), a2 * mix
+    total = np.maximum(w1 + w2, 1e-6)
+    colour = (rgb.astype(np.float32) * (w1 / total)[..., None] + rgb2.astype(np.float32) * (w2 / total)[..., None])
+    out_alpha = np.maximum(a1, a2)
+    return (np.clip(colour + 0.5, 0, 255).astype(np.uint8),
+            np.clip(out_alpha * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
 def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, audio: AudioClip | None, *,

@@ -29,7 +29,7 @@ def stretch_weight(transform: np.ndarray, a: np.ndarray, b: np.ndarray) -> float
     return float(np.clip((stretch - STRETCH_START) / (STRETCH_FULL - STRETCH_START), 0.0, 1.0))
 
 
-TUBE_HALF_WIDTH = (0.07, 0.12)
+TUBE_HALF_WIDTH = (0.065, 0.105)
 """A forearm's half width, as a share of the shoulder width (wrist to below the elbow, adults)."""
 
 
@@ -148,6 +148,7 @@ def tube_texture(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
             # the end-on blob is mostly the shadowed underside of the arm; an unfolded forearm
             # faces the light like the hand does, so it takes the hand's brightness
             profile *= (_luma(hand) / max(_luma(np.median(profile, axis=0)), 1.0))
+            profile *= (0.9 + 0.1 * roundness[:, None]) / 0.97    # still a round limb
     else:
         # the photo shows (almost) none of it: skin like the hand's, or the sleeve by the elbow,
         # shaded as a cylinder
