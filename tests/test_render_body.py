@@ -21,7 +21,7 @@ from pipeline.render.warp.depth import bone_depth
 from pipeline.render.warp.fill import pyramid_fill
 from pipeline.render.warp.skeleton import BONE_NAMES
 from pipeline.render.warp.skinning import apply_skin, two_bone_skin
-from pipeline.render.warp.stretch import tube_texture
+from pipeline.render.warp.stretch import forearm_tube
 from tests.test_render_warp import (FOREARM_COLOUR, HAND_COLOUR, SIZE, hold, portrait,  # noqa: F401 (fixtures)
                                     psnr, renderer, rotate_about)
 
@@ -144,28 +144,34 @@ def test_rotation_blending_keeps_the_distance_to_the_joint() -> None:
 
 
 def test_an_end_on_forearm_unfolds_into_a_clean_tube() -> None:
-    """The tube is opaque inside, feathered at its sides, constant along the bone (no cuff line,
-    no stripes) and keeps the limb's shading across; with nothing of the forearm in view it takes
-    the sleeve's colour by the elbow, not the hand's skin."""
+    """The tube is opaque inside, round at its ends, feathered at its sides, constant along the
+    bone (no cuff line, no stripes) and keeps the limb's shading across; with nothing of the
+    forearm in view it takes the sleeve's colour by the elbow, not the hand's skin."""
     img = np.zeros((64, 64, 3), np.uint8)
     img[:, 20:44] = np.linspace(40, 220, 24).astype(np.uint8)[None, :, None]   # a shaded vertical limb
     img[30:34, 20:44] = (255, 0, 0)                                           # a cuff line across it
     opaque = np.zeros((64, 64), bool)
     opaque[8:56, 20:44] = True
     hand = np.zeros((64, 64), bool)
-    rgb, alpha = tube_texture(img, opaque, hand, np.array([32.0, 8.0]), np.array([32.0, 56.0]), 10.0)
-    limb = rgb[12:52, 24:40].astype(np.int16)
+    a, b = np.array([32.0, 8.0]), np.array([32.0, 56.0])
+    tube = forearm_tube(img, opaque, hand, a, b, 10.0)
+    rgb, alpha = tube.draw(a, b, (0, 0), (64, 64))
+    limb = rgb[12:52, 28:37].astype(np.int16)
     assert np.abs(limb - limb[:1]).max() <= 2                      # the cuff is gone, rows alike
-    assert limb[0, -1, 0] - limb[0, 0, 0] > 60                     # the shading across is kept
-    assert (alpha[12:52, 24:40] == 255).all() and alpha[30, 10] == 0 and 0 < alpha[30, 42] < 255
+    assert rgb[30, 38, 0] - rgb[30, 26, 0] > 40                    # the shading across is kept
+    assert (alpha[12:52, 26:39] == 255).all() and alpha[30, 10] == 0 and 0 < alpha[30, 42] < 255
+    assert alpha[0, 32] == 255 and alpha[0, 21] == 0               # round at the elbow, not square
+    # drawn at twice the length somewhere else, the tube keeps its width
+    rgb2, alpha2 = tube.draw(np.array([20.0, 10.0]), np.array([20.0, 106.0]), (0, 0), (120, 40))
+    assert abs(int((alpha2[58] > 127).sum()) - int((alpha[32] > 127).sum())) <= 1
 
     sleeve = np.zeros((64, 64), bool)
     sleeve[0:6, 20:44] = True
     img[0:6, 20:44] = (30, 90, 60)                                 # a green sleeve by the elbow
     hand[58:64, 20:44] = True
     img[58:64, 20:44] = (230, 180, 160)                            # skin
-    rgb, alpha = tube_texture(img, np.zeros_like(opaque), hand, np.array([32.0, 8.0]), np.array([32.0, 56.0]),
-                              10.0, nearby=sleeve)
+    tube = forearm_tube(img, np.zeros_like(opaque), hand, a, b, 10.0, nearby=sleeve)
+    rgb, alpha = tube.draw(a, b, (0, 0), (64, 64))
     centre = rgb[30, 32].astype(int)
     assert alpha[30, 32] == 255 and centre[1] > centre[0] + 30     # green, not skin
 

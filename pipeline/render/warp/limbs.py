@@ -292,7 +292,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         tube_f = tube_f * np.where(~nearer_fore & (tube_u > 0.5), 0.0, 1.0).astype(np.float32)
         fore_part = np.maximum(tube_f, elbow_cap) * (1.0 - hand_core)
         # a forearm the photo shows end-on is a blob around the elbow that unfolds into a tube
-        # (stretch.tube_texture); the upper arm then keeps only its own end, not that blob
+        # (stretch.forearm_tube); the upper arm then keeps only its own end, not that blob
         upper_cap = elbow_cap if rest.end_on is None or rest.end_on[fore] < 0.3 else \
             elbow_cap * _disc((h, w), e, half_u) * cv2.dilate(tube_u, under)
         upper_part = np.maximum(tube_u, upper_cap) * (1.0 - cv2.erode(tube_f * (1.0 - elbow_cap), under)) * \

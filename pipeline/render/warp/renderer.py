@@ -36,7 +36,7 @@ from .raster import rasterize
 from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
 from .skeleton import BONE_INDEX, BONES, bone_transforms, build_rest_skeleton
 from .skinning import apply_skin
-from .stretch import TUBE_HALF_WIDTH, stretch_weight, tube_texture
+from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube, stretch_weight
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
@@ -67,8 +67,7 @@ class _Layer:
     mesh: LayerMesh
     rgb: np.ndarray       # (H, W, 3) uint8
     alpha: np.ndarray     # (H, W) uint8
-    stretch_rgb: np.ndarray | None = None   # shown instead of ``rgb`` as the bone stretches (stretch.py)
-    stretch_alpha: np.ndarray | None = None
+    tube: ForearmTube | None = None   # shown instead of the photo's limb as the bone unfolds (stretch.py)
     bone: int = -1
 
     def __post_init__(self) -> None:
@@ -123,8 +122,7 @@ class WarpRenderer:
             for bone, part in limb.parts.items():
                 alpha = part * cut.person
                 k = BONE_INDEX[bone]
-                straight = straight_alpha = None
-                mesh_alpha = alpha
+                tube = None
                 if "forearm" in bone:     # may unfold far beyond its length in the photo
                     a, b = self.rest.segments[k]
                     sw = self.rest.shoulder_width
@@ -136,11 +134,10 @@ class WarpRenderer:
                         segment_distance_map(part.shape, e_up, e_up) < 0.35 * float(np.hypot(*(e_up - s_up))))
                     if by_elbow.sum() < 20:       # the elbow hidden (behind the hand): the upper arm
                         by_elbow = upper_own
-                    straight, straight_alpha = tube_texture(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5),
-                                                            a, b, half, cfg.feather_px, by_elbow)
-                    mesh_alpha = np.maximum(alpha, straight_alpha * (1.0 / 255.0))
-                self.layers.append(_Layer(part_mesh(bone, mesh_alpha, self.rest, step, cfg.shoulder_blend),
-                                          self.image, to_u8(alpha), straight, straight_alpha, k))
+                    tube = forearm_tube(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5), a, b, half,
+                                        cfg.feather_px, by_elbow)
+                self.layers.append(_Layer(part_mesh(bone, alpha, self.rest, step, cfg.shoulder_blend),
+                                          self.image, to_u8(alpha), tube, k))
 
         # Face seam: the face is painted into the core layer's texture (core_rgb -> core_work) in the
         # rest frame before the warp, so the head bone carries it (pipeline/render/warp/face.py).
@@ -202,8 +199,17 @@ class WarpRenderer:
         mesh = layer.mesh
         verts = apply_skin(mesh.skin, transforms)
         used = verts[mesh.triangles[tris].ravel()]
-        x0, y0 = np.floor(used.min(0)).astype(int) - 1
-        x1, y1 = np.ceil(used.max(0)).astype(int) + 2
+        lo, hi = used.min(0), used.max(0)
+        mix, ends = 0.0, None
+        if layer.tube is not None and (mesh.tri_bone[tris] == layer.bone).any():
+            mix = stretch_weight(transforms[layer.bone], *self.rest.segments[layer.bone])
+            if mix > 0:
+                m = transforms[layer.bone]
+                ends = [m[:, :2] @ p + m[:, 2] for p in self.rest.segments[layer.bone]]
+                t_lo, t_hi = layer.tube.bounds(*ends)
+                lo, hi = np.minimum(lo, t_lo), np.maximum(hi, t_hi)
+        x0, y0 = np.floor(lo).astype(int) - 1
+        x1, y1 = np.ceil(hi).astype(int) + 2
         x0, y0 = max(0, x0), max(0, y0)
         x1, y1 = min(self.width, x1), min(self.height, y1)
         if x1 <= x0 or y1 <= y0:
@@ -212,13 +218,11 @@ class WarpRenderer:
         self._map[box] = -1.0
         rasterize(self._map, verts, mesh.texture_coords, mesh.triangles, tris, layer.alpha)
         crop = self._map[box]
-        rgb = cv2.remap(layer.rgb, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        alpha = cv2.remap(layer.alpha, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        if layer.stretch_rgb is not None:
-            mix = stretch_weight(transforms[layer.bone], *self.rest.segments[layer.bone])
-            if mix > 0:
-                rgb, alpha = _crossfade(rgb, alpha, self._remap(layer.stretch_rgb, crop),
-                                        self._remap(layer.stretch_alpha, crop), mix)
+        rgb = self._remap(layer.rgb, crop)
+        alpha = self._remap(layer.alpha, crop)
+        if ends is not None:
+            tube_rgb, tube_alpha = layer.tube.draw(ends[0], ends[1], (x0, y0), (y1 - y0, x1 - x0))
+            rgb, alpha = _crossfade(rgb, alpha, tube_rgb, tube_alpha, mix)
         a = alpha.astype(np.float32) * (1.0 / 255.0)
         out[box] = cv2.blendLinear(rgb, out[box], a, 1.0 - a)
         cover[box] += a * (1.0 - cover[box])

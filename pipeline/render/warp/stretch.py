@@ -11,6 +11,8 @@ own texture to the tube as the bone stretches, so the photo's pose still shows t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -75,43 +77,78 @@ def _smooth_profile(profile: np.ndarray, have: np.ndarray, sigma: float) -> np.n
     return np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(out.shape[1])], 1)
 
 
-def tube_texture(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.ndarray, b: np.ndarray,
+@dataclass
+class ForearmTube:
+    """A forearm as the renderer draws it once it unfolds: a tapered capsule with a colour profile.
+
+    ``profile[k]`` is the colour at ``k - bins`` px across the bone (negative: the bone's left).
+    Drawn per frame on the current elbow -> wrist segment (``draw``), so its ends stay round
+    however far it unfolds, which a stretched texture cannot do.
+    """
+
+    profile: np.ndarray      # (2 * bins + 1, 3) float RGB
+    bins: int
+    half_width: float        # mid-forearm; TAPER wider at the elbow, narrower at the wrist
+    feather_px: float = 1.2
+
+    def bounds(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel box (lo, hi) that the tube on a -> b covers."""
+        r = self.half_width * (1.0 + TAPER / 2) + self.feather_px + 1
+        return np.minimum(a, b) - r, np.maximum(a, b) + r
+
+    def draw(self, a: np.ndarray, b: np.ndarray, origin: tuple[int, int],
+             shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(rgb uint8, alpha uint8) of the tube from elbow ``a`` to wrist ``b`` in a box of ``shape``
+        (h, w) whose top-left pixel is ``origin`` (x, y)."""
+        h, w = shape
+        a = np.asarray(a, np.float64)
+        v = np.asarray(b, np.float64) - a
+        length = float(np.hypot(*v))
+        u = v / length if length > 1e-6 else np.array([0.0, 1.0])
+        n = np.array([-u[1], u[0]])
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        dx, dy = xs + (origin[0] - a[0]), ys + (origin[1] - a[1])
+        along = dx * u[0] + dy * u[1]
+        across = dx * n[0] + dy * n[1]
+        t = np.clip(along / max(length, 1e-6), 0.0, 1.0)
+        local = self.half_width * (1.0 + TAPER / 2 - TAPER * t)
+        # distance to the segment: a capsule, round at the elbow and at the wrist
+        beyond = np.where(along < 0, -along, np.where(along > length, along - length, 0.0))
+        dist = np.sqrt(across ** 2 + beyond ** 2)
+        soft = max(self.feather_px, 0.5)
+        alpha = np.clip((local - dist) / soft + 0.5, 0.0, 1.0)
+        k = np.clip(np.round(across * (self.half_width / np.maximum(local, 1e-6))).astype(np.int64) + self.bins,
+                    0, len(self.profile) - 1)
+        rgb = np.clip(self.profile[k] + 0.5, 0, 255).astype(np.uint8)
+        return rgb, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.ndarray, b: np.ndarray,
                  half_width: float, feather_px: float = 1.2,
-                 nearby: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A forearm that can unfold from end-on: (rgb, alpha) textures of a clean tube on bone a -> b.
+                 nearby: np.ndarray | None = None) -> ForearmTube | None:
+    """The tube an end-on forearm unfolds into, coloured like the forearm (None: nothing to go by).
 
     A forearm the photo shows end-on is a short blob of skin or sleeve, with the elbow, the hand's
     edge and the gaps between them in its outline; stretched along the bone it tears into stripes.
     The tube is what the unfolded forearm must look like: ``half_width`` either side of the bone,
-    opaque inside with a feathered edge, square at the elbow and the wrist (the upper arm's cap and
-    the hand cover the joints), coloured with the limb's own colour profile across its width,
-    measured on ``opaque`` (H, W bool: pixels that certainly are this forearm) and blurred into
+    coloured with the limb's own colour profile across its width, measured on ``opaque`` (H, W
+    bool: pixels that certainly are this forearm; bone a -> b in the photo) and blurred into
     lighting; where the photo shows too little of it, the colour of ``nearby`` (H, W bool: the
     upper arm by the elbow, the same sleeve or skin) with a cylinder's shading. Bare skin takes the
-    brightness of ``skin`` (H, W bool, the hand). Constant along the bone, so it stretches without
-    streaks.
+    brightness of ``skin`` (H, W bool, the hand).
     """
     h, w = opaque.shape
-    out_rgb = image.copy()
     v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
     length = float(np.hypot(*v))
-    alpha = np.zeros((h, w), np.uint8)
-    if length < 1e-6 or half_width < 1:
-        return out_rgb, alpha
-    u = v / length
+    if half_width < 1:
+        return None
+    u = v / length if length > 1e-6 else np.array([0.0, 1.0])
     n = np.array([-u[1], u[0]])
     ys, xs = np.mgrid[0:h, 0:w]
     dx, dy = xs - a[0], ys - a[1]
     along = dx * u[0] + dy * u[1]
     across = dx * n[0] + dy * n[1]
     soft = max(feather_px, 0.5)
-    # a forearm narrows from below the elbow to the wrist
-    local = half_width * (1.0 + TAPER / 2 - TAPER * np.clip(along / length, 0.0, 1.0))
-    side = np.clip((local - np.abs(across)) / soft + 0.5, 0.0, 1.0)
-    ends = np.clip(np.minimum(along, length - along) / soft + 0.5, 0.0, 1.0)
-    tube = side * ends
-    alpha = np.clip(tube * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
     bins = int(np.ceil(half_width * (1.0 + TAPER / 2)))
     offsets = np.arange(-bins, bins + 1)
     roundness = np.sqrt(np.clip(1.0 - (offsets / (bins + 0.5)) ** 2, 0.0, 1.0))
@@ -154,9 +191,6 @@ def tube_texture(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
         # shaded as a cylinder
         base = hand if (bare or near is None) else near
         if base is None:
-            return out_rgb, np.zeros((h, w), np.uint8)
+            return None
         profile = base[None, :] * (0.82 + 0.18 * roundness[:, None])
-    inside = tube > 0
-    k = np.clip(np.round(across[inside]).astype(np.int64) + bins, 0, len(offsets) - 1)
-    out_rgb[inside] = np.clip(profile[k] + 0.5, 0, 255).astype(np.uint8)
-    return out_rgb, alpha
+    return ForearmTube(profile, bins, float(half_width), feather_px)
