@@ -246,8 +246,9 @@ def fetch_weights(cache_dir: str | Path | None = None, *, token: str | bool | No
                 state.file, state.bytes_done, state.bytes_total = f"{repo}/{filename}", 0, 0
             if report is not None:
                 report(state)
-            try:
-                paths[(repo, filename)] = Path(hf_hub_download(repo, filename, revision=rev, cache_dir=cache_dir,
+            cached = _cached(repo, filename, rev, cache_dir)
+            try:   # a cached file is used as it is (asking the Hub would cost a request per file)
+                paths[(repo, filename)] = cached or Path(hf_hub_download(repo, filename, revision=rev, cache_dir=cache_dir,
                                                                token=token, tqdm_class=tqdm_class))
             except Exception as exc:  # every Hub failure becomes a message that names the file
                 message = explain_error(exc, repo, filename)
@@ -256,6 +257,9 @@ def fetch_weights(cache_dir: str | Path | None = None, *, token: str | bool | No
                 raise HubWeightsError(message) from exc
             with state.lock:
                 state.files_done += 1
+                state.bytes_done = state.bytes_total = 0
+            if report is not None:
+                report(state)
         return _assemble(paths)
     finally:
         with state.lock:
