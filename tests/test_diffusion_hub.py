@@ -235,3 +235,22 @@ def test_local_folder_still_wins(tmp_path, no_network) -> None:
     shutil.rmtree(folder / "unet")
     found = lookup_weights(folder, tmp_path / "empty_cache")
     assert found.paths is None and "unet/ is missing" in found.reason
+
+
+def test_render_panel_shows_state_and_estimate(tmp_path, tiny_files, no_network, monkeypatch) -> None:
+    from pipeline.render.diffusion import state as state_mod
+    from pipeline.render.diffusion.panel import render_panel
+    from studio.render_status import diffusion_status
+
+    cache = full_cache(tmp_path, tiny_files)
+    monkeypatch.setattr(state_mod, "gpu_info", lambda: (None, None))
+    text = render_panel(None, (400, 600), 8.0, 512, 25, cache_dir=cache)
+    assert "no GPU" in text and "Estimated" not in text          # nothing is promised without a GPU
+    monkeypatch.setattr(state_mod, "gpu_info", lambda: ("Test GPU", 80.0))
+    short = render_panel(None, (400, 600), 2.0, 512, 25, cache_dir=cache)
+    long = render_panel(None, (400, 600), 20.0, 512, 25, cache_dir=cache)
+    assert "ready" in short and "Estimated render time" in short and "50 frames" in short and "500 frames" in long
+    assert "384x512" in short                                      # the model frame of a 2:3 portrait at 512
+    # the studio's hook: a session without portrait or speech gets the 10 s default
+    text = diffusion_status(None, 512, 25)
+    assert "Photoreal (diffusion)" in text
