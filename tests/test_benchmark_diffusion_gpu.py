@@ -15,8 +15,11 @@ pytest.importorskip("diffusers")
 from benchmarks import diffusion_gpu  # noqa: E402
 
 
-def test_tiny_run_prints_the_table_and_the_key_line(capsys) -> None:
-    assert diffusion_gpu.main(["--tiny"]) == 0
+def test_tiny_run_prints_the_table_and_the_key_line(tmp_path, capsys) -> None:
+    from pipeline.render.diffusion.estimate import Calibration
+
+    cal_path = tmp_path / "cal.json"
+    assert diffusion_gpu.main(["--tiny", "--write-calibration", str(cal_path)]) == 0
     out = capsys.readouterr().out
     assert "diffusers SVD, 1 window" in out and "time split" in out and "pose encoder" in out
     last = out.strip().splitlines()[-1]
@@ -25,6 +28,8 @@ def test_tiny_run_prints_the_table_and_the_key_line(capsys) -> None:
     assert m, last
     s_per_frame, peak, overhead, offload_peak = map(float, m.groups())
     assert s_per_frame > 0 and peak > 0 and overhead > 0 and offload_peak > 0
+    cal = Calibration.read(cal_path)     # what the studio's estimate reads once a GPU run writes it
+    assert cal.unet_s_per_frame_step > 0 and cal.vae_s_per_frame > 0 and "measured on CPU" in cal.source
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")

@@ -147,8 +147,11 @@ def test_estimate_grows_with_the_video_and_sets_the_gpu_lease(tmp_path, monkeypa
     assert calibration() is PRIOR and "not measured" in estimate_render(10, 64, 64).describe()
 
 
-def test_zero_gpu_gets_a_duration_from_the_video_length(monkeypatch) -> None:
-    """A stand-in ``spaces`` module records what spaces.GPU was asked for."""
+def test_zero_gpu_gets_a_duration_from_the_video_length(tmp_path, monkeypatch) -> None:
+    """A stand-in ``spaces`` module records what spaces.GPU was asked for and, as ZeroGPU does,
+    pickles the call's arguments on the way into the GPU worker."""
+    import pickle
+
     asked = []
     fake = types.ModuleType("spaces")
 
@@ -156,6 +159,7 @@ def test_zero_gpu_gets_a_duration_from_the_video_length(monkeypatch) -> None:
         def deco(fn):
             def wrapper(*args, **kwargs):
                 asked.append(duration(*args, **kwargs) if callable(duration) else duration)
+                args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))
                 return fn(*args, **kwargs)
             return wrapper
         return deco
@@ -166,12 +170,24 @@ def test_zero_gpu_gets_a_duration_from_the_video_length(monkeypatch) -> None:
 
     zg = importlib.reload(zg)
     try:
-        assert zg.run_gpu_job(lambda: "direct", 99) == "direct" and asked == []   # not a ZeroGPU Space
+        assert zg.run_gpu_job(str.upper, ("direct",), 99) == "DIRECT" and asked == []   # not a ZeroGPU Space
         monkeypatch.setenv("SPACES_ZERO_GPU", "true")
         short, long = estimate_render(72, 1024, 576), estimate_render(250, 1024, 576)
-        assert zg.run_gpu_job(lambda: "on gpu", gpu_lease_seconds(short)) == "on gpu"
-        zg.run_gpu_job(lambda: None, gpu_lease_seconds(long))
+        assert zg.run_gpu_job(str.upper, ("on gpu",), gpu_lease_seconds(short)) == "ON GPU"
+        zg.run_gpu_job(len, ("x",), gpu_lease_seconds(long))
         assert asked == [gpu_lease_seconds(short), gpu_lease_seconds(long)] and asked[1] > asked[0]
+        # the renderer's own GPU call goes through it with picklable arguments
+        from pipeline.render.diffusion.render import render_frames
+        from tests.test_render_warp import hold, silent_then_loud, synthetic_portrait
+
+        pipe = tiny_pipeline()
+        torch.nn.init.normal_(pipe.pose_net.final_proj.weight, std=0.1)
+        folder = pipe.save_pretrained(tmp_path / "w")
+        portrait = synthetic_portrait(96)
+        frames = list(render_frames(portrait, hold(portrait, 3, fps=25.0), silent_then_loud(0.12), resolution=64,
+                                    weights_dir=folder, device="cpu", dtype="float32", offload="none", steps=1,
+                                    window=3, overlap=0))
+        assert len(frames) == 3 and frames[0].shape == (64, 64, 3) and len(asked) == 3 and asked[2] >= 60
     finally:
         monkeypatch.delitem(sys.modules, "spaces")
         importlib.reload(zg)

@@ -263,16 +263,33 @@ def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioC
                                       expression=expression, blink_rate_per_min=blink_rate_per_min,
                                       audio_encoder=audio_encoder)
 
-    def denoise() -> Any:
-        generator = torch.Generator(device=pipe._execution_device).manual_seed(int(seed))
-        return pipe(image, maps, conditions, num_frames=num_frames, num_inference_steps=opts.steps,
-                    guidance=guidance, generator=generator, window=opts.window, overlap=opts.overlap,
-                    output_type="uint8", noise_aug_strength=noise_aug_strength,
-                    decode_chunk_size=opts.decode_chunk_size, callback=progress, cancel=cancel)
-
+    call = dict(num_frames=num_frames, num_inference_steps=opts.steps, guidance=guidance, window=opts.window,
+                overlap=opts.overlap, output_type="uint8", noise_aug_strength=noise_aug_strength,
+                decode_chunk_size=opts.decode_chunk_size)
     if est is not None and zero_gpu():
-        out = run_gpu_job(denoise, gpu_lease_seconds(est))
+        # ZeroGPU pickles the call into a GPU worker: plain data only; the pipeline is found there
+        # by its cache key, and progress / cancel (host objects) cannot go along
+        out = run_gpu_job(denoise_cached, (_cache_key(weights, device, opts), image, maps, conditions, int(seed),
+                                           call), gpu_lease_seconds(est))
     else:
-        out = denoise()
+        out = _denoise(pipe, image, maps, conditions, int(seed), call, progress, cancel)
     for frame in out.frames:
         yield np.ascontiguousarray(layout.crop(frame))
+
+
+def _denoise(pipe: Any, image: np.ndarray, maps: np.ndarray, conditions: FrameConditions | None, seed: int,
+             call: dict, progress: Progress | None = None, cancel: Cancel = None) -> Any:
+    import torch
+
+    generator = torch.Generator(device=pipe._execution_device).manual_seed(int(seed))
+    return pipe(image, maps, conditions, generator=generator, callback=progress, cancel=cancel, **call)
+
+
+def denoise_cached(key: tuple, image: np.ndarray, maps: np.ndarray, conditions: FrameConditions | None, seed: int,
+                   call: dict) -> Any:
+    """The denoising with the pipeline loaded under ``key`` (module-level and plain-data arguments,
+    so that ZeroGPU can run it in its GPU worker)."""
+    pipe = _PIPELINE_CACHE.get(key)
+    if pipe is None:
+        raise RuntimeError("the diffusion pipeline is not loaded in this process; load it before the GPU call")
+    return _denoise(pipe, image, maps, conditions, seed, call)

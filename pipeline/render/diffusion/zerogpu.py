@@ -21,9 +21,15 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 @dataclass
 class GpuJob:
-    """A call to run on the GPU and the seconds of GPU time it asks for."""
+    """A call to run on the GPU and the seconds of GPU time it asks for.
 
-    fn: Callable[[], Any]
+    ZeroGPU runs the call in a forked worker and pickles what it is given, so ``fn`` must be a
+    module-level function and ``args`` plain data (arrays, numbers); the models are found by the
+    function itself in the (inherited) module state, never passed.
+    """
+
+    fn: Callable[..., Any]
+    args: tuple
     duration_s: int
 
 
@@ -32,7 +38,7 @@ def _job_duration(job: GpuJob) -> int:
 
 
 def _run_job(job: GpuJob) -> Any:
-    return job.fn()
+    return job.fn(*job.args)
 
 
 def _decorate() -> Callable[[GpuJob], Any]:
@@ -49,8 +55,8 @@ def zero_gpu() -> bool:
     return spaces is not None and os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "true")
 
 
-def run_gpu_job(fn: Callable[[], Any], duration_s: int) -> Any:
-    """``fn()`` inside ``spaces.GPU(duration=duration_s)`` on ZeroGPU, else directly."""
+def run_gpu_job(fn: Callable[..., Any], args: tuple, duration_s: int) -> Any:
+    """``fn(*args)`` inside ``spaces.GPU(duration=duration_s)`` on ZeroGPU, else directly."""
     if zero_gpu():
-        return _run_on_gpu(GpuJob(fn, int(duration_s)))
-    return fn()
+        return _run_on_gpu(GpuJob(fn, tuple(args), int(duration_s)))
+    return fn(*args)
