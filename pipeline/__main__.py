@@ -170,8 +170,10 @@ def _render(args: argparse.Namespace) -> int:
 
         joints = motion.joints if hasattr(motion, "joints") else decode_tokens(motion)
         depth = bone_depth(joints, t2p.camera.yaw, len(t2p.pose), args.fps)   # who is in front
+        # the diffusion render writes the pose maps exactly as the model got them
+        model_maps = {"pose_video": args.pose_video} if args.backend == "diffusion" and args.pose_video else {}
         out = render(args.backend, portrait, t2p.pose, clip, args.out, resolution=args.resolution, fps=args.fps,
-                     blink_rate_per_min=args.blink_rate, seed=args.seed, depth=depth, progress=progress,
+                     blink_rate_per_min=args.blink_rate, seed=args.seed, depth=depth, progress=progress, **model_maps,
                      **render_speech_options(render, args.backend, mouth=mouth, transcript=transcript or None,
                                              articulation=args.articulation, language=args.language))
     print(f"wrote {out}")
@@ -179,7 +181,9 @@ def _render(args: argparse.Namespace) -> int:
         from pipeline.portrait.wholebody import write_pose_json
 
         print(f"wrote {write_pose_json(t2p.pose, args.poses_json)}")
-    if args.pose_video:
+    if args.pose_video and args.backend == "diffusion":
+        print(f"wrote {args.pose_video} (the pose maps the model was given)")
+    elif args.pose_video:
         from pipeline.video.pose_video import write_pose_video
 
         print(f"wrote {write_pose_video(t2p.pose, clip, args.pose_video)}")

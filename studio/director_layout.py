@@ -13,6 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio import project as proj
+from studio.render_status import diffusion_status
 from studio.speech_text import LANGUAGES
 from studio import timeline as tl
 from studio.director_page import (
@@ -190,6 +191,8 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
                 with gr.Row():
                     render_btn = gr.Button("Render", variant="primary")
                     cancel_btn = gr.Button("Cancel", variant="stop")
+                diffusion_md = gr.Markdown(diffusion_status(None, 512, 25), elem_id="director-diffusion-state")
+                diffusion_btn = gr.Button("↻ Photoreal renderer status", size="sm")
             with gr.Column(scale=6):
                 video = gr.Video(label="Video", interactive=False, elem_id="director-video")
         with gr.Row():
@@ -266,6 +269,13 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
         api_name="render", concurrency_limit=1, concurrency_id="render")
     cancel_btn.click(cancel_render, [state], [status], api_name="cancel_render", cancels=[render_event],
                      queue=False)
+    # the diffusion backend's state (no GPU / no weights / downloading / ready) and time estimate
+    panel_in = [state, resolution, fps]
+    diffusion_btn.click(diffusion_status, panel_in, [diffusion_md], api_name="diffusion_status", queue=False)
+    for when, trigger in (("resolution", resolution.change), ("fps", fps.change), ("status", status.change),
+                          ("render", render_event.then)):
+        trigger(diffusion_status, panel_in, [diffusion_md], api_name=f"diffusion_status_after_{when}",
+                api_visibility="private", queue=False)
     export_btn.click(export_motion, [state], view, api_name="export_motion")
     save_btn.click(save_project_file, [state], [saved], api_name="save_project")
     speech_out = [transcript, language, articulation]

@@ -877,6 +877,10 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     def report(done: int, total: int) -> None:
         _progress(progress, done / max(total, 1), f"Rendering frame {done}/{total}")
 
+    if backend == "diffusion":   # the estimate, said before the render starts
+        from studio.render_status import diffusion_status
+
+        _gr().Info(diffusion_status(session, resolution, fps).replace("**", ""))
     try:
         depth = depth_for_motion(session.result.joints, session.portrait, len(poses), fps)   # who is in front
         path = render(backend, session.portrait, poses, session.clip, out, resolution=int(resolution or 512),
@@ -887,6 +891,10 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
         _gr().Info("Render cancelled.")
         return session, _gr().skip(), _gr().skip(), "Render cancelled; nothing was written."
     session.files["video"] = str(path)
+    from pipeline.render.backends import model_pose_video_path
+
+    if backend == "diffusion" and model_pose_video_path(path).is_file():   # the pose maps the model was given
+        session.files["pose_video"] = str(model_pose_video_path(path))
     session.project.settings.update({"backend": backend, "resolution": int(resolution or 512), "fps": fps,
                                      "blink_rate": float(blink_rate or 0), "render_seed": int(seed or 0)})
     _autosave(session)

@@ -6,7 +6,6 @@ why not; :func:`render` runs one backend and writes the mp4.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -36,29 +35,19 @@ def diffusion_weights_dir() -> Path:
 
 
 def _diffusion_status() -> tuple[bool, str]:
-    """(usable, reason) for the diffusion renderer: a CUDA GPU and a complete weights folder.
+    """(usable, reason) for the diffusion renderer, from :func:`pipeline.render.diffusion.state.diffusion_state`
+    (a CUDA GPU, the packages and weights from the local folder or the Hugging Face Hub; the
+    reason names everything that is missing at once)."""
+    from pipeline.render.diffusion.state import diffusion_state
 
-    Both are checked so that the reason names everything that is missing at once.
-    """
-    from pipeline.render.diffusion.weights import validate_weights_dir
+    state = diffusion_state(diffusion_weights_dir())
+    return state.usable, state.message
 
-    folder = diffusion_weights_dir()
-    problems = []
-    try:
-        import torch
-    except ImportError:
-        return False, "needs torch with CUDA; torch is not installed"
-    if importlib.util.find_spec("diffusers") is None:  # found, not imported: the check stays fast
-        problems.append("the diffusers package is not installed")
-    if not torch.cuda.is_available():
-        problems.append("no CUDA GPU is available")
-    weights_ok, weights_reason = validate_weights_dir(folder)
-    if not weights_ok:
-        problems.append(f"{weights_reason} (set ${DIFFUSION_WEIGHTS_ENV} to another folder; see "
-                        "pipeline/render/diffusion/README.md)")
-    if problems:
-        return False, "needs a CUDA GPU and diffusion weights: " + "; ".join(problems)
-    return True, f"CUDA GPU ({torch.cuda.get_device_name(0)}); {weights_reason}"
+
+def model_pose_video_path(out_path: str | Path) -> Path:
+    """Where a diffusion render writes the pose maps it gave the model: ``<video>-pose.mp4``."""
+    out_path = Path(out_path)
+    return out_path.with_name(f"{out_path.stem}-pose.mp4")
 
 
 def available_backends() -> dict[str, tuple[bool, str]]:
@@ -102,7 +91,8 @@ def render(backend: str, portrait: PortraitAnalysis, poses: WholeBodyPose, audio
     else:  # pragma: no cover - needs a GPU and weights
         from pipeline.render import diffusion
 
+        options.setdefault("pose_video", model_pose_video_path(out_path))   # what the model was given
         frames = diffusion.render_frames(portrait, poses, clip, resolution=resolution, seed=seed,
-                                         blink_rate_per_min=blink_rate_per_min, cancel=cancel,
+                                         blink_rate_per_min=blink_rate_per_min, cancel=cancel, progress=progress,
                                          weights_dir=diffusion_weights_dir(), **options)
     return write_video(frames, clip, out_path, rate, progress=progress, cancel=cancel)

@@ -30,7 +30,9 @@ from pipeline.video.progress import Cancel, RenderCancelled, is_cancelled
 from .checkpoint import LoadReport, load_mimicmotion_checkpoint
 from .conditions import ConditionInjection, FrameConditions, VersaConditions, load_conditions, save_conditions
 from .pose_encoder import PoseInjection, PoseNet
-from .weights import CONDITIONS_FILE, MODEL_INDEX, mimicmotion_checkpoint, validate_weights_dir, weight_variant
+from .windows import sliding_windows
+from .weights import (CONDITIONS_FILE, MODEL_INDEX, mimicmotion_checkpoint, svd_problems, validate_weights_dir,
+                      weight_variant)
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +48,6 @@ class VersaAnimatorOutput(BaseOutput):
     [0, 1] ("pt") or the final latents (1, F, 4, h, w) ("latent")."""
 
     frames: np.ndarray | torch.Tensor
-
-
-def sliding_windows(num_frames: int, window: int, overlap: int) -> list[range]:
-    """Frame ranges of at most ``window`` frames, consecutive ones sharing ``overlap`` frames;
-    the last one is aligned to the end (it may overlap its neighbour more)."""
-    if num_frames <= 0:
-        raise ValueError("num_frames must be positive")
-    if window <= 0 or not 0 <= overlap < window:
-        raise ValueError(f"need window > 0 and 0 <= overlap < window, got window={window}, overlap={overlap}")
-    if num_frames <= window:
-        return [range(0, num_frames)]
-    starts = list(range(0, num_frames - window + 1, window - overlap))
-    if starts[-1] + window < num_frames:
-        starts.append(num_frames - window)
-    return [range(s, s + window) for s in starts]
 
 
 def blend_weights(windows: Sequence[range]) -> list[torch.Tensor]:
@@ -101,7 +88,12 @@ def _resize_antialiased(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class VersaAnimatorPipeline(DiffusionPipeline):
     """Portrait + pose maps + face conditions -> video frames (see the module docstring)."""
 
-    model_cpu_offload_seq = "image_encoder->conditions->pose_net->unet->vae"
+    model_cpu_offload_seq = "image_encoder->unet->vae"
+    _exclude_from_cpu_offload = ["pose_net", "conditions"]
+    """Both are small and their layers are called from hooks inside the UNet (not through their own
+    forward, which is where accelerate's offload hook sits): they stay on the GPU."""
+    cfg_batch = True
+    """Classifier-free guidance as one UNet batch of two (False: two passes, half the activations)."""
 
     def __init__(self, vae: AutoencoderKLTemporalDecoder, unet: UNetSpatioTemporalConditionModel,
                  scheduler: EulerDiscreteScheduler, pose_net: PoseNet, conditions: VersaConditions | None = None,
@@ -122,18 +114,28 @@ class VersaAnimatorPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, torch_dtype: torch.dtype | None = None,
-                        vae_dtype: torch.dtype = torch.float32, **_: object) -> "VersaAnimatorPipeline":
+                        vae_dtype: torch.dtype = torch.float32, mimicmotion: str | Path | None = None,
+                        conditions_file: str | Path | None = None, **_: object) -> "VersaAnimatorPipeline":
         """Load the local folder layout of README.md (SVD-xt + MimicMotion + condition layers).
 
+        ``mimicmotion`` / ``conditions_file`` name those files when they are not in ``folder``
+        (weights from the Hugging Face cache: the SVD snapshot and MimicMotion's are two folders).
         The VAE stays in ``vae_dtype`` (float32 by default: SVD's VAE overflows in fp16).
         Untrained parts (no condition file) are zero-initialised and a warning says so.
         """
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
         folder = Path(folder)
-        ok, reason = validate_weights_dir(folder)
-        if not ok:
-            raise FileNotFoundError(reason)
+        if mimicmotion is None:
+            ok, reason = validate_weights_dir(folder)
+            if not ok:
+                raise FileNotFoundError(reason)
+        else:
+            problems = svd_problems(folder)
+            if not Path(mimicmotion).is_file():
+                problems.append(f"MimicMotion's checkpoint {mimicmotion} does not exist")
+            if problems:
+                raise FileNotFoundError(f"the diffusion weights are incomplete: {'; '.join(problems)}")
         dtype = torch_dtype or torch.float32
         unet = UNetSpatioTemporalConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtype,
                                                                 variant=weight_variant(folder / "unet"))
@@ -144,13 +146,14 @@ class VersaAnimatorPipeline(DiffusionPipeline):
         feature_extractor = CLIPImageProcessor.from_pretrained(folder / "feature_extractor")
         scheduler = EulerDiscreteScheduler.from_pretrained(folder, subfolder="scheduler")
         pose_net = PoseNet(noise_latent_channels=unet.config.block_out_channels[0])
-        mm = mimicmotion_checkpoint(folder)
+        mm = Path(mimicmotion) if mimicmotion is not None else mimicmotion_checkpoint(folder)
         if mm is not None:
             report: LoadReport = load_mimicmotion_checkpoint(mm, unet, pose_net)
             logger.info("MimicMotion checkpoint %s: %s", mm.name, report.summary())
         conditions = None
-        if (folder / CONDITIONS_FILE).is_file():
-            conditions, notes = load_conditions(folder / CONDITIONS_FILE, unet, pose_net)
+        cond_path = Path(conditions_file) if conditions_file is not None else folder / CONDITIONS_FILE
+        if cond_path.is_file():
+            conditions, notes = load_conditions(cond_path, unet, pose_net)
             for note in notes:
                 logger.info(note)
         if conditions is None:
@@ -319,28 +322,39 @@ class VersaAnimatorPipeline(DiffusionPipeline):
             return VersaAnimatorOutput(frames=arr)
         raise ValueError(f"unknown output_type {output_type!r}: use 'np', 'uint8', 'pt' or 'latent'")
 
+    def _unet(self, x: torch.Tensor, t: torch.Tensor, embeds: torch.Tensor, add_ids: torch.Tensor,
+              pose_feats: torch.Tensor, tokens: torch.Tensor | None) -> torch.Tensor:
+        """One UNet call with the pose features and condition tokens hooked in."""
+        with self._pose_hook.features(pose_feats):
+            if self._condition_hook is not None:
+                with self._condition_hook.tokens(tokens):
+                    return self.unet(x, t, encoder_hidden_states=embeds, added_time_ids=add_ids, return_dict=False)[0]
+            return self.unet(x, t, encoder_hidden_states=embeds, added_time_ids=add_ids, return_dict=False)[0]
+
     def _predict(self, latents: torch.Tensor, image_latents: torch.Tensor, poses: torch.Tensor, t: torch.Tensor,
                  embeds: torch.Tensor, add_ids: torch.Tensor, tokens: torch.Tensor | None, do_cfg: bool,
                  guidance: float) -> torch.Tensor:
-        """The guided model output for one window (1, n, 4, h, w)."""
+        """The guided model output for one window (1, n, 4, h, w).
+
+        With ``self.cfg_batch`` False the unconditional and conditional passes run one after the
+        other instead of as one batch of two: the same result, half the UNet activation memory.
+        """
         device, dtype = latents.device, self.unet.dtype
         pose_feats = self.pose_net(poses.to(device, self.pose_net.dtype)).to(dtype)
         x = self.scheduler.scale_model_input(latents, t).to(dtype)
         cond = image_latents
-        if do_cfg:
-            x = torch.cat([x, x])
-            cond = torch.cat([torch.zeros_like(cond), cond])
-            pose_feats = torch.cat([torch.zeros_like(pose_feats), pose_feats])
-            if tokens is not None:
-                tokens = torch.cat([torch.zeros_like(tokens), tokens])
-        x = torch.cat([x, cond], dim=2)
-        with self._pose_hook.features(pose_feats):
-            if self._condition_hook is not None:
-                with self._condition_hook.tokens(tokens):
-                    out = self.unet(x, t, encoder_hidden_states=embeds, added_time_ids=add_ids, return_dict=False)[0]
-            else:
-                out = self.unet(x, t, encoder_hidden_states=embeds, added_time_ids=add_ids, return_dict=False)[0]
-        if do_cfg:
+        if not do_cfg:
+            return self._unet(torch.cat([x, cond], dim=2), t, embeds, add_ids, pose_feats, tokens)
+        zero_tokens = torch.zeros_like(tokens) if tokens is not None else None
+        if getattr(self, "cfg_batch", True):
+            out = self._unet(torch.cat([torch.cat([x, torch.zeros_like(cond)], dim=2), torch.cat([x, cond], dim=2)]),
+                             t, embeds, add_ids, torch.cat([torch.zeros_like(pose_feats), pose_feats]),
+                             torch.cat([zero_tokens, tokens]) if tokens is not None else None)
             uncond, cond_out = out.chunk(2)
-            out = uncond + guidance * (cond_out - uncond)
-        return out
+        else:
+            e_un, e_c = embeds.chunk(2)
+            ids_un, ids_c = add_ids.chunk(2)
+            uncond = self._unet(torch.cat([x, torch.zeros_like(cond)], dim=2), t, e_un, ids_un,
+                                torch.zeros_like(pose_feats), zero_tokens)
+            cond_out = self._unet(torch.cat([x, cond], dim=2), t, e_c, ids_c, pose_feats, tokens)
+        return uncond + guidance * (cond_out - uncond)

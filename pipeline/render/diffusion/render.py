@@ -10,11 +10,12 @@ Frames come back cropped to the portrait's aspect, long side ``resolution``.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -28,14 +29,17 @@ from pipeline.render.pose_maps import draw_composite_map, draw_pose
 from pipeline.video.progress import Cancel, Progress
 
 from .conditions import EXPRESSIONS, ConditionConfig, FrameConditions
-from .weights import validate_weights_dir
+from .runtime import RuntimeOptions
+from .sources import WeightPaths, local_paths
+
+logger = logging.getLogger(__name__)
 
 FRAME_MULTIPLE = 64
 """Model frame sides are multiples of this (the VAE's 8x and the UNet's further 8x)."""
 FACE_CROP_SCALE = 1.4
 """The identity crop is the face box enlarged by this factor (hair and chin included)."""
 
-_PIPELINE_CACHE: dict[tuple[str, str, str], Any] = {}
+_PIPELINE_CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -130,65 +134,162 @@ def frame_conditions(portrait: PortraitAnalysis, clip: AudioClip, num_frames: in
         face=face_crop(portrait, cfg.face_size))
 
 
-def load_pipeline(weights_dir: str | Path, device: str = "cuda", dtype: str = "float16") -> Any:
-    """The pipeline for ``weights_dir`` on ``device``, loaded once and kept (the UNet is 1.5 B parameters)."""
+def pose_map_kind(pose_map: str, trained: bool) -> str:
+    """"auto" -> the paper's composite map when the face layers are trained, else MimicMotion's DWPose map."""
+    if pose_map == "auto":
+        return "composite" if trained else "dwpose"
+    if pose_map not in ("dwpose", "composite"):
+        raise ValueError(f"unknown pose map kind {pose_map!r}: use 'dwpose', 'composite' or 'auto'")
+    return pose_map
+
+
+def model_inputs(portrait: PortraitAnalysis, poses: WholeBodyPose, resolution: int, kind: str
+                 ) -> tuple[np.ndarray, np.ndarray, FrameLayout]:
+    """(image, pose maps, layout): exactly what the model is given, the portrait letterboxed to
+    the model frame and one pose map per frame at the same place. The render and the pose-map
+    video it writes both come from here, so the video shows what the model saw (with the talking
+    face points of ``poses`` when they were animated, see pipeline.face)."""
+    layout = FrameLayout.for_image(portrait.size[0], portrait.size[1], int(resolution))
+    image = layout.pad(cv2.resize(portrait.image, (layout.content_w, layout.content_h), interpolation=cv2.INTER_AREA))
+    return image, pose_maps_for(poses, portrait, layout, kind), layout
+
+
+def write_model_pose_video(maps: np.ndarray, clip: AudioClip, out_path: str | Path, fps: float,
+                           cancel: Cancel = None) -> Path:
+    """The model's pose maps (from :func:`model_inputs`) as an mp4 with the speech."""
+    from pipeline.video import write_video
+
+    return write_video(iter(maps), clip, out_path, fps, cancel=cancel)
+
+
+def load_pipeline(weights: WeightPaths | str | Path, device: str = "cuda", opts: RuntimeOptions | None = None
+                  ) -> Any:
+    """The pipeline for ``weights`` on ``device`` with ``opts`` applied, loaded once and kept
+    (the UNet is 1.5 B parameters; one model in memory at a time)."""
     import torch
 
     from .pipeline import VersaAnimatorPipeline
+    from .runtime import apply_runtime
 
-    key = (str(Path(weights_dir).resolve()), device, dtype)
+    if not isinstance(weights, WeightPaths):
+        weights = local_paths(Path(weights))
+    opts = opts or RuntimeOptions()
+    key = _cache_key(weights, device, opts)
     with _CACHE_LOCK:
         if key not in _PIPELINE_CACHE:
-            _PIPELINE_CACHE.clear()  # one model in memory at a time
-            pipe = VersaAnimatorPipeline.from_pretrained(weights_dir, torch_dtype=getattr(torch, dtype))
-            _PIPELINE_CACHE[key] = pipe.to(device)
+            _PIPELINE_CACHE.clear()
+            pipe = VersaAnimatorPipeline.from_pretrained(weights.svd_dir, mimicmotion=weights.mimicmotion,
+                                                         conditions_file=weights.conditions,
+                                                         torch_dtype=getattr(torch, opts.dtype))
+            for note in apply_runtime(pipe, opts, device):
+                logger.info(note)
+            _PIPELINE_CACHE[key] = pipe
         return _PIPELINE_CACHE[key]
 
 
+def _cache_key(weights: WeightPaths, device: str, opts: RuntimeOptions) -> tuple:
+    return (weights.key(), device, opts.dtype, opts.offload, opts.attention, opts.forward_chunking, opts.cfg_batch)
+
+
+def is_loaded(weights: WeightPaths | None, device: str = "cuda", opts: RuntimeOptions | None = None) -> bool:
+    """Whether this pipeline is already in memory (the time estimate leaves out the load then)."""
+    return weights is not None and _cache_key(weights, device, opts or RuntimeOptions()) in _PIPELINE_CACHE
+
+
 def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioClip, *, resolution: int = 576,
-                  seed: int = 0, weights_dir: str | Path | None = None, steps: int = 25, window: int = 16,
-                  overlap: int = 4,
-                  guidance: float = 2.0, pose_map: str = "auto", expression: str | int = "neutral",
-                  blink_rate_per_min: float = 15.0, audio_encoder: str | Path | None = None,
-                  noise_aug_strength: float = 0.02, decode_chunk_size: int = 8, device: str = "cuda",
-                  dtype: str = "float16", progress: Progress | None = None, cancel: Cancel = None,
-                  pipe: Any = None) -> Iterator[np.ndarray]:
+                  seed: int = 0, weights_dir: str | Path | None = None, steps: int | None = None,
+                  window: int | None = None, overlap: int | None = None, guidance: float = 2.0,
+                  pose_map: str = "auto", expression: str | int = "neutral", blink_rate_per_min: float = 15.0,
+                  audio_encoder: str | Path | None = None, noise_aug_strength: float = 0.02,
+                  decode_chunk_size: int | None = None, device: str = "cuda", dtype: str | None = None,
+                  offload: str | None = None, attention: str | None = None, cfg_batch: bool | None = None,
+                  runtime: RuntimeOptions | None = None, pose_video: str | Path | None = None,
+                  download_report: Callable[[Any], None] | None = None, progress: Progress | None = None,
+                  cancel: Cancel = None, pipe: Any = None) -> Iterator[np.ndarray]:
     """Yield (H, W, 3) uint8 frames, one per pose frame, at the poses' rate.
 
     ``pose_map`` "auto" draws the paper's composite map when the face layers are trained and
-    MimicMotion's DWPose map otherwise. ``progress(done, total)`` counts UNet window calls.
-    ``pipe`` (an already built pipeline) skips loading and the CUDA check (tests, notebooks).
+    MimicMotion's DWPose map otherwise. Memory / speed settings come from ``runtime``, then
+    ``$VERSA_DIFFUSION_*``, then the keyword arguments (see :mod:`.runtime`). Weights come from
+    ``weights_dir`` or the Hugging Face Hub (:mod:`.sources`; ``download_report`` sees the
+    download's progress). ``pose_video``: also write the model's pose maps there (an mp4).
+    ``progress(done, total)`` counts UNet window calls. ``pipe`` (an already built pipeline)
+    skips loading and the CUDA check (tests, notebooks).
     """
     import torch
 
     from pipeline.render.backends import BackendUnavailable
 
+    from .runtime import options_from_env, wants_offload, gpu_memory_gib
+    from .zerogpu import run_gpu_job, zero_gpu
+
+    opts = options_from_env(runtime, steps=steps, window=window, overlap=overlap, decode_chunk_size=decode_chunk_size,
+                            dtype=dtype, offload=offload, attention=attention, cfg_batch=cfg_batch)
+    weights = None
     if pipe is None:
-        if device.startswith("cuda") and not torch.cuda.is_available():
+        if device.startswith("cuda") and not torch.cuda.is_available() and not zero_gpu():
             raise BackendUnavailable("the diffusion renderer needs a CUDA GPU and none is available; "
                                      "use the warp renderer")
-        ok, reason = validate_weights_dir(weights_dir)
-        if not ok:
-            raise BackendUnavailable(f"the diffusion renderer cannot load its weights: {reason}")
-        pipe = load_pipeline(weights_dir, device, dtype)
+        from .hub import HubWeightsError
+        from .sources import obtain_weights
+
+        try:
+            weights = obtain_weights(weights_dir, report=download_report)
+        except HubWeightsError as err:
+            raise BackendUnavailable(f"the diffusion renderer cannot load its weights: {err}") from None
     num_frames = len(poses)
     if num_frames == 0:
         return
     fps = float(poses.fps or VIDEO_FPS)
-    layout = FrameLayout.for_image(portrait.size[0], portrait.size[1], int(resolution))
-    image = layout.pad(cv2.resize(portrait.image, (layout.content_w, layout.content_h), interpolation=cv2.INTER_AREA))
+    if pipe is None:
+        from .estimate import estimate_render, gpu_lease_seconds
+
+        layout = FrameLayout.for_image(portrait.size[0], portrait.size[1], int(resolution))
+        est = estimate_render(num_frames, layout.frame_w, layout.frame_h, opts, guidance=guidance,
+                              offload=wants_offload(opts, gpu_memory_gib(device)),
+                              loaded=is_loaded(weights, device, opts))
+        logger.info("diffusion render of %d frames: %s", num_frames, est.describe())
+        # on ZeroGPU the weights are placed on "cuda" outside the GPU call (the platform defers it)
+        pipe = load_pipeline(weights, device, opts)
+    else:
+        est = None
     trained = pipe.conditions is not None and pipe.conditions.is_trained()
-    kind = ("composite" if trained else "dwpose") if pose_map == "auto" else pose_map
-    maps = pose_maps_for(poses, portrait, layout, kind)
+    image, maps, layout = model_inputs(portrait, poses, int(resolution), pose_map_kind(pose_map, trained))
+    if pose_video is not None:
+        write_model_pose_video(maps, clip, pose_video, fps, cancel=cancel)
     conditions = None
     if trained:
         conditions = frame_conditions(portrait, clip, num_frames, fps, pipe.conditions.cfg, seed=seed,
                                       expression=expression, blink_rate_per_min=blink_rate_per_min,
                                       audio_encoder=audio_encoder)
-    generator = torch.Generator(device=pipe._execution_device).manual_seed(int(seed))
-    out = pipe(image, maps, conditions, num_frames=num_frames, num_inference_steps=int(steps), guidance=guidance,
-               generator=generator, window=int(window), overlap=int(overlap), output_type="uint8",
-               noise_aug_strength=noise_aug_strength, decode_chunk_size=decode_chunk_size,
-               callback=progress, cancel=cancel)
+
+    call = dict(num_frames=num_frames, num_inference_steps=opts.steps, guidance=guidance, window=opts.window,
+                overlap=opts.overlap, output_type="uint8", noise_aug_strength=noise_aug_strength,
+                decode_chunk_size=opts.decode_chunk_size)
+    if est is not None and zero_gpu():
+        # ZeroGPU pickles the call into a GPU worker: plain data only; the pipeline is found there
+        # by its cache key, and progress / cancel (host objects) cannot go along
+        out = run_gpu_job(denoise_cached, (_cache_key(weights, device, opts), image, maps, conditions, int(seed),
+                                           call), gpu_lease_seconds(est))
+    else:
+        out = _denoise(pipe, image, maps, conditions, int(seed), call, progress, cancel)
     for frame in out.frames:
         yield np.ascontiguousarray(layout.crop(frame))
+
+
+def _denoise(pipe: Any, image: np.ndarray, maps: np.ndarray, conditions: FrameConditions | None, seed: int,
+             call: dict, progress: Progress | None = None, cancel: Cancel = None) -> Any:
+    import torch
+
+    generator = torch.Generator(device=pipe._execution_device).manual_seed(int(seed))
+    return pipe(image, maps, conditions, generator=generator, callback=progress, cancel=cancel, **call)
+
+
+def denoise_cached(key: tuple, image: np.ndarray, maps: np.ndarray, conditions: FrameConditions | None, seed: int,
+                   call: dict) -> Any:
+    """The denoising with the pipeline loaded under ``key`` (module-level and plain-data arguments,
+    so that ZeroGPU can run it in its GPU worker)."""
+    pipe = _PIPELINE_CACHE.get(key)
+    if pipe is None:
+        raise RuntimeError("the diffusion pipeline is not loaded in this process; load it before the GPU call")
+    return _denoise(pipe, image, maps, conditions, seed, call)

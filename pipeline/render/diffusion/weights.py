@@ -71,6 +71,29 @@ def _any_nonzero(path: Path, keys: list[str]) -> bool:
         return any(bool(f.get_tensor(k).abs().sum() > 0) for k in keys)
 
 
+def svd_problems(folder: Path) -> list[str]:
+    """What the SVD-xt diffusers folder ``folder`` lacks (empty when complete), from file names only."""
+    folder = Path(folder)
+    problems: list[str] = []
+    if not (folder / MODEL_INDEX).is_file():
+        problems.append(f"{MODEL_INDEX} is missing")
+    else:
+        try:
+            json.loads((folder / MODEL_INDEX).read_text())
+        except (OSError, ValueError) as exc:
+            problems.append(f"{MODEL_INDEX} is not valid JSON ({exc})")
+    for name, (config, weights) in SUBFOLDERS.items():
+        sub = folder / name
+        if not sub.is_dir():
+            problems.append(f"{name}/ is missing")
+            continue
+        if not (sub / config).is_file():
+            problems.append(f"{name}/{config} is missing")
+        if weights and find_weight_file(sub, weights) is None:
+            problems.append(f"{name}/ has no weights ({weights[0]})")
+    return problems
+
+
 def validate_weights_dir(path: str | Path | None) -> tuple[bool, str]:
     """(usable, reason): whether ``path`` holds what :class:`VersaAnimatorPipeline` loads.
 
@@ -89,23 +112,7 @@ def validate_weights_dir(path: str | Path | None) -> tuple[bool, str]:
         return False, (f"the weights folder {folder} is empty: put the stable-video-diffusion-img2vid-xt files "
                        f"({MODEL_INDEX}, unet/, vae/, image_encoder/, scheduler/, feature_extractor/) and "
                        f"{MIMICMOTION_FILES[0]} there")
-    problems = []
-    if not (folder / MODEL_INDEX).is_file():
-        problems.append(f"{MODEL_INDEX} is missing")
-    else:
-        try:
-            json.loads((folder / MODEL_INDEX).read_text())
-        except (OSError, ValueError) as exc:
-            problems.append(f"{MODEL_INDEX} is not valid JSON ({exc})")
-    for name, (config, weights) in SUBFOLDERS.items():
-        sub = folder / name
-        if not sub.is_dir():
-            problems.append(f"{name}/ is missing")
-            continue
-        if not (sub / config).is_file():
-            problems.append(f"{name}/{config} is missing")
-        if weights and find_weight_file(sub, weights) is None:
-            problems.append(f"{name}/ has no weights ({weights[0]})")
+    problems = svd_problems(folder)
     conditions = folder / CONDITIONS_FILE
     condition_keys: list[str] = []
     if conditions.is_file():
