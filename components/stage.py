@@ -43,6 +43,7 @@ TEMPLATE = """
     <button class="vs-play" type="button" title="Play / pause (space)">▶</button>
     <input class="vs-scrub" type="range" min="0" max="1" step="0.01" value="0" aria-label="Time">
     <span class="vs-clock">0.00 s</span>
+    <button class="vs-mode" type="button" style="display:none">Skeleton</button>
   </div>
   <canvas class="vs-timeline" height="192"></canvas>
   <div class="vs-hint"></div>
@@ -106,7 +107,7 @@ def director_stage(*, elem_id: str = "director-stage", value: dict | None = None
     import gradio as gr
 
     return gr.HTML(value if value is not None else empty_payload(), html_template=TEMPLATE,
-                   css_template=_read("stage.css"), js_on_load=_read("stage.js"), elem_id=elem_id,
+                   css_template=_read("stage.css"), js_on_load=_read("stage_body.js") + _read("stage.js"), elem_id=elem_id,
                    apply_default_css=False, padding=False, container=False)
 
 
