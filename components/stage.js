@@ -190,6 +190,7 @@ function buildPanes() {
       bindOrbit(col.querySelector('.vs-3d'));
     }
     panesBox.classList.toggle('vs-compare', want > 1);
+    panesBox.classList.toggle('vs-only3d', !!(S.data && S.data.layout === '3d'));
   }
   panesBox.querySelectorAll('.vs-column').forEach((col, i) => {
     col.querySelector('.vs-label').textContent = S.views[i] ? S.views[i].label : '';

@@ -167,7 +167,7 @@ void main() {
   float key = max(dot(n, normalize(vec3(0.45, 0.75, 0.6))), 0.0);
   float fill = max(dot(n, normalize(vec3(-0.7, 0.25, -0.4))), 0.0);
   float hemi = 0.5 + 0.5 * n.y;
-  vec3 base = mix(uColor, vSide > 0.0 ? vec3(0.96, 0.65, 0.14) : vec3(0.25, 0.72, 0.94), 0.35 * abs(vSide));
+  vec3 base = mix(uColor, vSide > 0.0 ? vec3(0.96, 0.65, 0.14) : vec3(0.25, 0.72, 0.94), 0.22 * abs(vSide));
   gl_FragColor = vec4(base * (0.22 + 0.22 * hemi + 0.7 * key + 0.22 * fill), 1.0);
 }`;
 const LINE_VS = `attribute vec3 aPos; uniform mat4 uVP; void main() { gl_Position = uVP * vec4(aPos, 1.0); }`;

@@ -58,3 +58,33 @@ def body_key(body: BodyModel) -> str:
 def body_item(cache, body: BodyModel) -> dict:
     """{"key"} plus the data when the page lacks it (StageCache.item: once per session)."""
     return cache.item(body_key(body), lambda: {"data": body_data(body)})
+
+
+def clip_take(joints: np.ndarray):
+    """A stage take (what ``motion_item`` reads: joints, features, tokens) from joints alone (a
+    library clip, a BVH): HumanML3D's canonical form, at the origin facing +Z."""
+    from types import SimpleNamespace
+
+    from pipeline.motion.features import features_to_joints, joints_to_features
+    from studio.stage_payload import digest
+
+    features = joints_to_features(np.asarray(joints, dtype=np.float32))
+    canon = features_to_joints(features).astype(np.float32)
+    key = np.frombuffer(bytes.fromhex(digest(canon)), dtype=np.uint8)
+    return SimpleNamespace(joints=canon, features=features, tokens=key)
+
+
+def preview_payload(cache, takes: list[tuple[str, np.ndarray]], body: BodyModel | None, message: str = "") -> dict:
+    """A stage payload that shows motions without speech or portrait (the Motion library, tests,
+    benchmarks): one view per (label, joints), the clock running over silence as long as the longest."""
+    from pipeline.audio.io import AudioClip
+    from pipeline.constants import MOTION_FPS
+    from studio.stage_payload import View, build_payload, digest
+
+    views = [View(label, clip_take(j), None) for label, j in takes]
+    frames = max((len(v.result.joints) for v in views), default=1)
+    clip = AudioClip(samples=np.zeros(int(frames / MOTION_FPS * 16000), dtype=np.float32))
+    payload = build_payload(cache, clip=clip, audio_key="silence-" + digest(frames), segments=[],
+                            views=views, message=message, body=body)
+    payload["layout"] = "3d"  # no portrait: the page shows the 3D pane only
+    return payload
