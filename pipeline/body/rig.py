@@ -120,7 +120,7 @@ def pose_rig(rest: np.ndarray, joints: np.ndarray, *, lengths: np.ndarray | None
             d_rest = base @ (rest[c] - rest[j])
             swing = rotation_between(d_rest, target[:, c] - pos[:, j])
             r = swing @ base
-            if j in HINGES:
+            if j in HINGES and not exact:  # fitting only moves and stretches parts
                 r = _hinge_twist(r, rest, target, pos[:, j], j)
             rot[:, j] = r
             d = _unit(rest[c] - rest[j])
