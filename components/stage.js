@@ -636,6 +636,7 @@ function drawAll() {
   root.dataset.time = S.t.toFixed(2);
   root.dataset.frame3d = String(f3);
   root.dataset.frame2d = String(f2);
+  root.dataset.draws = String(+(root.dataset.draws || 0) + 1);
 }
 
 function tick() {
