@@ -88,3 +88,16 @@ def preview_payload(cache, takes: list[tuple[str, np.ndarray]], body: BodyModel 
                             views=views, message=message, body=body)
     payload["layout"] = "3d"  # no portrait: the page shows the 3D pane only
     return payload
+
+
+def library_payload(motion, cache) -> tuple:
+    """The Motion library's body stage for the clip shown (``LoadedMotion`` or None), with the
+    session's StageCache (created on first use, so the body travels once). Returns (cache, payload)."""
+    from components.stage import empty_payload
+    from pipeline.body.choice import session_body
+    from studio.stage_payload import StageCache
+
+    cache = cache if isinstance(cache, StageCache) else StageCache()
+    if motion is None or getattr(motion, "joints", None) is None or len(motion.joints) < 2:
+        return cache, empty_payload("Pick a clip to see it on the body.")
+    return cache, preview_payload(cache, [(str(motion.title), np.asarray(motion.joints))], session_body())
