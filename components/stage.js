@@ -224,6 +224,7 @@ function joint(m, a, b, w, j) {
 }
 
 function draw3D(canvas, view, t, index) {
+  const size = canvas.width + 'x' + canvas.height;
   const [ctx, w, h] = fit(canvas);
   const gl = canvas.parentNode.querySelector('.vs-gl');
   const m = view.motion, sk = S.skeleton && S.skeleton.body3d;
@@ -231,15 +232,21 @@ function draw3D(canvas, view, t, index) {
     const shown = drawBody(gl, view, t, TINTS[Math.min(index || 0, 1)]);
     if (shown >= 0) {
       gl.style.visibility = 'visible';
-      ctx.clearRect(0, 0, w, h);
-      ctx.fillStyle = '#8b93a7'; ctx.font = '11px system-ui, sans-serif'; ctx.textAlign = 'left';
-      ctx.fillText(S.body.label, 8, h - 8);
+      const overlay = S.body.label + '@' + canvas.width + 'x' + canvas.height;
+      if (canvas.dataset.overlay !== overlay || size !== canvas.width + 'x' + canvas.height) {
+        // the transparent overlay over the body holds only the label: drawn once, not per frame
+        ctx.clearRect(0, 0, w, h);
+        ctx.fillStyle = '#8b93a7'; ctx.font = '11px system-ui, sans-serif'; ctx.textAlign = 'left';
+        ctx.fillText(S.body.label, 8, h - 8);
+        canvas.dataset.overlay = overlay;
+      }
       root.dataset.bodyDraws = String(+(root.dataset.bodyDraws || 0) + 1);
       return shown;
     }
     root.dataset.bodyError = (GLS.get(gl) || {}).error || 'WebGL cannot draw here';
   }
   gl.style.visibility = 'hidden';
+  canvas.dataset.overlay = '';
   ctx.fillStyle = '#12151c';
   ctx.fillRect(0, 0, w, h);
   if (S.mode === 'body' && S.body && m && root.dataset.bodyError) {
