@@ -1,7 +1,8 @@
 """The director's stage: the synced previews and the timeline editor, drawn in the browser.
 
 One block shows, on one clock (the speech playing in the page):
-- the 3D body (an orbitable skeleton on a floor; drag to orbit, wheel to zoom),
+- the 3D body (a shaded skinned mesh, components/stage_body.js, or the skeleton: the Body /
+  Skeleton toggle; on a floor; drag to orbit, wheel to zoom),
 - the 2D pose over the portrait (DWPose colours, interpolated between preview frames),
 - optionally a second take beside them (compare two seeds, or bank vs projection),
 - the timeline: the waveform with its segments (drag a border to resize, click to select,

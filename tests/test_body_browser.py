@@ -70,11 +70,6 @@ def _data(page) -> dict:
     return page.evaluate(f"() => Object.assign({{}}, document.querySelector({STAGE!r}).dataset)")
 
 
-def _seek(page, t: float) -> None:
-    page.evaluate(f"(t) => {{ const s = document.querySelector('{STAGE} .vs-scrub'); s.value = t; "
-                  "s.dispatchEvent(new Event('input')); }", t)
-
-
 def _pixels(page, t: float, index: int = 0) -> str:
     """The body canvas right after drawing time t (same task: the drawing buffer is not kept)."""
     return page.evaluate(f"([t, i]) => {{ const s = document.querySelector('{STAGE} .vs-scrub'); s.value = t; "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 
 from pipeline.body.model import BodyModel, default_body
 from pipeline.body.rig import fit_body

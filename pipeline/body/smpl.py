@@ -9,7 +9,6 @@ joints are merged into the wrists and the head for the 22-joint skin.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
