@@ -211,6 +211,53 @@ def test_the_users_smpl_folder_is_used_through_smplx(tmp_path, monkeypatch, wave
     assert session_body().name == "anny"
 
 
+def _fake_smplx(folder: Path) -> Path:
+    """A tiny SMPL-X-layout model: the fake SMPL's 22 body joints, then jaw, eyes and 30 finger
+    joints at the head and the wrists; padded to SMPL-X's 10,475 vertices; no shape or pose
+    blend shapes (zeros). Compressed: zeros cost nothing on disk."""
+    n = 55
+    parents = np.array(list(sk.PARENTS) + [15, 15, 15] + [20] * 15 + [21] * 15)
+    joints = np.concatenate([sk.REST_POSE, np.repeat(sk.REST_POSE[[15]], 3, axis=0),
+                             np.repeat(sk.REST_POSE[[20]] + [0.0, -0.08, 0.0], 15, axis=0),
+                             np.repeat(sk.REST_POSE[[21]] + [0.0, -0.08, 0.0], 15, axis=0)])
+    octa = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], float) * 0.03
+    tris = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
+    v = np.concatenate([j + octa for j in joints])
+    f = np.concatenate([tris + 6 * i for i in range(n)])
+    weights = np.kron(np.eye(n), np.ones((6, 1)))
+    regressor = weights.T / 6.0
+    pad = 10475 - len(v)
+    v = np.concatenate([v, np.repeat(joints[:1], pad, axis=0)])
+    weights = np.concatenate([weights, np.tile(np.eye(n)[:1], (pad, 1))])
+    regressor = np.concatenate([regressor, np.zeros((n, pad))], axis=1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "SMPLX_NEUTRAL.npz"
+    np.savez_compressed(
+        path, v_template=v.astype(np.float32), f=f.astype(np.int64), weights=weights.astype(np.float32),
+        J_regressor=regressor.astype(np.float32), shapedirs=np.zeros((len(v), 3, 20), np.float32),
+        posedirs=np.zeros((len(v), 3, (n - 1) * 9), np.float32),
+        kintree_table=np.stack([parents, np.arange(n)]).astype(np.int64),
+        hands_componentsl=np.eye(45, dtype=np.float32), hands_componentsr=np.eye(45, dtype=np.float32),
+        hands_meanl=np.zeros(45, np.float32), hands_meanr=np.zeros(45, np.float32),
+        lmk_faces_idx=np.zeros(51, np.int64), lmk_bary_coords=np.full((51, 3), 1 / 3, np.float32),
+        dynamic_lmk_faces_idx=np.zeros((79, 17), np.int64),
+        dynamic_lmk_bary_coords=np.full((79, 17, 3), 1 / 3, np.float32))
+    return path
+
+
+def test_a_users_smplx_folder_merges_fingers_jaw_and_eyes(tmp_path, wave):
+    from pipeline.body.smpl import load_smpl_body
+
+    _fake_smplx(tmp_path / "x")
+    raw = load_smpl_body(tmp_path / "x")
+    assert raw.name == "smplx" and raw.vertices.shape == (10475, 3)
+    np.testing.assert_allclose(raw.joints, sk.REST_POSE, atol=1e-5)
+    jaw, finger_l, finger_r = 22 * 6, 25 * 6, 40 * 6       # first vertex of each joint's octahedron
+    assert raw.skin_joints[jaw, 0] == 15 and raw.skin_joints[finger_l, 0] == 20 and raw.skin_joints[finger_r, 0] == 21
+    fitted = fit_body(raw)
+    assert joint_error_mm(pose_rig(fitted.joints, wave), wave) < 0.5
+
+
 def test_smpl_pickles_and_missing_folders_are_refused_with_a_reason(tmp_path):
     from pipeline.body.smpl import load_smpl_body
 
