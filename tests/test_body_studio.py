@@ -62,3 +62,21 @@ def test_the_smpl_field_switches_the_body_or_says_why_not(generated, tmp_path):
     assert out[3]["body"]["data"]["name"] == "smpl"
     out = set_body_folder("", session)
     assert "Anny body" in out[-1] and session.smpl_dir == ""
+
+
+def test_the_motion_library_shows_its_clip_on_the_same_body():
+    import numpy as np
+
+    from studio.body_stage import library_payload
+    from studio.motion_sources import load_choice
+
+    motion = load_choice("action:wave_right", None)
+    cache, payload = library_payload(motion, None)
+    assert payload["layout"] == "3d" and payload["body"]["data"]["name"] == "anny"
+    assert len(payload["views"]) == 1 and payload["views"][0]["motion"]["frames"] == len(motion.joints) - 1
+    assert payload["duration"] == pytest.approx((len(motion.joints) - 1) / 20, abs=0.06)
+    cache, again = library_payload(load_choice("action:clap", None), cache)
+    assert again["body"] == {"key": payload["body"]["key"]}      # the body travelled once
+    _, empty = library_payload(None, cache)
+    assert empty["views"] == [] and "Pick a clip" in empty["message"]
+    assert np.isfinite(payload["views"][0]["motion"]["scale"])
