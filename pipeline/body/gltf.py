@@ -107,7 +107,8 @@ def write_glb(body: BodyModel, joints: np.ndarray, out_path: str | Path, *, fps:
     faces = np.asarray(fitted.faces, dtype=np.uint32)
     pos = b.add(verts, FLOAT, "VEC3", target=34962, minmax=True)
     nrm = b.add(vertex_normals(verts, faces.astype(np.int64)), FLOAT, "VEC3", target=34962)
-    jnt = b.add(np.asarray(fitted.skin_joints, dtype=np.uint8), UBYTE, "VEC4", target=34962)
+    skin_joints = np.where(fitted.skin_weights > 0, fitted.skin_joints, 0).astype(np.uint8)  # unused slots: joint 0
+    jnt = b.add(skin_joints, UBYTE, "VEC4", target=34962)
     wgt = b.add(np.asarray(fitted.skin_weights, dtype=np.float32), FLOAT, "VEC4", target=34962)
     idx = b.add(faces.reshape(-1), UINT, "SCALAR", target=34963, minmax=True)
     ibm = np.tile(np.eye(4, dtype=np.float32), (22, 1, 1))
