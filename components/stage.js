@@ -18,8 +18,10 @@ const WORD_TOP = 102, WORD_H = 14, PHONE_TOP = 117, PHONE_H = 11, MIN_PHONE_PX =
 const S = {
   data: null, t: 0, playing: false, cache: new Map(), views: [], wave: [[], []], skeleton: null,
   orbit: { yaw: 0.35, pitch: 0.18, zoom: 1.0 }, drag: null, span: null, selected: null,
-  audioKey: null, asked: false, lastTick: 0, speech: null, zoom: null,
+  audioKey: null, asked: false, lastTick: 0, speech: null, zoom: null, body: null, mode: 'body',
 };
+const modeBtn = root.querySelector('.vs-mode');
+const TINTS = [[0.80, 0.69, 0.61], [0.66, 0.71, 0.80]];  // the current take, the compared one
 
 // ------------------------------------------------------------------ data
 function decode(b64, Type) {
@@ -138,6 +140,7 @@ function load() {
   if (!d.audio) { audio.removeAttribute('src'); S.audioKey = null; }
   S.wave = speech ? speech.wave : [[], []];
   S.skeleton = cached(d.skeleton, it => it.data);
+  S.body = d.body ? cached(d.body, buildBody) : null;
   S.speech = d.speech ? cached(d.speech, it => it.data) : null;
   if (S.zoom && (S.zoom[1] > duration || S.zoom[1] - S.zoom[0] >= duration)) S.zoom = null;
   S.views = (d.views || []).map(v => ({
@@ -157,6 +160,9 @@ function load() {
   root.dataset.words = String(S.speech ? S.speech.words.length : 0);
   root.dataset.phones = String(S.speech ? S.speech.phones.length : 0);
   root.dataset.mouth = S.speech ? S.speech.source : '';
+  root.dataset.body = S.body ? S.body.name : '';
+  root.dataset.bodyVertices = String(S.body ? S.body.n : 0);
+  updateMode();
   drawAll();
   root.dataset.loadMs = (performance.now() - started).toFixed(1);
 }
@@ -177,12 +183,14 @@ function buildPanes() {
       const col = document.createElement('div');
       col.className = 'vs-column';
       col.innerHTML = '<div class="vs-label"></div><div class="vs-pair">' +
-        '<canvas class="vs-3d" title="3D body: drag to orbit, wheel to zoom, double-click to reset"></canvas>' +
+        '<div class="vs-3dbox"><canvas class="vs-gl"></canvas>' +
+        '<canvas class="vs-3d" title="3D body: drag to orbit, wheel to zoom, double-click to reset, B: body or skeleton"></canvas></div>' +
         '<canvas class="vs-2d" title="2D pose over the portrait"></canvas></div>';
       panesBox.appendChild(col);
       bindOrbit(col.querySelector('.vs-3d'));
     }
     panesBox.classList.toggle('vs-compare', want > 1);
+    panesBox.classList.toggle('vs-only3d', !!(S.data && S.data.layout === '3d'));
   }
   panesBox.querySelectorAll('.vs-column').forEach((col, i) => {
     col.querySelector('.vs-label').textContent = S.views[i] ? S.views[i].label : '';
@@ -215,11 +223,36 @@ function joint(m, a, b, w, j) {
           m.xyz[ia + 2] * (1 - w) + m.xyz[ib + 2] * w];
 }
 
-function draw3D(canvas, view, t) {
+function draw3D(canvas, view, t, index) {
+  const size = canvas.width + 'x' + canvas.height;
   const [ctx, w, h] = fit(canvas);
+  const gl = canvas.parentNode.querySelector('.vs-gl');
+  const m = view.motion, sk = S.skeleton && S.skeleton.body3d;
+  if (S.mode === 'body' && S.body && m && sk) {
+    const shown = drawBody(gl, view, t, TINTS[Math.min(index || 0, 1)]);
+    if (shown >= 0) {
+      gl.style.visibility = 'visible';
+      const overlay = S.body.label + '@' + canvas.width + 'x' + canvas.height;
+      if (canvas.dataset.overlay !== overlay || size !== canvas.width + 'x' + canvas.height) {
+        // the transparent overlay over the body holds only the label: drawn once, not per frame
+        ctx.clearRect(0, 0, w, h);
+        ctx.fillStyle = '#8b93a7'; ctx.font = '11px system-ui, sans-serif'; ctx.textAlign = 'left';
+        ctx.fillText(S.body.label, 8, h - 8);
+        canvas.dataset.overlay = overlay;
+      }
+      root.dataset.bodyDraws = String(+(root.dataset.bodyDraws || 0) + 1);
+      return shown;
+    }
+    root.dataset.bodyError = (GLS.get(gl) || {}).error || 'WebGL cannot draw here';
+  }
+  gl.style.visibility = 'hidden';
+  canvas.dataset.overlay = '';
   ctx.fillStyle = '#12151c';
   ctx.fillRect(0, 0, w, h);
-  const m = view.motion, sk = S.skeleton && S.skeleton.body3d;
+  if (S.mode === 'body' && S.body && m && root.dataset.bodyError) {
+    ctx.fillStyle = '#f59e0b'; ctx.font = '11px system-ui, sans-serif'; ctx.textAlign = 'left';
+    ctx.fillText(`No body: ${root.dataset.bodyError}; showing the skeleton.`, 8, h - 8);
+  }
   if (!m || !sk) {
     ctx.fillStyle = '#8b93a7';
     ctx.font = '13px system-ui, sans-serif';
@@ -596,7 +629,7 @@ function drawAll() {
   cols.forEach((col, i) => {
     const v = S.views[i];
     if (!v) return;
-    const a = draw3D(col.querySelector('.vs-3d'), v, S.t);
+    const a = draw3D(col.querySelector('.vs-3d'), v, S.t, i);
     const b = draw2D(col.querySelector('.vs-2d'), v, S.t);
     if (i === 0) { f3 = a; f2 = b; }
   });
@@ -610,6 +643,7 @@ function drawAll() {
   root.dataset.time = S.t.toFixed(2);
   root.dataset.frame3d = String(f3);
   root.dataset.frame2d = String(f2);
+  root.dataset.draws = String(+(root.dataset.draws || 0) + 1);
 }
 
 function tick() {
@@ -644,6 +678,23 @@ function setPlaying(on) {
 }
 
 playBtn.addEventListener('click', () => setPlaying(!S.playing));
+
+function updateMode() {
+  // the body/skeleton toggle: offered when the server sent a body
+  modeBtn.style.display = S.body ? '' : 'none';
+  modeBtn.textContent = S.mode === 'body' ? 'Skeleton' : 'Body';
+  modeBtn.title = S.mode === 'body' ? 'Show the skeleton (B)' : 'Show the body (B)';
+  root.dataset.mode = S.body ? S.mode : 'skeleton';
+}
+function toggleMode() { S.mode = S.mode === 'body' ? 'skeleton' : 'body'; updateMode(); drawAll(); }
+modeBtn.addEventListener('click', toggleMode);
+// for tests and scripts: the 22 bone matrices the page poses the body with at time t
+root.vsBodyBones = (viewIndex, t) => {
+  const v = S.views[viewIndex];
+  if (!S.body || !v || !v.motion) return null;
+  const [a, b, wt] = frameAt(v.motion, t);
+  return Array.from(bodyBones(S.body, v.motion, a, b, wt).bones);
+};
 audio.addEventListener('ended', () => setPlaying(false));
 scrub.addEventListener('input', () => seek(parseFloat(scrub.value)));
 
@@ -659,6 +710,7 @@ root.addEventListener('keydown', e => {
   else if (e.key === '+' || e.key === '=') { const [a, b] = visible(), c = S.t, k = 0.5; setZoom(c - (c - a) * k, c + (b - c) * k); }
   else if (e.key === '-') { const [a, b] = visible(), c = S.t, k = 2; setZoom(c - (c - a) * k, c + (b - c) * k); }
   else if (e.key === '0') setZoom(0, (S.data && S.data.duration) || 0);
+  else if ((e.key === 'b' || e.key === 'B') && S.body) toggleMode();
   else if (e.key === 's' || e.key === 'S') trigger('split_at', { time: Math.round(S.t * 100) / 100 });
   else if ((e.key === '[' || e.key === ']') && tokenAt(S.t) >= 0) {
     const k = tokenAt(S.t), cur = S.span || [k, k];

@@ -1,7 +1,8 @@
 """The director's stage: the synced previews and the timeline editor, drawn in the browser.
 
 One block shows, on one clock (the speech playing in the page):
-- the 3D body (an orbitable skeleton on a floor; drag to orbit, wheel to zoom),
+- the 3D body (a shaded skinned mesh, components/stage_body.js, or the skeleton: the Body /
+  Skeleton toggle; on a floor; drag to orbit, wheel to zoom),
 - the 2D pose over the portrait (DWPose colours, interpolated between preview frames),
 - optionally a second take beside them (compare two seeds, or bank vs projection),
 - the timeline: the waveform with its segments (drag a border to resize, click to select,
@@ -43,6 +44,7 @@ TEMPLATE = """
     <button class="vs-play" type="button" title="Play / pause (space)">▶</button>
     <input class="vs-scrub" type="range" min="0" max="1" step="0.01" value="0" aria-label="Time">
     <span class="vs-clock">0.00 s</span>
+    <button class="vs-mode" type="button" style="display:none">Skeleton</button>
   </div>
   <canvas class="vs-timeline" height="192"></canvas>
   <div class="vs-hint"></div>
@@ -106,7 +108,7 @@ def director_stage(*, elem_id: str = "director-stage", value: dict | None = None
     import gradio as gr
 
     return gr.HTML(value if value is not None else empty_payload(), html_template=TEMPLATE,
-                   css_template=_read("stage.css"), js_on_load=_read("stage.js"), elem_id=elem_id,
+                   css_template=_read("stage.css"), js_on_load=_read("stage_body.js") + _read("stage.js"), elem_id=elem_id,
                    apply_default_css=False, padding=False, container=False)
 
 

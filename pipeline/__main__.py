@@ -272,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("rest", nargs=argparse.REMAINDER)
     train.set_defaults(run=_train)
 
+    from pipeline.body.cli import add_commands as add_body_commands  # body-video, body-glb (issue 13)
+
+    add_body_commands(commands)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -23,7 +23,7 @@ if [ ! -f "$stamp" ] || ! grep -qx "$want_hash" "$stamp"; then
   echo "$want_hash" >> "$stamp"
 fi
 
-# Debian packages the tests use: chromium (browser tests), espeak-ng and festival with the
+# Debian packages the tests use: chromium (browser tests), libosmesa6 (body video), espeak-ng and festival with the
 # us-slt voice (speech synthesis for test audio and for the synthetic co-speech training pairs).
 if [ "${1:-}" = "--dev" ]; then
   missing=()
@@ -31,6 +31,7 @@ if [ "${1:-}" = "--dev" ]; then
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v text2wave >/dev/null || missing+=(festival)
   [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
+  ldconfig -p | grep -q libOSMesa || missing+=(libosmesa6)   # the offline body video (pyrender on the CPU)
   if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null \

@@ -16,6 +16,7 @@ from studio import project as proj
 from studio.render_status import diffusion_status
 from studio.speech_text import LANGUAGES
 from studio import timeline as tl
+from studio.body_actions import set_body_folder
 from studio.director_page import (
     BROWSER_STORAGE_KEY,
     COMPARE_NONE,
@@ -29,6 +30,7 @@ from studio.director_page import (
     copy_span,
     delete_segment,
     edit_segments,
+    export_body_files,
     end_session,
     export_motion,
     generate_motion,
@@ -197,6 +199,9 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
                 video = gr.Video(label="Video", interactive=False, elem_id="director-video")
         with gr.Row():
             export_btn = gr.Button("Export BVH, npz, pose video and poses JSON")
+            body_btn = gr.Button("Export the body: video + .glb for Blender")
+            smpl_dir = gr.Textbox(label="SMPL / SMPL-X model folder (optional)", elem_id="director-smpl-dir",
+                                  placeholder="a folder with your SMPLX_NEUTRAL.npz; empty: the Anny body", max_lines=1)
             save_btn = gr.Button("Save project")
             open_file = gr.File(label="Open project (.zip)", file_types=[".zip"], type="filepath", height=90)
         with gr.Row():
@@ -277,6 +282,10 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
         trigger(diffusion_status, panel_in, [diffusion_md], api_name=f"diffusion_status_after_{when}",
                 api_visibility="private", queue=False)
     export_btn.click(export_motion, [state], view, api_name="export_motion")
+    body_event = body_btn.click(export_body_files, [state], [state, downloads, status], api_name="export_body",
+                                concurrency_limit=1, concurrency_id="render")
+    cancel_btn.click(cancel_render, [state], [status], cancels=[body_event], api_name="cancel_body_export")
+    smpl_dir.submit(set_body_folder, [smpl_dir, state], view, api_name="set_body_folder")
     save_btn.click(save_project_file, [state], [saved], api_name="save_project")
     speech_out = [transcript, language, articulation]
     open_file.upload(open_project_file, [open_file, state], view, api_name="open_project").then(

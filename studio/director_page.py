@@ -34,6 +34,7 @@ import numpy as np
 
 from components.stage import empty_payload
 from pipeline.constants import MOTION_FPS, VIDEO_FPS
+from studio import body_actions
 from studio import project as proj
 from studio import stage_payload as stage
 from studio import speech_text as speech
@@ -81,6 +82,8 @@ class DirectorSession:
     stage_cache: stage.StageCache = field(default_factory=stage.StageCache)
     files: dict = field(default_factory=dict)  # downloads: kind -> path
     mouths: dict = field(default_factory=dict)  # the mouth track of the speech text (studio/speech_text.py)
+    smpl_dir: str = ""                      # the user's SMPL / SMPL-X folder ('' : Anny; studio/body_actions.py)
+    body_note: str = ""
 
     def folder(self) -> Path:
         if not self.workdir:
@@ -185,7 +188,8 @@ def stage_for(session: DirectorSession) -> dict:
                                segments=segments, portrait=session.portrait,
                                portrait_key=_file_key(p.portrait_file), views=views, tokens=p.tokens,
                                locked=p.locked, selected=session.selected, span=session.span, message=message,
-                               speech=speech.speech_payload(next(iter(session.mouths.values()), None)))
+                               speech=speech.speech_payload(next(iter(session.mouths.values()), None)),
+                               body=body_actions.body_for(session))
 
 
 def take_title(index: int, take) -> str:
@@ -939,6 +943,25 @@ def export_motion(session: DirectorSession | None) -> tuple:
     what = "BVH, npz, the pose video and the poses (JSON)." if session.poses is not None else \
         "BVH and npz (add a portrait for the pose video and JSON)."
     return _view(session, ok(f"Exported {what}"), timeline=False, downloads=True)
+
+
+@_guard("Could not export the body")
+def export_body(session: DirectorSession | None, progress=None) -> tuple:
+    """The body as a shaded video and an animated .glb. Returns (session, downloads, status)."""
+    return body_actions.export_body(session, progress)
+
+
+def export_body_files(session: DirectorSession | None, progress=None) -> tuple:
+    """``export_body`` with the guard's failure reshaped to (session, downloads, status)."""
+    try:
+        out = export_body(session, progress)
+    except Exception as err:  # RenderCancelled passes the guard
+        if type(err).__name__ != "RenderCancelled":
+            raise
+        return session, _gr().skip(), "Body export cancelled; the .glb is kept, the video was not written."
+    if len(out) == len(VIEW_FIELDS):
+        return out[0], _gr().skip(), out[-1]
+    return out
 
 
 # ----------------------------------------------------------------------------- save / open / autosave

@@ -20,8 +20,9 @@ from pathlib import Path
 import gradio as gr
 
 from components.motion_viewer import motion_viewer
+from components.stage import director_stage
 from pipeline.constants import MOTION_FPS
-from studio import director_layout, motion_page
+from studio import body_stage, director_layout, motion_page
 from studio.motion_sources import (
     LoadedMotion,
     clip_choices,
@@ -129,6 +130,8 @@ def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str |
                         exported = gr.File(label="BVH download", interactive=False, visible=False)
                     with gr.Column(scale=8, min_width=480):
                         viewer = motion_viewer()
+                        library_cache = gr.State(None)
+                        library_stage = director_stage(elem_id="library-stage")  # the same body (issue 13)
                 gr.Markdown(
                     f"Drag to orbit · scroll to zoom · ▶ plays, the slider scrubs · 22-joint SMPL "
                     f"skeleton at {MOTION_FPS} fps, metres, Y up; "
@@ -159,8 +162,13 @@ def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str |
         def hide_export():
             return gr.update(value=None, visible=False)
 
+        def on_body(state, cache):
+            return body_stage.library_payload(state, cache)
+
+        body_io = ([motion, library_cache], [library_cache, library_stage])
         clip.input(on_load_clip, [clip, motion], page_outputs, api_name="load_clip").then(
-            hide_export, None, [exported], api_visibility="private", queue=False)
+            hide_export, None, [exported], api_visibility="private", queue=False).then(
+            on_body, *body_io, api_name="library_body")
         def after_upload(state: LoadedMotion | None):
             # The picker no longer names what is shown once an upload replaced it.
             shown_upload = state is not None and state.origin == "upload"
@@ -168,10 +176,12 @@ def build_app(dataset_dir: Path | str | None = None, sessions_root: Path | str |
                 gr.update(value=None) if shown_upload else gr.skip())
 
         bvh_file.upload(on_load_bvh, [bvh_file, motion], page_outputs, api_name="load_bvh").then(
-            after_upload, [motion], [exported, clip], api_visibility="private", queue=False)
+            after_upload, [motion], [exported, clip], api_visibility="private", queue=False).then(
+            on_body, *body_io, api_name="library_body_upload", api_visibility="private")
         export.click(on_export, [motion], [exported], api_name="export_bvh")
         refresh.click(on_list_clips, None, [clip], api_name="list_clips")
-        demo.load(on_open, [motion], page_outputs, api_visibility="private")
+        demo.load(on_open, [motion], page_outputs, api_visibility="private").then(
+            on_body, *body_io, api_name="library_body_on_open", api_visibility="private")
         demo.load(director["on_load"], [director["browser_id"], director["state"]], director["load_outputs"],
                   api_visibility="private").then(
             director["speech_fields"], [director["state"]], director["speech_outputs"],

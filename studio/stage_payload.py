@@ -244,10 +244,12 @@ def skeleton2d() -> dict:
 def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tuple], portrait=None,
                   portrait_key: str = "", views: list[View] = (), tokens: np.ndarray | None = None,
                   locked: np.ndarray | None = None, selected: int | None = None,
-                  span: tuple[int, int] | None = None, message: str = "", speech: dict | None = None) -> dict:
+                  span: tuple[int, int] | None = None, message: str = "", speech: dict | None = None,
+                  body=None) -> dict:
     """The stage's value. ``segments``: (start, end, prompt, locked, seed) tuples; ``speech``: the
     timeline's words and phonemes ({"source", "words", "phones"}, times in seconds), sent once per
-    content."""
+    content; ``body``: a BodyModel fitted to the motion skeleton (pipeline.body), drawn for every
+    view that has motion."""
     cache.version += 1
     payload: dict[str, Any] = {"v": cache.version, "message": message, "views": [],
                                "skeleton": skeleton_item(cache)}
@@ -274,6 +276,10 @@ def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tup
                 entry["pose"] = pose_item(cache, view.poses, portrait_key,
                                           digest(np.asarray(view.result.tokens), view.face), view.method, f"pose:{i}")
         payload["views"].append(entry)
+    if body is not None and any(v["motion"] is not None for v in payload["views"]):
+        from studio.body_stage import body_item  # the skinned body, once per session (issue 13)
+
+        payload["body"] = body_item(cache, body)
     if not payload["views"] and portrait is not None:
         payload["views"].append({"label": "Portrait", "motion": None, "pose": None})
     return payload
