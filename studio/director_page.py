@@ -883,6 +883,10 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     from pipeline.token2pose import translate
     from pipeline.video import RenderCancelled
 
+    fps = check.check_fps(fps or VIDEO_FPS)        # typed numbers first: nothing starts with a bad one
+    blink = check.check_blink_rate(blink_rate if blink_rate is not None else 15)
+    resolution = check.check_resolution(resolution or 512)
+    seed = check.check_seed(seed, "the render seed")
     session = _need_motion(session)
     if session.portrait is None:
         raise ValueError("add a portrait first")
@@ -892,10 +896,6 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
         raise ValueError(f"unknown renderer {backend!r}")
     if not status[0]:
         raise RuntimeError(f"the {backend} renderer is unavailable: {status[1]}")
-    fps = check.check_fps(fps or VIDEO_FPS)
-    blink = check.check_blink_rate(blink_rate if blink_rate is not None else 15)
-    resolution = check.check_resolution(resolution or 512)
-    seed = check.check_seed(seed, "the render seed")
     same_face = (session.project.settings.get("blink_rate", 15.0) == blink and
                  int(session.project.settings.get("render_seed", 0)) == seed)
     poses = session.poses if session.poses is not None and abs(fps - VIDEO_FPS) < 1e-6 and same_face else \

@@ -28,6 +28,10 @@ _SETTINGS = {
 
 
 def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int) and abs(value) > 10**12:
+        return f"{float(value):.3g}"
     text = repr(value)
     return text if len(text) <= 30 else text[:27] + "..."
 
