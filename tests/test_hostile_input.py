@@ -497,3 +497,47 @@ def test_the_api_refuses_a_huge_seed_and_serves_renders_downloads_but_not_the_br
             urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/file={secret}", timeout=10)
     finally:
         demo.close()
+
+
+# ----------------------------------------------------------------------------- 6. a killed render
+
+def test_a_killed_render_leaves_no_video_under_its_name_and_the_next_render_cleans_up(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from pipeline.audio.io import AudioClip
+    from pipeline.video import probe_video, write_video
+
+    out = tmp_path / "video.mp4"
+    script = f"""
+import os, signal
+import numpy as np
+from pipeline.audio.io import AudioClip
+from pipeline.video import write_video
+
+def frames():
+    for i in range(10_000):
+        if i == 20:
+            os.kill(os.getpid(), signal.SIGKILL)       # the server is killed mid-render
+        yield np.full((64, 64, 3), i % 255, np.uint8)
+
+clip = AudioClip(np.random.default_rng(0).normal(0, 0.1, 16000 * 4).astype(np.float32), 16000)
+write_video(frames(), clip, {str(out)!r}, 25)
+"""
+    temp_before = set(Path(tempfile.gettempdir()).glob("render-*"))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=120)
+    assert proc.returncode == -9
+    time.sleep(1.0)                                  # ffmpeg finishes its file when its input ends
+    assert not out.exists()
+    left = list(tmp_path.glob(".*partial-*"))        # the leftovers sit beside the target, named so
+    assert left and all(p.name.startswith(".video.partial-") for p in left)
+    assert set(Path(tempfile.gettempdir()).glob("render-*")) <= temp_before   # nothing left in /tmp
+    old = time.time() - 2 * 3600
+    for path in left:
+        os.utime(path, (old, old))
+    clip = AudioClip(np.random.default_rng(1).normal(0, 0.1, 16000).astype(np.float32), 16000)
+    good = write_video((np.zeros((64, 64, 3), np.uint8) for _ in range(25)), clip, tmp_path / "next.mp4", 25)
+    assert probe_video(good)["frames"] == 25
+    assert not list(tmp_path.glob(".*partial-*"))   # the killed render's leftovers are gone
