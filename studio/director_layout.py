@@ -14,6 +14,7 @@ import gradio as gr
 
 from studio import project as proj
 from studio.speech_text import LANGUAGES
+from studio.upload_inputs import PortraitImage
 from studio import timeline as tl
 from studio.director_page import (
     BROWSER_STORAGE_KEY,
@@ -125,7 +126,7 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=280):
                 gr.Markdown("#### 1 · Portrait and speech", elem_classes=["studio-panel-title"])
-                portrait_in = gr.Image(label="Portrait photo", sources=["upload", "webcam", "clipboard"],
+                portrait_in = PortraitImage(label="Portrait photo", sources=["upload", "webcam", "clipboard"],
                                        type="filepath", height=220, elem_id="director-portrait-in")
                 portrait_view = gr.Image(label="Detected skeleton and framing", interactive=False, height=220,
                                          format="jpeg")

@@ -21,6 +21,7 @@ use_take, copy_span, render, cancel_render, export_motion, save_project, open_pr
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -242,10 +243,19 @@ def _view(session: DirectorSession, status: str, *, portrait=False, timeline=Tru
 def _kept(session: DirectorSession | None, what: str, err: BaseException | str) -> tuple:
     """A failure: a toast and the status line; the session and everything shown stay as they are."""
     gr = _gr()
-    message = str(err) or type(err).__name__
+    message = _file_names_only(str(err) or type(err).__name__)
     gr.Warning(f"{what}: {message}")
     status = f"⚠ **{md_escape(what)}**\n\n> {md_escape(message)}\n\n_Your project is unchanged._"
     return (session,) + (gr.skip(),) * (len(VIEW_FIELDS) - 2) + (status,)
+
+
+_ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:'\"()]+/)+([^\s/:'\"()]+)")
+
+
+def _file_names_only(message: str) -> str:
+    """Server paths (the upload cache, the sessions folder) in a message cut to the file's name:
+    the user knows their file by its name, and the server's layout is nobody's business."""
+    return _ABS_PATH.sub(r"\1", message)
 
 
 def _autosave(session: DirectorSession) -> None:

@@ -439,6 +439,37 @@ def test_a_project_that_fails_to_open_leaves_nothing_and_restores_add_no_copies(
 
 # ----------------------------------------------------------------------------- 5. sessions root elsewhere
 
+def _bad_portraits(folder: Path) -> dict[str, str]:
+    """Uploads Gradio's own image check used to turn into a bare 'Error': path -> expected words."""
+    import struct
+    import zlib
+
+    text = folder / "notes.jpg"
+    text.write_text("not a photo")
+    empty = folder / "empty.png"
+    empty.write_bytes(b"")
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)     # claims 20000 x 20000, holds nothing
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    huge = folder / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return {str(text): "not an image file", str(empty): "not an image file", str(huge): "too many pixels"}
+
+
+def _portrait_16bit(folder: Path) -> Path:
+    """The example portrait as a 16-bit greyscale PNG (values up to 65535)."""
+    from PIL import Image
+
+    grey = np.asarray(Image.open(PORTRAIT).convert("L"), dtype=np.uint16) * 257
+    path = folder / "deep.png"
+    Image.fromarray(grey.astype(np.uint16)).save(path)
+    assert Image.open(path).mode.startswith("I")
+    return path
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -473,6 +504,12 @@ def test_the_api_refuses_a_huge_seed_and_serves_renders_downloads_but_not_the_br
                 **launch_style(root))
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl"))
+        for name, message in _bad_portraits(tmp_path).items():   # the project's loader speaks, not Gradio
+            out = client.predict(handle_file(name), api_name="/analyze_portrait")
+            assert "⚠" in out[-1] and message in out[-1] and Path(name).name in out[-1], out[-1]
+            assert str(systemp) not in out[-1] and "/gradio/" not in out[-1]    # no server paths
+        out = client.predict(handle_file(str(_portrait_16bit(tmp_path))), api_name="/analyze_portrait")
+        assert "Portrait analysed" in out[-1], out[-1]
         assert "✓" in client.predict(handle_file(str(PORTRAIT)), api_name="/analyze_portrait")[-1]
         out = client.predict(handle_file(str(short_speech)), api_name="/load_speech")
         assert "✓" in out[-1]
