@@ -893,9 +893,10 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     from pipeline.token2pose import translate
     from pipeline.video import RenderCancelled
 
-    fps = check.check_fps(fps or VIDEO_FPS)        # typed numbers first: nothing starts with a bad one
-    blink = check.check_blink_rate(blink_rate if blink_rate is not None else 15)
-    resolution = check.check_resolution(resolution or 512)
+    blank = (None, "")                              # typed numbers first: nothing starts with a bad one
+    fps = check.check_fps(VIDEO_FPS if fps in blank else fps)
+    blink = check.check_blink_rate(15 if blink_rate in blank else blink_rate)
+    resolution = check.check_resolution(512 if resolution in blank else resolution)
     seed = check.check_seed(seed, "the render seed")
     session = _need_motion(session)
     if session.portrait is None:

@@ -578,3 +578,104 @@ write_video(frames(), clip, {str(out)!r}, 25)
     good = write_video((np.zeros((64, 64, 3), np.uint8) for _ in range(25)), clip, tmp_path / "next.mp4", 25)
     assert probe_video(good)["frames"] == 25
     assert not list(tmp_path.glob(".*partial-*"))   # the killed render's leftovers are gone
+
+
+# ----------------------------------------------------------------------------- the fuzz corpus
+
+def _bad_audio(folder: Path) -> list[str]:
+    text = folder / "talk.wav"
+    text.write_text("RIFF but not really")
+    empty = folder / "empty.mp3"
+    empty.write_bytes(b"")
+    cut = folder / "cut.wav"
+    cut.write_bytes(SPEECH.read_bytes()[:30])              # a header and no samples
+    return [str(text), str(empty), str(cut)]
+
+
+def _bad_projects(folder: Path) -> list[str]:
+    junk = folder / "junk.zip"
+    junk.write_bytes(b"PK\x03\x04 not a zip")
+    no_json = folder / "nojson.zip"
+    with zipfile.ZipFile(no_json, "w") as zf:
+        zf.writestr("readme.txt", "hi")
+    slip = folder / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("../../evil.json", "{}")
+        zf.writestr("project.json", "{}")
+    many = folder / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(40):
+            zf.writestr(f"f{i}.txt", "x")
+    damaged = folder / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w") as zf:
+        zf.writestr("project.json", "{not json")
+    pickled = folder / "pickled.zip"
+    meta = {"format": "versastudio-project", "version": 1, "duration_s": 2.4, "audio": None, "has_tokens": True,
+            "segments": [{"start": 0.0, "end": 2.4, "prompt": "", "seed": 0, "locked": False}]}
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(pickled, "w") as zf:
+        zf.writestr("project.json", json.dumps(meta))
+        zf.writestr("tokens.npy", buf.getvalue())
+    return [str(p) for p in (junk, no_json, slip, many, damaged, pickled)]
+
+
+def test_fuzz_corpus_gets_messages_in_bounded_time_and_a_good_project_stays_unchanged(page, short_speech, tmp_path):
+    """Every bad input a page (or a script through the API: the same handlers) can send, against a
+    session holding a good project: each gets a warning within 20 s and 200 MB, the project and its
+    autosave are exactly as before."""
+    root = tmp_path / "sessions"
+    out = page.restore_session("", None, root)
+    session, sid = out[0], out[-1]
+    page.analyze_portrait(str(PORTRAIT), session)
+    page.load_speech(str(short_speech), session)
+    if len(session.project.segments) == 1:
+        page.split_segment(1.2, session)
+    assert "Motion generated" in page.generate_motion(0, session)[-1]
+    autosaved = root / sid / "autosave.zip"
+    saved_json = zipfile.ZipFile(autosaved).read("project.json")
+    before = session.project.copy()
+    n = len(session.project.tokens)
+    rows = tl.to_rows(session.project.segments)
+
+    def table(col: int, value) -> list[list]:
+        bad = [list(r) for r in rows]
+        bad[0][col] = value
+        return bad
+
+    calls = [(page.analyze_portrait, (p,)) for p in _bad_portraits(tmp_path)]
+    calls += [(page.load_speech, (p,)) for p in _bad_audio(tmp_path)]
+    calls += [(page.open_project_file, (p,)) for p in _bad_projects(tmp_path)]
+    calls += [(page.edit_segments, (table(3, v),)) for v in (1e30, -1, 2**64, "x", 0.5)]
+    calls += [(page.edit_segments, (table(1, v),)) for v in ("nan", "1_0", None, float("inf"))]
+    calls += [(page.edit_segments, (rows[:-1],)), (page.edit_segments, ([[0, 0, "", 0, False]] * 9,))]
+    calls += [(page.split_segment, (v,)) for v in (float("nan"), 1e300, "1_0", -5)]
+    calls += [(page.add_segment, (v, 1.0)) for v in (float("inf"), 1e300)]
+    calls += [(page.add_segment, (0.5, v)) for v in (float("nan"), -1, 1e300)]
+    calls += [(page.merge_segment, (v,)) for v in (0, 99, float("inf"), "x")]
+    calls += [(page.delete_segment, (v,)) for v in (0, 99, float("nan"))]
+    calls += [(page.reroll_segment, (v,)) for v in (0, 1e30)]
+    calls += [(page.resize_border, (v, 1.0)) for v in (-1, 99, float("inf"))]
+    calls += [(page.generate_motion, (v,)) for v in (1e30, -1, 2**63, float("nan"), "x")]
+    calls += [(page.regenerate_span, (a, b, 0)) for a, b in ((0, n), (-1, 2), (3, 1), (float("inf"), 2), (0, 1e30))]
+    calls += [(page.regenerate_span, (0, 2, v)) for v in (1e30, -1)]
+    calls += [(page.lock_span, (a, b)) for a, b in ((0, n), (float("nan"), 1))]
+    calls += [(page.compare_with, (v,)) for v in ("take:99", "take:x", "take:-1")]
+    calls += [(page.use_take, (v,)) for v in ("take:99", None)]
+    calls += [(page.copy_span, ("take:0", a, b)) for a, b in ((0, n + 5), (float("inf"), 1))]
+    for fn, args in calls:
+        out = _bounded(lambda: fn(*args, session), seconds=20, megabytes=200)
+        assert out[0] is session and "⚠" in out[-1], (fn.__name__, args, out[-1])
+        assert "Traceback" not in out[-1] and str(tmp_path) not in out[-1], (fn.__name__, args, out[-1])
+    renders = [("warp", 20000, 25, 15, 0), ("warp", 0, 25, 15, 0), ("warp", 256, 1e5, 15, 0), ("warp", 256, -25, 15, 0),
+               ("warp", 256, 25, 1e9, 0), ("warp", 256, 25, 15, 2**70), ("nope", 256, 25, 15, 0)]
+    for args in renders:
+        out = _bounded(lambda: page.render_video(*args, session), seconds=20, megabytes=200)
+        assert "⚠" in out[-1], (args, out[-1])
+
+    p = session.project
+    assert p.segments == before.segments and p.audio_file == before.audio_file
+    assert p.portrait_file == before.portrait_file and p.settings == before.settings
+    np.testing.assert_array_equal(p.tokens, before.tokens)
+    np.testing.assert_array_equal(p.locked, before.locked)
+    assert zipfile.ZipFile(autosaved).read("project.json") == saved_json
