@@ -70,7 +70,12 @@ def _generate(args: argparse.Namespace) -> int:
 
     clip = load_audio(args.audio)
     if args.segment:
+        from pipeline.constants import TOKENS_PER_SECOND
+        from pipeline.validation import check_user_segments
+
         segments = [_parse_segment(s) for s in args.segment]
+        check_user_segments(segments, [f"--segment {s!r}" for s in args.segment], clip.duration_s,
+                            1.0 / TOKENS_PER_SECOND)
         covered = sorted(segments)
         filled, cursor = [], 0.0
         for start, end, prompt in covered:          # the gaps between prompted segments are audio-driven

@@ -125,6 +125,28 @@ def arg_range(kind: str, lo: float, hi: float):
     return parse
 
 
+def check_user_segments(segments: list[tuple[float, float, str | None]], labels: list[str], duration_s: float,
+                        min_s: float) -> None:
+    """Segments a user typed (``labels``: how they typed each, e.g. ``--segment '0:2:wave'``),
+    checked before the gaps between them are filled, so a message names their segment and not a
+    filled-in gap's number; a prompted segment shorter than ``min_s`` (one motion token) would
+    silently lose its prompt, so it is refused."""
+    tol = 1e-3
+    order = sorted(range(len(segments)), key=lambda k: segments[k][0])
+    for k in order:
+        start, end, prompt = segments[k]
+        if end <= start:
+            raise InputError(f"{labels[k]} ends ({end:g} s) before it starts ({start:g} s)")
+        if start > duration_s - tol or end > duration_s + tol:
+            raise InputError(f"{labels[k]} reaches past the end of the audio ({duration_s:.2f} s)")
+        if prompt and end - start < min_s - tol:
+            raise InputError(f"{labels[k]} lasts {end - start:g} s; a prompted segment needs at least "
+                             f"{min_s:g} s (one motion token), or its prompt could not act")
+    for a, b in zip(order, order[1:]):
+        if segments[b][0] < segments[a][1] - tol:
+            raise InputError(f"{labels[a]} and {labels[b]} overlap; give segments that do not")
+
+
 # ----------------------------------------------------------------------------- motion files
 
 def load_npz_array(path: str | Path, key: str, *, made_by: str) -> np.ndarray:

@@ -679,3 +679,26 @@ def test_fuzz_corpus_gets_messages_in_bounded_time_and_a_good_project_stays_unch
     np.testing.assert_array_equal(p.tokens, before.tokens)
     np.testing.assert_array_equal(p.locked, before.locked)
     assert zipfile.ZipFile(autosaved).read("project.json") == saved_json
+
+
+@pytest.mark.parametrize("segment, message", [
+    ("0:0.01:a person waves", "needs at least 0.2 s"),
+    ("1.5:1.0:a person waves", "ends (1 s) before it starts"),
+    ("0.5:99:a person waves", "past the end of the audio"),
+])
+def test_generate_segment_messages_name_the_users_segment(segment, message, short_speech, tmp_path, capsys):
+    from pipeline.__main__ import main
+
+    assert main(["generate", str(short_speech), "--segment", "1.8:2.2:jump", "--segment", segment,
+                 "--out", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and repr(segment) in err, err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_overlapping_segments_are_named(short_speech, capsys):
+    from pipeline.__main__ import main
+
+    assert main(["generate", str(short_speech), "--segment", "0.2:1.2:wave", "--segment", "1.0:2.0:jump"]) == 2
+    err = capsys.readouterr().err
+    assert "'0.2:1.2:wave'" in err and "'1.0:2.0:jump'" in err and "overlap" in err, err
