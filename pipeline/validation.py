@@ -34,6 +34,9 @@ MAX_MOTION_SECONDS: float = 1800.0
 MAX_BVH_DEPTH: int = 128
 """The deepest joint chain in a BVH hierarchy (real rigs: under 30)."""
 MAX_MOTION_FILE_BYTES: int = 256 * 1024 * 1024
+MAX_UPLOAD_BYTES: int = 200 * 1024 * 1024
+"""The largest upload the studio's server accepts (Gradio refuses bigger ones while they stream in):
+a project zip is at most 200 MB, and 10 minutes of 48 kHz stereo 24-bit WAV is 173 MB."""
 
 
 class InputError(ValueError):

@@ -85,11 +85,13 @@ def launch_style(sessions_root: Path | str | None = None) -> dict:
     And the one folder Gradio may serve files from besides its own cache: the sessions root
     (renders, downloads and saved projects are written there; the default
     ``~/.cache/versastudio/sessions`` is outside the working directory and the temp dir, where
-    Gradio would refuse them). The browser-id key kept in that folder is blocked."""
+    Gradio would refuse them). The browser-id key kept in that folder is blocked. Uploads are
+    capped at MAX_UPLOAD_BYTES while they stream in (nothing bigger reaches the disk)."""
+    from pipeline.validation import MAX_UPLOAD_BYTES
     from studio.project import BROWSER_SECRET_FILE, sessions_root as default_root
 
     root = default_root(sessions_root).expanduser().resolve()
-    return {"theme": studio_theme(), "css": CSS, "run_history": False,
+    return {"theme": studio_theme(), "css": CSS, "run_history": False, "max_file_size": MAX_UPLOAD_BYTES,
             "allowed_paths": [str(root)], "blocked_paths": [str(root / BROWSER_SECRET_FILE)]}
 
 

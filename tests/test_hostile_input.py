@@ -503,6 +503,9 @@ def test_the_api_refuses_a_huge_seed_and_serves_renders_downloads_but_not_the_br
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 **launch_style(root))
     try:
+        from pipeline.validation import MAX_UPLOAD_BYTES
+
+        assert demo.max_file_size == MAX_UPLOAD_BYTES          # bigger uploads stop while streaming in
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl"))
         for name, message in _bad_portraits(tmp_path).items():   # the project's loader speaks, not Gradio
             out = client.predict(handle_file(name), api_name="/analyze_portrait")
