@@ -69,6 +69,8 @@ def _generate(args: argparse.Namespace) -> int:
     from pipeline.motion.generate import generate
 
     clip = load_audio(args.audio)
+    for warning in clip.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.segment:
         from pipeline.constants import TOKENS_PER_SECOND
         from pipeline.validation import check_user_segments
@@ -146,6 +148,8 @@ def _render(args: argparse.Namespace) -> int:
     from pipeline.token2pose import translate
 
     clip = load_audio(args.audio)
+    for warning in clip.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.motion:          # checked against the audio before any work
         from pipeline.motion.generate import num_tokens_for
         from pipeline.validation import check_tokens, load_npz_array

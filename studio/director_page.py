@@ -352,7 +352,8 @@ def load_speech(audio_path: str | None, session: DirectorSession | None) -> tupl
     n = len(segments)
     return _view(session, ok(f"Speech loaded: {clip.duration_s:.2f} s, cut at pauses into {n} "
                              f"segment{'s' if n != 1 else ''}. Type prompts in the table, then Generate."
-                             + md_escape(words)),
+                             + md_escape(words))
+                 + "".join(f"\n- ⚠ {md_escape(_file_names_only(w))}" for w in getattr(clip, "warnings", [])),
                  motion=True)
 
 

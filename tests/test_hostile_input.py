@@ -705,3 +705,22 @@ def test_overlapping_segments_are_named(short_speech, capsys):
     assert main(["generate", str(short_speech), "--segment", "0.2:1.2:wave", "--segment", "1.0:2.0:jump"]) == 2
     err = capsys.readouterr().err
     assert "'0.2:1.2:wave'" in err and "'1.0:2.0:jump'" in err and "overlap" in err, err
+
+
+def test_a_truncated_mp3_loads_its_decoded_part_and_says_so(page, tmp_path):
+    import subprocess
+
+    from pipeline.audio import load_audio
+    from pipeline.audio.io import ffmpeg_exe
+
+    whole = tmp_path / "talk.mp3"
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(SPEECH), "-c:a", "libmp3lame", "-b:a", "64k",
+                    str(whole)], check=True)
+    assert load_audio(str(whole)).warnings == []
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    clip = load_audio(str(cut))
+    assert clip.duration_s < 0.7 * load_audio(str(whole)).duration_s
+    assert len(clip.warnings) == 1 and "cut.mp3" in clip.warnings[0] and "only" in clip.warnings[0]
+    out = page.load_speech(str(cut), page.new_session())
+    assert "Speech loaded" in out[-1] and "could be decoded" in out[-1] and str(tmp_path) not in out[-1]
