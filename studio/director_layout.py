@@ -117,6 +117,7 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
 
     root = None if sessions_root is None else str(sessions_root)
     removed = proj.prune_sessions(root)
+    proj.clean_stale_partials(root)           # leftovers of renders killed mid-way
     if removed:
         log.info("removed %d session folders idle for more than %g days", len(removed), proj.session_max_age_days())
     state = gr.State(None, time_to_live=STATE_TTL_S, delete_callback=end_session)

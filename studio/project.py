@@ -583,3 +583,15 @@ def prune_sessions(root: str | Path | None = None, max_age_days: float | None = 
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed
+
+
+def clean_stale_partials(root: str | Path | None = None) -> int:
+    """At start-up: the partial files renders killed mid-way left in the session folders
+    (pipeline.video.writer writes under partial names and renames when done). Returns how many."""
+    from pipeline.video.writer import clean_partials
+
+    folder = sessions_root(root)
+    if not folder.is_dir():
+        return 0
+    return sum(len(clean_partials(path / "files")) for path in folder.iterdir()
+               if path.is_dir() and valid_session_id(path.name))

@@ -724,3 +724,23 @@ def test_a_truncated_mp3_loads_its_decoded_part_and_says_so(page, tmp_path):
     assert len(clip.warnings) == 1 and "cut.mp3" in clip.warnings[0] and "only" in clip.warnings[0]
     out = page.load_speech(str(cut), page.new_session())
     assert "Speech loaded" in out[-1] and "could be decoded" in out[-1] and str(tmp_path) not in out[-1]
+
+
+def test_start_up_removes_partials_of_killed_renders_and_nothing_else(tmp_path):
+    import os
+
+    from studio import project as proj
+    from studio.layout import build_app
+
+    root = tmp_path / "sessions"
+    files = proj.session_dir(proj.new_session_id(), root) / "files"
+    files.mkdir(parents=True)
+    stale, live, video = files / ".render-1.partial-ab12cd34.mp4", files / ".render-2.partial-ef56ab78.mp4", \
+        files / "render-0.mp4"
+    for path in (stale, live, video):
+        path.write_bytes(b"x")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(video, (old, old))
+    build_app(dataset_dir=tmp_path / "no-dataset", sessions_root=root)
+    assert not stale.exists() and live.exists() and video.exists()
