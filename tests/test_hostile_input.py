@@ -744,3 +744,12 @@ def test_start_up_removes_partials_of_killed_renders_and_nothing_else(tmp_path):
     os.utime(video, (old, old))
     build_app(dataset_dir=tmp_path / "no-dataset", sessions_root=root)
     assert not stale.exists() and live.exists() and video.exists()
+
+
+def test_articulation_out_of_range_is_refused_not_clipped(page, short_speech):
+    session = _loaded(page, short_speech)
+    for bad in (1e30, -1, float("nan"), "1_0"):
+        out = page.set_speech_text("", bad, "en", session)
+        assert "⚠" in out[-1] and "articulation" in out[-1] and session.project.articulation == 1.0
+    out = page.set_speech_text("", 1.5, "en", session)
+    assert session.project.articulation == 1.5
