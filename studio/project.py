@@ -211,7 +211,8 @@ def save_project(project: Project, path: str | Path) -> Path:
             portrait_name = name
         else:
             audio_name = name
-    history_audio = _history_audio(project)
+    used = sum(src.stat().st_size for _, src in members)      # + 16 MB for project.json and the tokens
+    history_audio = _history_audio(project, MAX_ZIP_BYTES - used - 16 * 1024 * 1024)
     members += [(name, Path(file)) for file, name in history_audio.items()]
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -235,17 +236,20 @@ MAX_HISTORY_AUDIO = 3
 HISTORY_AUDIO_PREFIX = "earlier-audio-"
 
 
-def _history_audio(project: Project) -> dict[str, str]:
+def _history_audio(project: Project, budget: int) -> dict[str, str]:
     """Zip member names for the earlier recordings the undo/redo history refers to (newest first,
-    at most MAX_HISTORY_AUDIO, only files that still exist)."""
+    at most MAX_HISTORY_AUDIO, only files that still exist, and only while the zip stays within
+    ``budget`` bytes: a saved project must always open again)."""
     out: dict[str, str] = {}
     stacks = list(reversed(project.history.undo_stack)) + list(project.history.redo_stack)
     for snap in stacks:
         file = snap.audio_file
         if not file or file == project.audio_file or file in out or not Path(file).is_file():
             continue
-        if len(out) >= MAX_HISTORY_AUDIO:
-            break
+        size = Path(file).stat().st_size
+        if len(out) >= MAX_HISTORY_AUDIO or size > budget or size > MAX_MEMBER_BYTES:
+            continue
+        budget -= size
         out[file] = f"{HISTORY_AUDIO_PREFIX}{len(out) + 1}{Path(file).suffix.lower()}"
     return out
 

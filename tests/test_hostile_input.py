@@ -753,3 +753,23 @@ def test_articulation_out_of_range_is_refused_not_clipped(page, short_speech):
         assert "⚠" in out[-1] and "articulation" in out[-1] and session.project.articulation == 1.0
     out = page.set_speech_text("", 1.5, "en", session)
     assert session.project.articulation == 1.5
+
+
+def test_earlier_recordings_never_push_a_saved_project_past_what_opens(tmp_path, monkeypatch):
+    from studio import project as proj
+    from studio.timeline import Segment
+
+    files = []
+    for i in range(3):
+        path = tmp_path / f"a{i}.wav"
+        path.write_bytes(b"\0" * 3000)
+        files.append(str(path))
+    p = proj.Project(audio_file=files[2], duration_s=2.0, segments=[Segment(0.0, 2.0)])
+    for f in files[:2]:
+        p.history.undo_stack.append(proj.Snapshot([Segment(0.0, 1.0)], None, None, f, 1.0))
+    monkeypatch.setattr(proj, "MAX_ZIP_BYTES", 16 * 1024 * 1024 + 3000 + 3500)   # room for one more only
+    saved = proj.save_project(p, tmp_path / "p.zip")
+    names = zipfile.ZipFile(saved).namelist()
+    assert sum(n.startswith(proj.HISTORY_AUDIO_PREFIX) for n in names) == 1
+    back = proj.open_project(saved, tmp_path / "open")
+    assert len(back.history.undo_stack) == 1 and Path(back.history.undo_stack[0].audio_file).is_file()
