@@ -11,6 +11,8 @@ import os
 from studio.layout import build_app, launch_style
 
 demo = build_app()
+# Renders and downloads live under the sessions root ($VERSASTUDIO_SESSIONS or
+# ~/.cache/versastudio/sessions); launch_style() lets Gradio serve that folder and nothing wider.
 
 if __name__ == "__main__":
     demo.launch(

@@ -34,16 +34,18 @@ def _export_bvh(args: argparse.Namespace) -> int:
 
     from pipeline.motion.bvh import write_bvh
 
+    from pipeline.validation import check_joints, load_npy_array, load_npz_array
+
     source = Path(args.motion)
-    if source.suffix == ".npy":
-        joints = np.load(source, allow_pickle=False)
-    elif source.suffix == ".npz":
-        with np.load(source, allow_pickle=False) as data:
-            joints = data["joints"]
+    made_by = "`python -m pipeline generate`"
+    if source.suffix.lower() == ".npy":
+        joints = load_npy_array(source, made_by=made_by)
+    elif source.suffix.lower() == ".npz":
+        joints = load_npz_array(source, "joints", made_by=made_by)
     else:
-        print(f"error: {source} should be a .npy (T, 22, 3) or an .npz with a 'joints' array", file=sys.stderr)
+        print(f"error: {source.name} should be a .npy (T, 22, 3) or an .npz with a 'joints' array", file=sys.stderr)
         return 2
-    write_bvh(args.out, joints.reshape(len(joints), 22, 3))
+    write_bvh(args.out, check_joints(joints, source.name, max_frames=36000))
     print(f"wrote {args.out}")
     return 0
 
@@ -51,10 +53,13 @@ def _export_bvh(args: argparse.Namespace) -> int:
 def _parse_segment(text: str) -> tuple[float, float, str | None]:
     start, _, rest = text.partition(":")
     end, _, prompt = rest.partition(":")
+    from pipeline.validation import InputError, check_time
+
     try:
-        return float(start), float(end), (prompt.strip() or None)
-    except ValueError:
-        raise ValueError(f"--segment {text!r}: use START:END:PROMPT in seconds, e.g. 0:2.5:a person waves") from None
+        return check_time(start, "START"), check_time(end, "END"), (prompt.strip() or None)
+    except InputError as err:
+        raise ValueError(f"--segment {text!r}: {err}; use START:END:PROMPT in seconds, "
+                         "e.g. 0:2.5:a person waves") from None
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -64,8 +69,15 @@ def _generate(args: argparse.Namespace) -> int:
     from pipeline.motion.generate import generate
 
     clip = load_audio(args.audio)
+    for warning in clip.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.segment:
+        from pipeline.constants import TOKENS_PER_SECOND
+        from pipeline.validation import check_user_segments
+
         segments = [_parse_segment(s) for s in args.segment]
+        check_user_segments(segments, [f"--segment {s!r}" for s in args.segment], clip.duration_s,
+                            1.0 / TOKENS_PER_SECOND)
         covered = sorted(segments)
         filled, cursor = [], 0.0
         for start, end, prompt in covered:          # the gaps between prompted segments are audio-driven
@@ -81,6 +93,10 @@ def _generate(args: argparse.Namespace) -> int:
     result = generate(clip, segments, seed=args.seed)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":          # np.savez adds .npz: name the file it really writes
+        out = out.with_name(out.name + ".npz")
+    args.out = str(out)
     np.savez(args.out, joints=result.joints, features=result.features, tokens=result.tokens,
              fps=result.fps, segments=np.array([f"{a:.2f}-{b:.2f}: {p or ''}" for a, b, p in result.segments]))
     print(f"wrote {args.out}: {result.num_tokens} tokens, {len(result.joints)} frames, {len(result.segments)} segments")
@@ -131,16 +147,20 @@ def _render(args: argparse.Namespace) -> int:
     from pipeline.render.backends import render
     from pipeline.token2pose import translate
 
+    clip = load_audio(args.audio)
+    for warning in clip.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.motion:          # checked against the audio before any work
+        from pipeline.motion.generate import num_tokens_for
+        from pipeline.validation import check_tokens, load_npz_array
+
+        name = Path(args.motion).name
+        motion = check_tokens(load_npz_array(args.motion, "tokens", made_by="`python -m pipeline generate`"),
+                              num_tokens_for(clip.duration_s, clip.num_motion_frames), name)
     portrait = analyze_portrait(args.portrait)
     for warning in portrait.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    clip = load_audio(args.audio)
-    if args.motion:
-        with np.load(args.motion, allow_pickle=False) as data:
-            if "tokens" not in data:
-                raise ValueError(f"{args.motion} has no 'tokens' array; write it with `python -m pipeline generate`")
-            motion = np.asarray(data["tokens"], dtype=np.int64)
-    else:
+    if not args.motion:
         from pipeline.motion.generate import generate
 
         motion = generate(clip, [(a, b, None) for a, b in suggest_segments(clip)], seed=args.seed)
@@ -207,6 +227,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline.validation import (ARTICULATION_RANGE, BLINK_RATE_RANGE, FPS_RANGE, MAX_SEED,
+                                     RESOLUTION_RANGE, arg_range)
+
+    SEED = arg_range("int", 0, MAX_SEED)
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -214,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--out", default=str(default_dataset_dir()), help="output folder (default: %(default)s)")
     build.add_argument("--cmu-dir", default=str(DEFAULT_CMU_DIR), help="CMU BVH folder (default: %(default)s)")
     build.add_argument("--synthetic-only", action="store_true", help="only the procedural action library")
-    build.add_argument("--variations", type=int, default=10, help="variations per procedural action")
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--variations", type=arg_range("int", 0, 1000), default=10,
+                       help="variations per procedural action")
+    build.add_argument("--seed", type=SEED, default=0)
     build.add_argument("--no-mirror", action="store_true", help="do not add left-right mirrored CMU clips")
     build.set_defaults(run=_build_dataset)
 
@@ -228,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("audio", help="speech recording (wav/flac/mp3/ogg/m4a)")
     gen.add_argument("--segment", action="append", default=[],
                      help="START:END:PROMPT in seconds (repeatable); the rest of the audio is audio-driven")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=SEED, default=0, help=f"0..{MAX_SEED}")
     gen.add_argument("--out", default="motion.npz", help="output .npz with joints, features, tokens")
     gen.add_argument("--bvh", help="also write the motion as BVH")
     gen.set_defaults(run=_generate)
@@ -239,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     bank.add_argument("--out", required=True, help="output folder (config.json + bank.safetensors)")
     bank.add_argument("--from-dataset", action="append", default=[],
                       help="build from a motion dataset folder instead (repeatable; the shipped default bank)")
-    bank.add_argument("--max-per-code", type=int, default=0, help="windows kept per code (0: all)")
+    bank.add_argument("--max-per-code", type=arg_range("int", 0, 1_000_000), default=0, help="windows kept per code (0: all)")
     bank.add_argument("--tokenizer", default=str(Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
                                                  / "motion_tokenizer"), help="tokenizer folder (default: %(default)s)")
     bank.set_defaults(run=_build_bank)
@@ -252,13 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("--out", default="video.mp4", help="output .mp4 (default: %(default)s)")
     rend.add_argument("--backend", default="warp", choices=("warp", "diffusion"))
     rend.add_argument("--method", default="bank", choices=("bank", "projection"), help="token2pose method")
-    rend.add_argument("--resolution", type=int, default=512)
-    rend.add_argument("--fps", type=float, default=25.0)
-    rend.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute")
-    rend.add_argument("--seed", type=int, default=0)
+    rend.add_argument("--resolution", type=arg_range("int", *RESOLUTION_RANGE), default=512,
+                      help="output size in pixels (%d..%d)" % RESOLUTION_RANGE)
+    rend.add_argument("--fps", type=arg_range("float", *FPS_RANGE), default=25.0,
+                      help="video frame rate (%g..%g)" % FPS_RANGE)
+    rend.add_argument("--blink-rate", type=arg_range("float", *BLINK_RATE_RANGE), default=15.0,
+                      help="blinks per minute (%g..%g)" % BLINK_RATE_RANGE)
+    rend.add_argument("--seed", type=SEED, default=0, help=f"0..{MAX_SEED}")
     rend.add_argument("--transcript", help="what is said: text, or a .txt file; aligned to the speech for exact "
                                            "mouth shapes (default: phones recognised from the speech)")
-    rend.add_argument("--articulation", type=float, default=1.0,
+    rend.add_argument("--articulation", type=arg_range("float", *ARTICULATION_RANGE), default=1.0,
                       help="mouth motion strength: 0 still, 1 natural (default), 2 exaggerated")
     rend.add_argument("--language", default="en", help="'en' (English phone models, default) or another "
                                                         "language code: mouth shapes from the sound's spectrum")

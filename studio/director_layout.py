@@ -15,6 +15,7 @@ import gradio as gr
 from studio import project as proj
 from studio.render_status import diffusion_status
 from studio.speech_text import LANGUAGES
+from studio.upload_inputs import PortraitImage
 from studio import timeline as tl
 from studio.body_actions import set_body_folder
 from studio.director_page import (
@@ -119,6 +120,7 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
 
     root = None if sessions_root is None else str(sessions_root)
     removed = proj.prune_sessions(root)
+    proj.clean_stale_partials(root)           # leftovers of renders killed mid-way
     if removed:
         log.info("removed %d session folders idle for more than %g days", len(removed), proj.session_max_age_days())
     state = gr.State(None, time_to_live=STATE_TTL_S, delete_callback=end_session)
@@ -128,7 +130,7 @@ def build_director_tab(sessions_root: str | Path | None = None) -> dict:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=280):
                 gr.Markdown("#### 1 · Portrait and speech", elem_classes=["studio-panel-title"])
-                portrait_in = gr.Image(label="Portrait photo", sources=["upload", "webcam", "clipboard"],
+                portrait_in = PortraitImage(label="Portrait photo", sources=["upload", "webcam", "clipboard"],
                                        type="filepath", height=220, elem_id="director-portrait-in")
                 portrait_view = gr.Image(label="Detected skeleton and framing", interactive=False, height=220,
                                          format="jpeg")

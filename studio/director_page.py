@@ -21,6 +21,7 @@ use_take, copy_span, render, cancel_render, export_motion, save_project, open_pr
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -34,6 +35,7 @@ import numpy as np
 
 from components.stage import empty_payload
 from pipeline.constants import MOTION_FPS, VIDEO_FPS
+from pipeline import validation as check
 from studio import body_actions
 from studio import project as proj
 from studio import stage_payload as stage
@@ -73,6 +75,7 @@ class DirectorSession:
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     portrait: object | None = None          # PortraitAnalysis
     clip: object | None = None              # AudioClip
+    clip_file: str | None = None            # the file session.clip was decoded from
     result: object | None = None            # GenerationResult of project.tokens
     poses: object | None = None             # WholeBodyPose at VIDEO_FPS for the portrait
     selected: int | None = None
@@ -244,10 +247,19 @@ def _view(session: DirectorSession, status: str, *, portrait=False, timeline=Tru
 def _kept(session: DirectorSession | None, what: str, err: BaseException | str) -> tuple:
     """A failure: a toast and the status line; the session and everything shown stay as they are."""
     gr = _gr()
-    message = str(err) or type(err).__name__
+    message = _file_names_only(str(err) or type(err).__name__)
     gr.Warning(f"{what}: {message}")
     status = f"⚠ **{md_escape(what)}**\n\n> {md_escape(message)}\n\n_Your project is unchanged._"
     return (session,) + (gr.skip(),) * (len(VIEW_FIELDS) - 2) + (status,)
+
+
+_ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:'\"()]+/)+([^\s/:'\"()]+)")
+
+
+def _file_names_only(message: str) -> str:
+    """Server paths (the upload cache, the sessions folder) in a message cut to the file's name:
+    the user knows their file by its name, and the server's layout is nobody's business."""
+    return _ABS_PATH.sub(r"\1", message)
 
 
 def _autosave(session: DirectorSession) -> None:
@@ -332,15 +344,11 @@ def load_speech(audio_path: str | None, session: DirectorSession | None) -> tupl
     segments = tl.from_pauses(suggest_segments(clip), clip.duration_s)
     stored = _copy_in(session, audio_path, "audio")
     p = session.project
-    if p.segments or p.tokens is not None:
-        p.checkpoint()
+    if p.audio_file or p.segments or p.tokens is not None:
+        p.checkpoint()          # recording, segments and motion: one undo step together
     p.audio_file, p.duration_s, p.segments = stored, float(clip.duration_s), segments
     p.tokens = p.locked = None
-    session.clip, session.result, session.poses, session.selected = clip, None, None, None
-    session.compare, session.compare_view, session.span = COMPARE_NONE, None, None
-    for kind in ("video", "pose_video", "bvh", "npz", "poses_json"):
-        session.files.pop(kind, None)
-    session.mouths.clear()
+    _use_clip(session, clip, stored)
     words = ""
     if p.transcript:
         words = " " + speech.speech_status(speech.mouth_for(session, VIDEO_FPS))
@@ -348,8 +356,20 @@ def load_speech(audio_path: str | None, session: DirectorSession | None) -> tupl
     n = len(segments)
     return _view(session, ok(f"Speech loaded: {clip.duration_s:.2f} s, cut at pauses into {n} "
                              f"segment{'s' if n != 1 else ''}. Type prompts in the table, then Generate."
-                             + md_escape(words)),
+                             + md_escape(words))
+                 + "".join(f"\n- ⚠ {md_escape(_file_names_only(w))}" for w in getattr(clip, "warnings", [])),
                  motion=True)
+
+
+def _use_clip(session: DirectorSession, clip, path: str | None) -> None:
+    """``clip`` (decoded from ``path``) becomes the session's speech; what was computed from the
+    previous one (motion, poses, comparison, downloads, mouth tracks) is dropped."""
+    session.clip, session.clip_file = clip, path
+    session.result, session.poses, session.selected = None, None, None
+    session.compare, session.compare_view, session.span = COMPARE_NONE, None, None
+    for kind in ("video", "pose_video", "bvh", "npz", "poses_json"):
+        session.files.pop(kind, None)
+    session.mouths.clear()
 
 
 def load_examples(session: DirectorSession | None) -> tuple:
@@ -438,8 +458,8 @@ def _rows(value) -> list[list]:
 
 def _index(number) -> int:
     try:
-        return int(number) - 1
-    except (TypeError, ValueError):
+        return check.check_int(number, "the segment's number", 1, 10**6) - 1
+    except check.InputError:
         raise tl.TimelineError("give the segment's number (the table's row, from 1)") from None
 
 
@@ -458,7 +478,8 @@ def split_segment(at_time, session: DirectorSession | None) -> tuple:
     session = _need_timeline(session)
     if at_time is None:
         raise tl.TimelineError("give the time to split at, in seconds")
-    return _edit(session, tl.split(session.project.segments, float(at_time)), f"Split at {float(at_time):.2f} s.")
+    at = check.check_time(at_time, "the time to split at")
+    return _edit(session, tl.split(session.project.segments, at), f"Split at {at:.2f} s.")
 
 
 @_guard("Could not merge")
@@ -481,8 +502,8 @@ def add_segment(at_time, length, session: DirectorSession | None) -> tuple:
     session = _need_timeline(session)
     if at_time is None:
         raise tl.TimelineError("give the time where the new segment starts, in seconds")
-    start = float(at_time)
-    end = start + float(length or DEFAULT_ADD_SECONDS)
+    start = check.check_time(at_time, "the new segment's start")
+    end = start + check.check_number(length or DEFAULT_ADD_SECONDS, "the new segment's length", 0.0, 3600.0)
     segments = tl.add(session.project.segments, start, end)
     session.selected = next((i for i, s in enumerate(segments) if abs(s.start - tl._snap(start)) < 1e-6), None)
     return _edit(session, segments, f"Added a segment at {start:.2f} s.")
@@ -493,27 +514,45 @@ def resize_border(index, time_s, session: DirectorSession | None) -> tuple:
     """Move the border after segment ``index`` (from 0) to ``time_s``; neighbours keep at least
     the minimum length."""
     session = _need_timeline(session)
-    segments = tl.resize(session.project.segments, int(index), end=float(time_s))
+    index = check.check_int(index, "the border", 0, max(len(session.project.segments) - 2, 0))
+    segments = tl.resize(session.project.segments, index, end=check.check_time(time_s, "the border's time"))
     return _edit(session, segments, f"Border {int(index) + 1}|{int(index) + 2} moved to "
                                     f"{segments[int(index)].end:.2f} s.")
 
 
-@_guard("Nothing to undo")
+@_guard("Could not undo")
 def undo(session: DirectorSession | None) -> tuple:
     session = session or new_session()
-    session.project.undo()
-    return _after_history(session, "Undone.")
+    return _step_history(session, session.project.undo, session.project.redo, "Undone.")
 
 
-@_guard("Nothing to redo")
+@_guard("Could not redo")
 def redo(session: DirectorSession | None) -> tuple:
     session = session or new_session()
-    session.project.redo()
-    return _after_history(session, "Redone.")
+    return _step_history(session, session.project.redo, session.project.undo, "Redone.")
 
 
-def _after_history(session: DirectorSession, text: str) -> tuple:
-    changed = _sync_result(session)
+def _step_history(session: DirectorSession, step, back, text: str) -> tuple:
+    """Undo or redo one step: the recording comes back with its segments and motion. When the
+    step cannot be shown (its recording no longer decodes), it is stepped back again, so a failure
+    really leaves the project unchanged."""
+    p = session.project
+    step()
+    old = (session.clip, session.clip_file, session.result, session.poses, session.compare, session.compare_view,
+           dict(session.files), dict(session.mouths))
+    try:
+        audio_changed = bool(p.audio_file) and p.audio_file != session.clip_file
+        if audio_changed:
+            from pipeline.audio import load_audio
+
+            _use_clip(session, load_audio(p.audio_file), p.audio_file)
+            text += f" The recording before ({p.duration_s:.2f} s) is back with its segments."
+        changed = _sync_result(session) or audio_changed
+    except Exception:
+        back()
+        (session.clip, session.clip_file, session.result, session.poses, session.compare,
+         session.compare_view, session.files, session.mouths) = old
+        raise
     _autosave(session)
     return _view(session, ok(text), motion=changed)
 
@@ -662,7 +701,7 @@ def generate_motion(seed, session: DirectorSession | None, progress=None) -> tup
 
     session = _need_timeline(session)
     p = session.project
-    seed = int(seed or 0)
+    seed = check.check_seed(seed, "the seed")
     _progress(progress, 0.05, "Generating motion tokens")
     n = _n_tokens(session)
     free = _free_mask(p, n)
@@ -674,7 +713,7 @@ def generate_motion(seed, session: DirectorSession | None, progress=None) -> tup
         for seg in p.segments:
             if seg.seed and not seg.locked:
                 a, b = tl.token_range(seg, n)
-                session.result = _resample(session, _span_mask(n, a, b) & free, seed + seg.seed)
+                session.result = _resample(session, _span_mask(n, a, b) & free, check.wrap_seed(seed + seg.seed))
     except Exception:
         session.result = session_result_before
         raise
@@ -685,10 +724,10 @@ def generate_motion(seed, session: DirectorSession | None, progress=None) -> tup
 
 
 def _span(start, end, n: int) -> tuple[int, int]:
-    try:
-        a, b = int(start), int(end)
-    except (TypeError, ValueError):
-        raise ValueError("give the span as first and last token numbers") from None
+    if start is None or end is None:
+        raise ValueError("give the span as first and last token numbers")
+    a = check.check_int(start, "the first token", -2**62, 2**62)
+    b = check.check_int(end, "the last token", -2**62, 2**62)
     if not 0 <= a <= b < n:
         raise ValueError(f"tokens {a}..{b} are not inside the motion's {n} tokens (0..{n - 1})")
     return a, b + 1
@@ -709,12 +748,13 @@ def regenerate_span(start, end, seed, session: DirectorSession | None, progress=
     p = session.project
     n = len(p.tokens)
     a, b = _span(start, end, n)
+    seed = check.check_seed(seed, "the span seed")
     free = _span_mask(n, a, b) & _free_mask(p, n)
     if not free.any():
         raise ValueError(f"tokens {a}..{b - 1} are all locked; unlock them to regenerate")
     _progress(progress, 0.05, "Regenerating the span")
-    result = _resample(session, free, int(seed or 0))
-    _commit_tokens(session, result, f"span {a}-{b - 1} (seed {int(seed or 0)})", progress)
+    result = _resample(session, free, seed)
+    _commit_tokens(session, result, f"span {a}-{b - 1} (seed {seed})", progress)
     return _view(session, _motion_status(session, f"Tokens {a}..{b - 1} regenerated:"), motion=True)
 
 
@@ -733,8 +773,8 @@ def reroll_segment(number, session: DirectorSession | None, progress=None) -> tu
     free = _span_mask(n, a, b) & _free_mask(p, n)
     if not free.any():
         raise ValueError(f"segment {i + 1}'s tokens are all locked")
-    new_seed = seg.seed + 1
-    result = _resample(session, free, int(p.settings.get("seed", 0)) + new_seed)
+    new_seed = check.wrap_seed(seg.seed + 1)
+    result = _resample(session, free, check.wrap_seed(int(p.settings.get("seed", 0)) + new_seed))
     _commit_tokens(session, result, f"segment {i + 1} re-rolled (seed {new_seed})", progress,
                    segments=tl.set_seed(p.segments, i, new_seed))
     return _view(session, _motion_status(session, f"Segment {i + 1} re-rolled (seed {new_seed}):"), motion=True)
@@ -858,6 +898,11 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     from pipeline.token2pose import translate
     from pipeline.video import RenderCancelled
 
+    blank = (None, "")                              # typed numbers first: nothing starts with a bad one
+    fps = check.check_fps(VIDEO_FPS if fps in blank else fps)
+    blink = check.check_blink_rate(15 if blink_rate in blank else blink_rate)
+    resolution = check.check_resolution(512 if resolution in blank else resolution)
+    seed = check.check_seed(seed, "the render seed")
     session = _need_motion(session)
     if session.portrait is None:
         raise ValueError("add a portrait first")
@@ -867,13 +912,11 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
         raise ValueError(f"unknown renderer {backend!r}")
     if not status[0]:
         raise RuntimeError(f"the {backend} renderer is unavailable: {status[1]}")
-    fps = float(fps or VIDEO_FPS)
-    blink = float(blink_rate if blink_rate is not None else 15)
     same_face = (session.project.settings.get("blink_rate", 15.0) == blink and
-                 int(session.project.settings.get("render_seed", 0)) == int(seed or 0))
+                 int(session.project.settings.get("render_seed", 0)) == seed)
     poses = session.poses if session.poses is not None and abs(fps - VIDEO_FPS) < 1e-6 and same_face else \
         translate(session.result, session.portrait, fps=fps, mouth=speech.mouth_for(session, fps),
-                  blink_rate_per_min=blink, seed=int(seed or 0)).pose
+                  blink_rate_per_min=blink, seed=seed).pose
     cancel = session.cancel_event
     cancel.clear()
     out = session.folder() / f"render-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}.mp4"
@@ -887,8 +930,8 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
         _gr().Info(diffusion_status(session, resolution, fps).replace("**", ""))
     try:
         depth = depth_for_motion(session.result.joints, session.portrait, len(poses), fps)   # who is in front
-        path = render(backend, session.portrait, poses, session.clip, out, resolution=int(resolution or 512),
-                      fps=fps, blink_rate_per_min=blink, seed=int(seed or 0), depth=depth, progress=report,
+        path = render(backend, session.portrait, poses, session.clip, out, resolution=resolution,
+                      fps=fps, blink_rate_per_min=blink, seed=seed, depth=depth, progress=report,
                       cancel=cancel,
                       **speech.render_kwargs(render, session, fps, backend))
     except RenderCancelled:
@@ -899,11 +942,11 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
 
     if backend == "diffusion" and model_pose_video_path(path).is_file():   # the pose maps the model was given
         session.files["pose_video"] = str(model_pose_video_path(path))
-    session.project.settings.update({"backend": backend, "resolution": int(resolution or 512), "fps": fps,
-                                     "blink_rate": float(blink_rate or 0), "render_seed": int(seed or 0)})
+    session.project.settings.update({"backend": backend, "resolution": resolution, "fps": fps,
+                                     "blink_rate": blink, "render_seed": seed})
     _autosave(session)
     return session, str(path), downloads_for(session), ok(f"Rendered {Path(path).name} ({backend}, "
-                                                          f"{int(resolution or 512)} px, {fps:g} fps).")
+                                                          f"{resolution} px, {fps:g} fps).")
 
 
 def render_video(backend, resolution, fps, blink_rate, seed, session, progress=None) -> tuple:
@@ -988,7 +1031,7 @@ def _load_project(session: DirectorSession, project: proj.Project) -> DirectorSe
     if project.portrait_file:
         fresh.portrait = analyze(project.portrait_file)
     if project.audio_file:
-        fresh.clip = load_audio(project.audio_file)
+        fresh.clip, fresh.clip_file = load_audio(project.audio_file), project.audio_file
         if abs(fresh.clip.duration_s - project.duration_s) > 0.05:
             raise proj.ProjectError(f"the project's audio lasts {fresh.clip.duration_s:.2f} s but its timeline "
                                     f"{project.duration_s:.2f} s")
@@ -1004,9 +1047,22 @@ def open_project_file(path, session: DirectorSession | None) -> tuple:
     if not path:
         return _view(session, "", timeline=False)
     project = proj.open_project(path, session.folder())
-    fresh = _load_project(session, project)
+    try:
+        fresh = _load_project(session, project)
+    except BaseException:
+        proj.discard_opened(project)      # nothing of a project that did not open stays on disk
+        raise
     _autosave(fresh)
-    return _view(fresh, ok(f"Opened {md_escape(Path(path).name)}."), portrait=True, motion=True)
+    return _view(fresh, ok(f"Opened {md_escape(Path(path).name)}.") + _repairs_note(project),
+                 portrait=True, motion=True)
+
+
+def _repairs_note(project: proj.Project) -> str:
+    """The values opening reset (a toast too): the user is told, the rest of the project is kept."""
+    if not project.repairs:
+        return ""
+    _gr().Warning("Some saved values were out of range and were reset; see the status line.")
+    return "\n\n⚠ Reset to defaults on opening:\n" + "\n".join(f"- {md_escape(r)}" for r in project.repairs)
 
 
 def restore_session(stored_id, session: DirectorSession | None, sessions_root=None) -> tuple:
@@ -1032,9 +1088,13 @@ def restore_session(stored_id, session: DirectorSession | None, sessions_root=No
         fresh = _load_project(fresh, project)
     except Exception as err:  # noqa: BLE001
         log.warning("could not restore session %s: %s", sid, err)
+        proj.discard_opened(project)
         return _view(new_session(sid, sessions_root), f"⚠ Your last session could not be restored: "
                                                       f"{md_escape(str(err))}", timeline=False) + (sid,)
-    return _view(fresh, ok("Restored your last session."), portrait=True, motion=True) + (sid,)
+    if project.repairs:
+        _autosave(fresh)                  # the repaired values, so the next reload is clean
+    return _view(fresh, ok("Restored your last session.") + _repairs_note(project), portrait=True,
+                 motion=True) + (sid,)
 
 
 def select_segment(index, session: DirectorSession | None, at_time: float | None = None):
@@ -1043,7 +1103,11 @@ def select_segment(index, session: DirectorSession | None, at_time: float | None
     gr = _gr()
     if session is None or index is None or not session.project.segments:
         return gr.skip(), gr.skip(), gr.skip()
-    i = min(max(int(index), 0), len(session.project.segments) - 1)
+    try:
+        i = min(max(check.check_int(index, "row", -2**62, 2**62), 0), len(session.project.segments) - 1)
+        at_time = None if at_time is None else check.check_time(at_time, "the time")
+    except check.InputError:
+        return gr.skip(), gr.skip(), gr.skip()
     session.selected = i
     seg = session.project.segments[i]
     if at_time is None:
@@ -1057,7 +1121,11 @@ def select_span(start, end, session: DirectorSession | None):
     if session is None or session.project.tokens is None or start is None or end is None:
         return gr.skip(), gr.skip()
     n = len(session.project.tokens)
-    a, b = sorted((min(max(int(start), 0), n - 1), min(max(int(end), 0), n - 1)))
+    try:
+        start, end = (check.check_int(v, "token", -2**62, 2**62) for v in (start, end))
+    except check.InputError:
+        return gr.skip(), gr.skip()
+    a, b = sorted((min(max(start, 0), n - 1), min(max(end, 0), n - 1)))
     session.span = (a, b)
     return a, b
 

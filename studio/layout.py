@@ -77,12 +77,23 @@ def studio_theme() -> gr.themes.Base:
     )
 
 
-def launch_style() -> dict:
+def launch_style(sessions_root: Path | str | None = None) -> dict:
     """Keyword arguments for ``demo.launch()``: the studio's theme and CSS (Gradio 6 API), and no
     run history: Gradio would keep every event's outputs in the browser's localStorage (the stage
     payloads: megabytes, re-serialised on every event — half a second per edit — and a copy of the
-    user's work outside their project)."""
-    return {"theme": studio_theme(), "css": CSS, "run_history": False}
+    user's work outside their project).
+
+    And the one folder Gradio may serve files from besides its own cache: the sessions root
+    (renders, downloads and saved projects are written there; the default
+    ``~/.cache/versastudio/sessions`` is outside the working directory and the temp dir, where
+    Gradio would refuse them). The browser-id key kept in that folder is blocked. Uploads are
+    capped at MAX_UPLOAD_BYTES while they stream in (nothing bigger reaches the disk)."""
+    from pipeline.validation import MAX_UPLOAD_BYTES
+    from studio.project import BROWSER_SECRET_FILE, sessions_root as default_root
+
+    root = default_root(sessions_root).expanduser().resolve()
+    return {"theme": studio_theme(), "css": CSS, "run_history": False, "max_file_size": MAX_UPLOAD_BYTES,
+            "allowed_paths": [str(root)], "blocked_paths": [str(root / BROWSER_SECRET_FILE)]}
 
 
 def _header() -> str:

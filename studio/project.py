@@ -21,6 +21,7 @@ import shutil
 import time
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -65,20 +66,36 @@ class Take:
 
 @dataclass
 class Snapshot:
-    """What undo / redo restores: the timeline and the motion tokens."""
+    """What undo / redo restores: the recording, the timeline and the motion tokens together (so
+    an undo after loading another recording brings the earlier one back with its segments).
+
+    ``audio_file`` None: the snapshot predates recordings in the history (keep the current one)."""
 
     segments: list[Segment]
     tokens: list[int] | None
     locked: list[bool] | None
+    audio_file: str | None = None
+    duration_s: float | None = None
 
-    def to_dict(self) -> dict:
-        return {"segments": [s.to_dict() for s in self.segments], "tokens": self.tokens,
-                "locked": self.locked}
+    def to_dict(self, audio_name: str | None = None) -> dict:
+        out = {"segments": [s.to_dict() for s in self.segments], "tokens": self.tokens, "locked": self.locked}
+        if audio_name is not None:
+            out.update(audio=audio_name, duration_s=self.duration_s)
+        return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Snapshot":
+    def from_dict(cls, data: dict, audio_files: dict[str, str] | None = None) -> "Snapshot":
+        audio = data.get("audio")
+        path = None
+        if audio is not None:
+            path = (audio_files or {}).get(audio)
+            if path is None:
+                raise ProjectError(f"an undo step's recording {audio!r} is missing from the project")
+        duration = float(data["duration_s"]) if path is not None else None
+        if duration is not None and not (np.isfinite(duration) and duration > 0):
+            raise ProjectError("an undo step has a bad duration")
         return cls([Segment.from_dict(s) for s in data.get("segments", [])], data.get("tokens"),
-                   data.get("locked"))
+                   data.get("locked"), path, duration)
 
 
 @dataclass
@@ -101,14 +118,21 @@ class Project:
     """Mouth motion strength (1 = natural, 0 = still, up to 2 = exaggerated)."""
     language: str = "en"
     """'en' uses the English phone models; anything else estimates mouth shapes from the spectrum."""
+    repairs: list[str] = field(default_factory=list, compare=False)
+    """What opening the file reset to a default (studio/project_repair.py); never saved."""
+    extracted: list[str] = field(default_factory=list, compare=False, repr=False)
+    """Files the opening wrote (removed again when the project then fails to load)."""
 
     # --------------------------------------------------------------- snapshots (undo / redo)
     def snapshot(self) -> Snapshot:
         return Snapshot(list(self.segments),
                         None if self.tokens is None else [int(t) for t in self.tokens],
-                        None if self.locked is None else [bool(x) for x in self.locked])
+                        None if self.locked is None else [bool(x) for x in self.locked],
+                        self.audio_file, float(self.duration_s))
 
     def restore(self, snap: Snapshot) -> None:
+        if snap.audio_file is not None:
+            self.audio_file, self.duration_s = snap.audio_file, float(snap.duration_s)
         self.segments = list(snap.segments)
         self.tokens = None if snap.tokens is None else np.asarray(snap.tokens, dtype=np.int64)
         self.locked = None if snap.locked is None else np.asarray(snap.locked, dtype=bool)
@@ -133,7 +157,17 @@ class Project:
         return copy.deepcopy(self)
 
     # --------------------------------------------------------------- JSON
-    def to_json(self, portrait_name: str | None = None, audio_name: str | None = None) -> dict:
+    def to_json(self, portrait_name: str | None = None, audio_name: str | None = None,
+                audio_names: dict[str, str] | None = None) -> dict:
+        """``audio_names``: zip member of each recording file the history refers to; history steps
+        whose recording is not stored are left out (they could not be brought back)."""
+        names = dict(audio_names or {})
+        if self.audio_file and audio_name:
+            names[self.audio_file] = audio_name
+
+        def steps(stack: list[Snapshot]) -> list[dict]:
+            return [s.to_dict(names.get(s.audio_file)) for s in stack
+                    if s.audio_file is None or s.audio_file in names]
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -147,8 +181,7 @@ class Project:
             "speech": {"transcript": self.transcript, "articulation": float(self.articulation),
                        "language": self.language},
             "takes": [t.to_dict() for t in self.takes],
-            "history": {"undo": [s.to_dict() for s in self.history.undo_stack],
-                        "redo": [s.to_dict() for s in self.history.redo_stack]},
+            "history": {"undo": steps(self.history.undo_stack), "redo": steps(self.history.redo_stack)},
         }
 
 
@@ -178,10 +211,14 @@ def save_project(project: Project, path: str | Path) -> Path:
             portrait_name = name
         else:
             audio_name = name
+    used = sum(src.stat().st_size for _, src in members)      # + 16 MB for project.json and the tokens
+    history_audio = _history_audio(project, MAX_ZIP_BYTES - used - 16 * 1024 * 1024)
+    members += [(name, Path(file)) for file, name in history_audio.items()]
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(PROJECT_JSON, json.dumps(project.to_json(portrait_name, audio_name), indent=2))
+            zf.writestr(PROJECT_JSON, json.dumps(project.to_json(portrait_name, audio_name, history_audio),
+                                                 indent=2))
             for name, src in members:
                 zf.write(src, name, compress_type=zipfile.ZIP_STORED)
             if project.tokens is not None:
@@ -192,6 +229,29 @@ def save_project(project: Project, path: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+MAX_HISTORY_AUDIO = 3
+"""Earlier recordings kept in a saved project for undo (the newest ones; older steps are dropped)."""
+HISTORY_AUDIO_PREFIX = "earlier-audio-"
+
+
+def _history_audio(project: Project, budget: int) -> dict[str, str]:
+    """Zip member names for the earlier recordings the undo/redo history refers to (newest first,
+    at most MAX_HISTORY_AUDIO, only files that still exist, and only while the zip stays within
+    ``budget`` bytes: a saved project must always open again)."""
+    out: dict[str, str] = {}
+    stacks = list(reversed(project.history.undo_stack)) + list(project.history.redo_stack)
+    for snap in stacks:
+        file = snap.audio_file
+        if not file or file == project.audio_file or file in out or not Path(file).is_file():
+            continue
+        size = Path(file).stat().st_size
+        if len(out) >= MAX_HISTORY_AUDIO or size > budget or size > MAX_MEMBER_BYTES:
+            continue
+        budget -= size
+        out[file] = f"{HISTORY_AUDIO_PREFIX}{len(out) + 1}{Path(file).suffix.lower()}"
+    return out
 
 
 # ----------------------------------------------------------------------------- opening
@@ -246,7 +306,8 @@ def open_project(path: str | Path, dest_dir: str | Path) -> Project:
     """Read a project zip; its portrait and audio are copied into ``dest_dir`` (created).
 
     Raises ProjectError for anything that is not a valid project; ``dest_dir`` then holds no new
-    file that the returned project would point to (files are extracted into a fresh sub-folder).
+    file. Values with a safe default that are out of range are reset and listed in the returned
+    project's ``repairs`` (studio/project_repair.py); the rest is kept.
     """
     path = Path(path)
     if not path.is_file():
@@ -269,9 +330,15 @@ def open_project(path: str | Path, dest_dir: str | Path) -> Project:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProjectError(f"{path.name} is not a studio project ({PROJECT_JSON} has the wrong format tag)")
         version = data.get("version")
-        if not isinstance(version, int) or version > VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ProjectError(f"{path.name} has a damaged format version ({str(version)[:20]!r}); "
+                               f"a studio project has a whole number from 1 to {VERSION}")
+        if version > VERSION:
             raise ProjectError(f"{path.name} was saved by a newer studio (format version {version}); "
                                f"this one reads up to version {VERSION}")
+        from studio.project_repair import repair
+
+        repairs = repair(data)
         try:
             duration = float(data.get("duration_s") or 0.0)
         except (TypeError, ValueError):
@@ -307,41 +374,106 @@ def open_project(path: str | Path, dest_dir: str | Path) -> Project:
             names[kind] = name
         if tokens is not None and "audio" not in names:
             raise ProjectError("the project has motion tokens but no audio")
+        hist = data.get("history") if isinstance(data.get("history"), dict) else {}
+        earlier = _earlier_audio(hist, members, names)
 
         try:
             takes = [Take(str(t["label"]), _token_list(t["tokens"], "a take") or [], float(t.get("created", 0)))
                      for t in data.get("takes", [])]
-            hist = data.get("history") or {}
-            undo = [Snapshot.from_dict(s) for s in hist.get("undo", [])]
-            redo = [Snapshot.from_dict(s) for s in hist.get("redo", [])]
-            for snap in undo + redo:
-                _token_list(snap.tokens, "an undo step")
         except (KeyError, TypeError, AttributeError, ValueError) as err:
             if isinstance(err, ProjectError):
                 raise
-            raise ProjectError(f"the project's takes or history are damaged: {err}") from None
+            raise ProjectError(f"the project's takes are damaged: {err}") from None
         settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
         transcript, articulation, language = _speech_from(data)
 
-        target = Path(dest_dir) / f"opened-{uuid.uuid4().hex[:12]}"
-        target.mkdir(parents=True, exist_ok=False)
-        files = {}
+        files, created = {}, []
         try:
-            for kind, name in names.items():
-                out = target / name
-                with zf.open(name) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+            for kind, name in [*names.items(), *((m, m) for m in earlier)]:
+                out, new = _extract(zf, members[name], Path(dest_dir))
+                if new:
+                    created.append(str(out))
                 files[kind] = str(out)
-        except (OSError, zipfile.BadZipFile) as err:
-            shutil.rmtree(target, ignore_errors=True)
+            by_member = {m: files[m] for m in earlier}
+            if "audio" in names:
+                by_member[names["audio"]] = files["audio"]
+            undo, redo, dropped = [], [], 0
+            for stack, raw in ((undo, hist.get("undo", [])), (redo, hist.get("redo", []))):
+                for step in raw if isinstance(raw, list) else []:
+                    try:
+                        snap = Snapshot.from_dict(step, by_member)
+                        _token_list(snap.tokens, "an undo step")
+                        stack.append(snap)
+                    except (KeyError, TypeError, AttributeError, ValueError):
+                        dropped += 1
+            if dropped:
+                repairs.append(f"{dropped} damaged undo step(s) dropped; the rest of the history is kept")
+        except (OSError, zipfile.BadZipFile, zlib.error) as err:
+            _remove(created)
             raise ProjectError(f"could not read the files inside {path.name}: {err}") from None
+        except BaseException:
+            _remove(created)
+            raise
 
     history = History()
     history.undo_stack, history.redo_stack = undo, redo
     return Project(portrait_file=files.get("portrait"), audio_file=files.get("audio"), duration_s=duration,
                    segments=segments, tokens=tokens, locked=locked, settings=settings, takes=takes,
                    history=history, name=str(data.get("name") or "untitled"), transcript=transcript,
-                   articulation=articulation, language=language)
+                   articulation=articulation, language=language, repairs=repairs, extracted=created)
+
+
+OPENED_PREFIX = "opened-"
+
+
+def _earlier_audio(hist: dict, members: dict, names: dict) -> list[str]:
+    """The earlier recordings (zip members) the history's steps refer to, checked like the audio."""
+    out = []
+    for side in ("undo", "redo"):
+        for step in hist.get(side, []) if isinstance(hist.get(side), list) else []:
+            name = step.get("audio") if isinstance(step, dict) else None
+            if name is None or name == names.get("audio") or name in out:
+                continue
+            if (isinstance(name, str) and name in members and name.startswith(HISTORY_AUDIO_PREFIX)
+                    and PurePosixPath(name).suffix.lower() in AUDIO_SUFFIXES and len(out) < MAX_HISTORY_AUDIO):
+                out.append(name)
+    return out
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest_dir: Path) -> tuple[Path, bool]:
+    """Member ``info`` under ``dest_dir/opened-<crc>-<size>/`` (content-addressed, so restoring
+    the same autosave again reuses its files instead of adding a copy each time). Written to a
+    temporary name and renamed: a failed read leaves no partial file. Returns (path, newly made)."""
+    folder = dest_dir / f"{OPENED_PREFIX}{info.CRC:08x}-{info.file_size}"
+    out = folder / info.filename
+    if out.is_file() and out.stat().st_size == info.file_size:
+        return out, False
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{info.filename}.{uuid.uuid4().hex[:8]}.part"
+    try:
+        with zf.open(info) as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out, True
+
+
+def _remove(files: list[str]) -> None:
+    for file in files:
+        path = Path(file)
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()          # only when empty
+        except OSError:
+            pass
+
+
+def discard_opened(project: Project) -> None:
+    """Delete the files a failed open extracted (the project is not used; files it shares with an
+    earlier open of the same content stay)."""
+    _remove(project.extracted)
+    project.extracted = []
 
 
 MAX_TRANSCRIPT_CHARS = 20000
@@ -455,3 +587,15 @@ def prune_sessions(root: str | Path | None = None, max_age_days: float | None = 
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed
+
+
+def clean_stale_partials(root: str | Path | None = None) -> int:
+    """At start-up: the partial files renders killed mid-way left in the session folders
+    (pipeline.video.writer writes under partial names and renames when done). Returns how many."""
+    from pipeline.video.writer import clean_partials
+
+    folder = sessions_root(root)
+    if not folder.is_dir():
+        return 0
+    return sum(len(clean_partials(path / "files")) for path in folder.iterdir()
+               if path.is_dir() and valid_session_id(path.name))

@@ -19,14 +19,12 @@ def clean_settings(transcript, articulation, language) -> tuple[str, float, str]
     text = str(transcript or "").strip()
     if len(text) > MAX_TRANSCRIPT_CHARS:
         raise ValueError(f"the transcript is longer than {MAX_TRANSCRIPT_CHARS} characters; shorten it")
-    try:
-        strength = float(1.0 if articulation is None else articulation)
-    except (TypeError, ValueError):
-        raise ValueError("the articulation strength must be a number") from None
-    if not np.isfinite(strength):
-        raise ValueError("the articulation strength must be a number")
+    from pipeline.validation import check_number
+
+    strength = check_number(1.0 if articulation in (None, "") else articulation, "the articulation strength",
+                            *ARTICULATION_RANGE)   # out of range: refused, not silently clipped
     lang = language if language in {v for _, v in LANGUAGES} else "en"
-    return text, float(np.clip(strength, *ARTICULATION_RANGE)), lang
+    return text, strength, lang
 
 
 def mouth_for(session, fps: float, num_frames: int | None = None):

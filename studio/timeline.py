@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Sequence, TypeVar
 
 from pipeline.constants import MOTION_FPS, TOKENS_PER_SECOND
+from pipeline.validation import InputError, check_number, check_seed
 
 MIN_SEGMENT_S: float = 1.0 / TOKENS_PER_SECOND
 """The shortest segment: one motion token (0.2 s)."""
@@ -51,8 +52,10 @@ class Segment:
     def from_dict(cls, data: dict) -> "Segment":
         try:
             return cls(start=float(data["start"]), end=float(data["end"]),
-                       prompt=str(data.get("prompt") or ""), seed=int(data.get("seed", 0)),
+                       prompt=str(data.get("prompt") or ""), seed=check_seed(data.get("seed", 0), "a segment's seed"),
                        locked=bool(data.get("locked", False)))
+        except InputError as err:
+            raise TimelineError(str(err)) from None
         except (KeyError, TypeError, ValueError) as err:
             raise TimelineError(f"a segment needs start, end, prompt, seed and locked; got {data!r}") from err
 
@@ -174,7 +177,7 @@ def add(segments: Sequence[Segment], start: float, end: float, prompt: str = "",
         if 0 < t < duration and not any(abs(s.start - t) < 1e-6 for s in out):
             out = _cut(out, t)
     kept = [s for s in out if s.end <= start + 1e-6 or s.start >= end - 1e-6]
-    new = Segment(start, end, prompt, int(seed))
+    new = Segment(start, end, prompt, check_seed(seed))
     result = sorted(kept + [new], key=lambda s: s.start)
     return validate(result, duration)
 
@@ -251,9 +254,9 @@ def set_fields(segments: Sequence[Segment], index: int, **fields: Any) -> list[S
         fields["prompt"] = str(fields["prompt"] or "")
     if "seed" in fields:
         try:
-            fields["seed"] = int(fields["seed"])
-        except (TypeError, ValueError):
-            raise TimelineError(f"the seed must be a whole number, got {fields['seed']!r}") from None
+            fields["seed"] = check_seed(fields["seed"], f"segment {i + 1}'s seed")
+        except InputError as err:
+            raise TimelineError(str(err)) from None
     if "locked" in fields:
         fields["locked"] = bool(fields["locked"])
     segments[i] = replace(segments[i], **fields)
@@ -282,13 +285,12 @@ def to_rows(segments: Sequence[Segment]) -> list[list]:
 
 
 def _number(value, what: str, row: int) -> float:
+    """A typed time (seconds): a plain finite number ('1_0' is refused, not read as 10); values
+    beyond the audio are clamped by the caller."""
     try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TimelineError(f"row {row}: {what} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise TimelineError(f"row {row}: {what} must be a finite number")
-    return x
+        return check_number(value, f"row {row}: {what}", -1e6, 1e6)
+    except InputError as err:
+        raise TimelineError(str(err)) from None
 
 
 def _flag(value) -> bool:
@@ -323,8 +325,11 @@ def from_rows(old: Sequence[Segment], rows: Sequence[Sequence], duration: float)
     out = []
     for k, (seg, row) in enumerate(zip(new, rows)):
         prompt = "" if row[2] is None or row[2] != row[2] else str(row[2])
-        seed_value = row[3] if row[3] not in (None, "") else 0
-        seed = int(_number(seed_value, "seed", k + 1))
+        seed_value = row[3] if not (row[3] is None or row[3] == "" or row[3] != row[3]) else 0  # blank/NaN: 0
+        try:
+            seed = check_seed(seed_value, f"row {k + 1}: the seed")
+        except InputError as err:
+            raise TimelineError(f"{err}; type a whole number from 0") from None
         out.append(replace(seg, prompt=prompt, seed=seed, locked=_flag(row[4])))
     return out
 

@@ -10,6 +10,7 @@ to do about it; nothing falls back silently.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ class AudioClip:
     """The file it came from (None for in-memory audio)."""
     source_sample_rate: int | None = None
     """Sample rate of the original recording before resampling (None when ffmpeg decoded it)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know about how the file was read (e.g. only part of it decoded)."""
 
     def __post_init__(self) -> None:
         self.samples = np.ascontiguousarray(self.samples, dtype=np.float32).reshape(-1)
@@ -125,10 +128,26 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def _decode_ffmpeg(path: Path) -> np.ndarray:
-    """Decode any format ffmpeg knows to 16 kHz mono float32 (at most MAX_AUDIO_SECONDS + 1 s)."""
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+TRUNCATED_FRACTION = 0.9
+"""Less than this share of the duration a file declares decoded: the file was cut short."""
+
+
+def _declared_seconds(stderr: str) -> float | None:
+    match = _DURATION.search(stderr)
+    if not match:
+        return None
+    h, m, sec = match.groups()
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+
+def _decode_ffmpeg(path: Path, warnings: list[str] | None = None) -> np.ndarray:
+    """Decode any format ffmpeg knows to 16 kHz mono float32 (at most MAX_AUDIO_SECONDS + 1 s).
+
+    When less decodes than the file's header declares (a download cut short), a line goes to
+    ``warnings``: the clip is the part that decoded, and the user is told so."""
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
+        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "level+info",
         "-i", str(path), "-vn", "-t", f"{MAX_AUDIO_SECONDS + 1.0:.1f}",
         "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(AUDIO_SAMPLE_RATE), "pipe:1",
     ]
@@ -138,17 +157,27 @@ def _decode_ffmpeg(path: Path) -> np.ndarray:
     except subprocess.TimeoutExpired as exc:
         raise AudioError(f"decoding {path.name} took longer than {FFMPEG_TIMEOUT_S:.0f} s; "
                          "convert it to WAV and try again") from exc
+    text = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        tail = detail[-1] if detail else f"ffmpeg exit status {proc.returncode}"
+        detail = [line for line in text.strip().splitlines() if "[error]" in line or "[fatal]" in line] \
+            or text.strip().splitlines()
+        tail = detail[-1].replace("[error] ", "").replace("[fatal] ", "") if detail else \
+            f"ffmpeg exit status {proc.returncode}"
         raise AudioError(f"cannot read {path.name}: it is not an audio file ffmpeg can decode, or it is damaged "
                          f"({tail}); export it again as WAV, FLAC, OGG or MP3")
     raw = proc.stdout
     usable = len(raw) - len(raw) % 4
-    return np.frombuffer(raw[:usable], dtype="<f4").astype(np.float32)
+    samples = np.frombuffer(raw[:usable], dtype="<f4").astype(np.float32)
+    declared = _declared_seconds(text)
+    decoded = samples.size / AUDIO_SAMPLE_RATE
+    if warnings is not None and declared and decoded < TRUNCATED_FRACTION * min(declared, MAX_AUDIO_SECONDS) - 0.05:
+        warnings.append(f"{path.name} says it lasts {declared:.2f} s but only {decoded:.2f} s could be decoded: "
+                        "the file is cut short or damaged, so only that part is used. Export or download it again "
+                        "for the whole recording")
+    return samples
 
 
-def _read_file(path: Path) -> tuple[np.ndarray, int, int | None]:
+def _read_file(path: Path, warnings: list[str] | None = None) -> tuple[np.ndarray, int, int | None]:
     """(mono samples, their sample rate, the file's own sample rate when known)."""
     if not path.exists():
         raise AudioError(f"audio file not found: {path}")
@@ -174,7 +203,7 @@ def _read_file(path: Path) -> tuple[np.ndarray, int, int | None]:
             if data.shape[0] == 0:
                 raise AudioError(f"{path.name} is empty: it holds no audio samples")
             return _downmix(data), int(sr), int(sr)
-    return _decode_ffmpeg(path), AUDIO_SAMPLE_RATE, None
+    return _decode_ffmpeg(path, warnings), AUDIO_SAMPLE_RATE, None
 
 
 def _too_long(seconds: float, path: Path | None) -> AudioError:
@@ -210,6 +239,7 @@ def load_audio(source: "str | Path | tuple[int, np.ndarray] | AudioClip") -> Aud
     Raises :class:`AudioError` for unreadable, empty, silent, too short or too long audio.
     """
     path: Path | None = None
+    notes: list[str] = []
     if isinstance(source, AudioClip):
         if source.sample_rate != AUDIO_SAMPLE_RATE:
             samples = _resample(source.samples, source.sample_rate)
@@ -239,14 +269,14 @@ def load_audio(source: "str | Path | tuple[int, np.ndarray] | AudioClip") -> Aud
         if isinstance(source, str) and not source.strip():
             raise AudioError("no audio file was given")
         path = Path(source).expanduser()
-        data, sr, src_sr = _read_file(path)
+        data, sr, src_sr = _read_file(path, notes)
         samples = _resample(data, sr)
     else:
         raise AudioError(f"cannot load audio from a {type(source).__name__}; "
                          "give a file path or (sample_rate, samples)")
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     _validate(samples, path)
-    return AudioClip(samples, AUDIO_SAMPLE_RATE, path=path, source_sample_rate=src_sr)
+    return AudioClip(samples, AUDIO_SAMPLE_RATE, path=path, source_sample_rate=src_sr, warnings=notes)
 
 
 def save_wav(clip: AudioClip, path: str | Path) -> Path:

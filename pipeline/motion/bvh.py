@@ -24,6 +24,7 @@ from scipy.spatial.transform import Rotation
 
 from pipeline.constants import MOTION_FPS, NUM_JOINTS
 from pipeline.motion import skeleton
+from pipeline.validation import MAX_BVH_BYTES, MAX_BVH_DEPTH, MAX_MOTION_SECONDS
 
 BVH_UNITS_PER_METRE: float = 100.0
 """write_bvh writes centimetres: Blender's importer then needs a scale of 0.01 for metres."""
@@ -231,7 +232,10 @@ def _parse_offset(tok: _Tokens) -> tuple[float, float, float]:
             tok.number("an OFFSET z value"))
 
 
-def _parse_joint(tok: _Tokens, h: _Hierarchy, name: str, parent: int) -> None:
+def _parse_joint(tok: _Tokens, h: _Hierarchy, name: str, parent: int, depth: int = 0) -> None:
+    if depth > MAX_BVH_DEPTH:
+        raise tok.error(f"the joint hierarchy is nested more than {MAX_BVH_DEPTH} joints deep "
+                        "(real rigs have under 30); this is not a body's skeleton")
     index = len(h.names)
     h.names.append(name)
     h.parents.append(parent)
@@ -262,7 +266,7 @@ def _parse_joint(tok: _Tokens, h: _Hierarchy, name: str, parent: int) -> None:
             return
         if token == "JOINT":
             tok.take("JOINT")
-            _parse_joint(tok, h, tok.take("a joint name"), index)
+            _parse_joint(tok, h, tok.take("a joint name"), index, depth + 1)
         elif token == "End":
             tok.take("End")
             tok.expect("Site")
@@ -301,6 +305,10 @@ def parse_bvh(path: str | Path) -> BvhData:
     path = Path(path)
     filename = path.name
     try:
+        size = path.stat().st_size
+        if size > MAX_BVH_BYTES:
+            raise BvhFormatError(f"{filename} is {size / 1e6:.0f} MB; a BVH is read up to "
+                                 f"{MAX_BVH_BYTES / 1e6:.0f} MB. Cut the take into shorter clips")
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise BvhFormatError(f"{filename}: cannot read the file ({exc.strerror})") from exc
@@ -340,6 +348,7 @@ def parse_bvh(path: str | Path) -> BvhData:
                              f"found '{value}'") from None
     if not frame_time > 0:
         raise BvhFormatError(f"{filename} line {i}: expected a positive Frame Time, found {value}")
+    check_motion_length(n_frames, frame_time, f"{filename} line {i}")
 
     n_channels = sum(len(c) for c in h.channels)
     frames = _parse_frames(lines, i, n_frames, n_channels, filename)
@@ -347,6 +356,18 @@ def parse_bvh(path: str | Path) -> BvhData:
                    offsets=np.array(h.offsets, dtype=np.float64), channels=h.channels,
                    is_end_site=np.array(h.end_site, dtype=bool), frame_time=frame_time,
                    frames=frames)
+
+
+def check_motion_length(n_frames: int, frame_time: float, where: str) -> None:
+    """Refuse a motion longer than MAX_MOTION_SECONDS before anything is allocated for it: a
+    'Frame Time: 1000000' would otherwise be resampled to billions of frames."""
+    if not np.isfinite(frame_time) or frame_time <= 0:
+        raise BvhFormatError(f"{where}: expected a positive Frame Time, found {frame_time}")
+    seconds = max(n_frames - 1, 0) * frame_time
+    if seconds > MAX_MOTION_SECONDS:
+        raise BvhFormatError(f"{where}: {n_frames} frames of {frame_time:g} s make {seconds:,.0f} s of motion; "
+                             f"the studio reads up to {MAX_MOTION_SECONDS:.0f} s. 'Frame Time' is seconds "
+                             "per frame (0.0083333 for 120 fps, 0.033333 for 30 fps): check it")
 
 
 def _parse_frames(lines: list[str], start: int, n_frames: int, n_channels: int,

@@ -20,7 +20,8 @@ import numpy as np
 
 from pipeline.constants import MOTION_FPS, NUM_JOINTS
 from pipeline.motion import skeleton
-from pipeline.motion.bvh import BvhData, parse_bvh
+from pipeline.motion.bvh import BvhData, BvhFormatError, parse_bvh
+from pipeline.validation import MAX_MOTION_SECONDS
 
 Blend = dict[str, float]
 
@@ -290,6 +291,9 @@ def resample(joints: np.ndarray, source_fps: float, target_fps: float = MOTION_F
     if n < 2:
         return joints.copy()
     duration = (n - 1) / source_fps
+    if not (np.isfinite(duration) and duration <= MAX_MOTION_SECONDS):
+        raise ValueError(f"a motion of {n} frames at {source_fps:g} fps lasts {duration:,.0f} s; at most "
+                         f"{MAX_MOTION_SECONDS:.0f} s is resampled")
     n_out = int(np.floor(duration * target_fps + 1e-6)) + 1
     src = np.arange(n_out) / target_fps * source_fps
     i0 = np.minimum(np.floor(src).astype(np.int64), n - 2)
@@ -337,6 +341,8 @@ def _metres_per_unit(raw: np.ndarray, rig: RigMapping, filename: str) -> float:
 
 def retarget(data: BvhData, rig: RigMapping | None = None) -> RetargetedMotion:
     """A parsed BVH on the SMPL skeleton (see the module docstring for the steps)."""
+    if data.n_frames == 0:
+        raise BvhFormatError(f"{data.path.name}: the file has a skeleton but no motion (Frames: 0)")
     rig = detect_rig(data) if rig is None else rig
     names, weights = rig.weights()
     raw = np.einsum("jk,fkc->fjc", weights, data.global_positions(names))

@@ -5,12 +5,21 @@ audio in the same pass. moviepy's FFMPEG_VideoWriter forces a yuva420p request a
 process, so the pipe is opened here with the same imageio-ffmpeg binary; this lets a cancel kill
 ffmpeg at once and remove the partial file. The video has exactly round(duration * fps) frames:
 a short frame source is padded with its last frame, a long one is cut.
+
+The mp4 and its audio track are written under temporary names beside the target
+(``.<name>.partial-<id>.mp4`` / ``.wav``) and the mp4 renamed when ffmpeg has finished: a process
+killed mid-render (ffmpeg closes the file when its input ends) never leaves a complete-looking,
+truncated video under the final name. Partials older than PARTIAL_MAX_AGE_S are removed when the
+next video is written into the same folder.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
+import time
+import uuid
 from pathlib import Path
 from typing import Iterable
 
@@ -83,6 +92,29 @@ def _ffmpeg_error(proc: subprocess.Popen) -> str:
     return text.splitlines()[-1] if text else f"ffmpeg exit status {proc.returncode}"
 
 
+PARTIAL_MARK = ".partial-"
+PARTIAL_MAX_AGE_S = 3600.0
+"""A partial file this old is a leftover of a killed render (a live one is rewritten every frame)."""
+
+
+def clean_partials(folder: str | Path, max_age_s: float = PARTIAL_MAX_AGE_S, now: float | None = None) -> list[Path]:
+    """Remove the stale partial files (``.*.partial-*``) renders left in ``folder``; returns them."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        candidates = list(Path(folder).glob(f".*{PARTIAL_MARK}*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if path.is_file() and now - path.stat().st_mtime > max_age_s:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
 def write_video(frames: Iterable[np.ndarray], audio: "AudioClip | str | Path | tuple", out_path: str | Path,
                 fps: float = VIDEO_FPS, *, progress: Progress | None = None, cancel: Cancel = None,
                 crf: int = 20, preset: str = "veryfast") -> Path:
@@ -99,11 +131,13 @@ def write_video(frames: Iterable[np.ndarray], audio: "AudioClip | str | Path | t
     if out_path.suffix.lower() != ".mp4":
         raise ValueError(f"{out_path.name}: the video is written as .mp4")
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    clean_partials(out_path.parent)
     total = frame_count(clip.duration_s, fps)
     proc: subprocess.Popen | None = None
     done = 0
-    with tempfile.TemporaryDirectory(prefix="render-") as tmp:
-        wav = Path(tmp) / "audio.wav"
+    stem = f".{out_path.stem}{PARTIAL_MARK}{uuid.uuid4().hex[:8]}"
+    partial, wav = out_path.with_name(stem + ".mp4"), out_path.with_name(stem + ".wav")
+    try:
         save_wav(clip, wav)
         try:
             last = None
@@ -121,7 +155,7 @@ def write_video(frames: Iterable[np.ndarray], audio: "AudioClip | str | Path | t
                     frame = _check_frame(frame, size)
                 if proc is None:
                     size = (frame.shape[1], frame.shape[0])
-                    proc = _open_ffmpeg(out_path, size, fps, wav, crf, preset)
+                    proc = _open_ffmpeg(partial, size, fps, wav, crf, preset)
                 try:
                     proc.stdin.write(frame.tobytes())
                 except (BrokenPipeError, OSError) as exc:
@@ -134,15 +168,18 @@ def write_video(frames: Iterable[np.ndarray], audio: "AudioClip | str | Path | t
             proc.stdin.close()
             if proc.wait() != 0:
                 raise VideoError(f"ffmpeg could not write {out_path.name}: {_ffmpeg_error(proc)}")
+            os.replace(partial, out_path)
         except BaseException:
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            out_path.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
             raise
         finally:
             if proc is not None:
                 proc.log.close()  # type: ignore[attr-defined]
+    finally:
+        wav.unlink(missing_ok=True)
     return out_path
 
 
