@@ -52,6 +52,9 @@ TORSO_POINTS = np.array([J["left_shoulder"], J["right_shoulder"], J["left_hip"],
 TORSO_WEIGHTS = np.array([1.0, 1.0, 0.15, 0.15])
 TYPICAL_LENGTH = {"left_upper_arm": 0.8, "right_upper_arm": 0.8, "left_forearm": 0.68, "right_forearm": 0.68}
 """A limb's 2D length in shoulder widths when it lies in the image plane (adult proportions)."""
+UNFOLD_START, UNFOLD_FULL = 1.05, 1.6
+"""An end-on forearm stretched this far (start .. full) has unfolded: its hand follows its direction
+(the same range in which the renderer's forearm tube takes over, stretch.py)."""
 HAND_EXTENSION = 0.45
 """Without hand keypoints the hand is the forearm extended by this share of its length."""
 
@@ -285,6 +288,16 @@ def bone_transforms(rest: RestSkeleton, keypoints: np.ndarray, scores: np.ndarra
             if end_on[fore] > 0:   # a forearm seen end-on in the photo: its 2D turn is mostly noise
                 torso_turn = _angle_of(out[0][:, :2])
                 angle = torso_turn + (1.0 - end_on[fore]) * _wrap(_angle_of(turn) - torso_turn)
+                # ... until it unfolds: then the hand continues the forearm's direction now
+                a0, b0 = rest.segments[fore]
+                fa, fb = (parent[:, :2] @ p + parent[:, 2] for p in (a0, b0))
+                rest_len = float(np.hypot(*(b0 - a0)))
+                unfold = float(np.clip((float(np.hypot(*(fb - fa))) / max(rest_len, 1e-6) - UNFOLD_START)
+                                       / (UNFOLD_FULL - UNFOLD_START), 0.0, 1.0))
+                hand_axis = rest.segments[i, 1] - start0
+                if unfold > 0 and float(np.hypot(*hand_axis)) > 1e-6 and float(np.hypot(*(fb - fa))) > 1e-6:
+                    along = float(np.arctan2(*(fb - fa)[::-1]) - np.arctan2(*hand_axis[::-1]))
+                    angle = angle + unfold * _wrap(along - angle)
                 turn = _rotation(angle)
             out[i] = _rigid_about(start0, start1, turn * torso_scale)
             continue

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-STRETCH_START = 1.05
-STRETCH_FULL = 1.6
+from .skeleton import UNFOLD_FULL as STRETCH_FULL
+from .skeleton import UNFOLD_START as STRETCH_START
+
 """The profile texture starts showing at this stretch and fully replaces the photo at the next."""
 
 
