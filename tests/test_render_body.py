@@ -323,3 +323,39 @@ def test_a_limb_giving_way_to_its_tube_is_never_see_through() -> None:
             assert 130 < int(rgb[0, 4, 0]) < 170                       # colours blend where both are
     rgb, alpha = _crossfade(rgb1, a1, rgb2, a2, 1.0)
     assert (alpha == a2).all() and (rgb[:, 3:] == 100).all()           # fully the tube at the end
+
+
+@pytest.mark.skipif(not (SHARED / "portraits").is_dir(), reason="needs ../shared/data/portraits (present in CI)")
+def test_forearms_pointing_at_the_camera_unfold_whole_when_raised() -> None:
+    """halfbody_0204 holds her forearms towards the camera (a few pixels long in the photo). Asked
+    to raise them to full length, each forearm is drawn whole from the elbow to the wrist (opaque
+    all along, one colour, skin like her hands: no shreds of wall or shirt), and the hand is there."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp.skeleton import BONE_INDEX, TYPICAL_LENGTH
+
+    portrait = analyze_portrait(SHARED / "portraits" / "halfbody_0204.jpg")
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    rest = renderer.rest
+    end_on = [side for side in ("left", "right") if rest.end_on[BONE_INDEX[f"{side}_forearm"]] > 0.5]
+    assert end_on, "the portrait's forearms are no longer seen as end-on"
+    kp = rest.keypoints.copy()
+    sw = rest.shoulder_width
+    for side in end_on:
+        elbow = kp[J[f"{side}_elbow"]]
+        wrist = elbow + np.array([0.0, -TYPICAL_LENGTH[f"{side}_forearm"] * sw])   # straight up
+        shift = wrist - kp[J[f"{side}_wrist"]]
+        hand = np.r_[[J[f"{side}_wrist"]], np.arange(*({"left": (91, 112), "right": (112, 133)}[side]))]
+        kp[hand] += shift
+    frame = renderer.render_pose(kp, portrait.pose.scores[0])
+    cover = renderer.last_alpha
+    for side in end_on:
+        elbow, wrist = kp[J[f"{side}_elbow"]], kp[J[f"{side}_wrist"]]
+        ts = np.linspace(0.15, 0.85, 15)
+        pts = np.round(elbow[None] + ts[:, None] * (wrist - elbow)[None]).astype(int)
+        assert (cover[pts[:, 1], pts[:, 0]] > 240).all(), f"{side} forearm not opaque along its bone"
+        colours = frame[pts[:10, 1], pts[:10, 0]].astype(np.float64)      # (the photo's wrist beyond)
+        assert colours.std(0).max() < 12, f"{side} forearm is not one material: {colours.round()}"
+        lab = cv2.cvtColor(colours.astype(np.uint8)[None], cv2.COLOR_RGB2LAB)[0].astype(float)
+        assert (lab[:, 1] > 132).all(), f"{side} forearm is not skin-coloured"      # reddish, like skin
+        near_hand = cover[int(wrist[1]) - 12:int(wrist[1]) + 1, int(wrist[0]) - 6:int(wrist[0]) + 7]
+        assert near_hand.mean() > 200, f"{side} hand missing at the raised wrist"
