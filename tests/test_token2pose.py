@@ -24,6 +24,8 @@ from pipeline.token2pose.tree2d import BONES, LEG_KEYPOINTS, bone_lengths_2d, wi
 REPO = Path(__file__).resolve().parents[1]
 TOKENIZER_DIR = REPO / "assets" / "checkpoints" / "motion_tokenizer"
 DATASET = REPO / "cache" / "motion-dataset"
+FOREARMS = np.array([(a, b) in {(B["left_elbow"], B["left_wrist"]), (B["right_elbow"], B["right_wrist"])}
+                     for a, b in BONES])
 HAS_CONVERT = importlib.util.find_spec("pipeline.portrait.mediapipe_convert") is not None
 HAS_ANALYSIS = importlib.util.find_spec("pipeline.portrait.analysis") is not None
 
@@ -139,9 +141,12 @@ def test_projection_of_rest_pose_lands_on_the_astronaut(astronaut):
 
 def test_fitted_bone_lengths_match_the_portrait(bank_result, half_body):
     person = person_model(half_body, fit_camera(half_body))
-    lengths = bone_lengths_2d(with_virtual(bank_result.pose.keypoints))[:, person.measured]
+    fixed = person.measured & ~FOREARMS          # (forearms foreshorten with the motion: below)
+    lengths = bone_lengths_2d(with_virtual(bank_result.pose.keypoints))[:, fixed]
     assert person.measured.sum() >= 8
-    assert np.abs(lengths / person.lengths[person.measured] - 1).max() < 0.02
+    assert np.abs(lengths / person.lengths[fixed] - 1).max() < 0.02
+    fore = bone_lengths_2d(with_virtual(bank_result.pose.keypoints))[:, FOREARMS]
+    assert (fore <= person.lengths[FOREARMS] * 1.02).all() and (fore >= 0.1 * person.lengths[FOREARMS]).all()
 
 
 @pytest.mark.parametrize("method", ["bank", "projection"])
@@ -156,6 +161,7 @@ def test_bone_lengths_on_the_real_astronaut(motion, astronaut, bank, method):
         assert person.mirrored[upper[0]] and person.lengths[upper[0]] == person.lengths[upper[1]]
     pose = translate(motion, astronaut, bank=bank, method=method).pose
     ratio = np.abs(bone_lengths_2d(with_virtual(pose.keypoints.astype(np.float64))) / person.lengths - 1)
+    ratio[:, FOREARMS] = 0.0                     # forearms foreshorten with the motion (own test)
     assert ratio[:, person.measured].max() < 0.02
     eased = int(np.ceil(EASE_SECONDS * pose.fps))
     assert ratio[eased:, person.sized].max() < 0.02
@@ -164,6 +170,35 @@ def test_bone_lengths_on_the_real_astronaut(motion, astronaut, bank, method):
     np.testing.assert_allclose(pose.keypoints[0, known], astronaut.pose.keypoints[0, known], atol=1e-3)
     # no jump out of the photo: frame 1 is near frame 0 for every keypoint it shows
     assert np.linalg.norm(pose.keypoints[1, known] - pose.keypoints[0, known], axis=-1).max() < 10.0
+
+
+def test_forearms_foreshorten_with_the_motion_from_the_photos_own_length() -> None:
+    """A forearm's drawn share of its full length follows the motion's on-screen share, relative
+    to the photo: at the ordinary talking share it keeps the photo's length (a forearm held towards
+    the camera stays so), pointing sideways it reaches full length, pointing at the camera it
+    shortens; every other bone keeps its length."""
+    from types import SimpleNamespace
+
+    from pipeline.token2pose.fit import TALKING_FOREARM_SHARE, forearm_shares
+
+    n_bones = len(BONES)
+    lengths = np.ones(n_bones)
+    start = np.ones(n_bones)
+    start[FOREARMS] = 0.3                           # the photo shows both forearms end-on
+    person = SimpleNamespace(lengths=lengths, start_lengths=start, torso_px=1.0)
+    base = np.zeros((3, 133, 2))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        base[:, B[f"{side}_shoulder"]] = [sign * 0.5, 0.0]
+        base[:, B[f"{side}_elbow"]] = [sign * 0.5, 1.0]
+        # frames: talking share, full length, pointing at the camera
+        for t, share in enumerate((TALKING_FOREARM_SHARE, 1.0, 0.3)):
+            base[t, B[f"{side}_wrist"]] = [sign * 0.5, 1.0 + share]
+    shares = forearm_shares(base, person)
+    fore = np.flatnonzero(FOREARMS)
+    np.testing.assert_allclose(shares[0, fore], 0.3, atol=1e-6)
+    np.testing.assert_allclose(shares[1, fore], 1.0, atol=1e-6)
+    assert (shares[2, fore] < 0.3).all() and (shares[2, fore] >= 0.15).all()
+    assert (shares[:, ~FOREARMS] == 1.0).all()
 
 
 def test_person_model_does_not_depend_on_the_motion(astronaut, motion):

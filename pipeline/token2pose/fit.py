@@ -12,7 +12,8 @@ Lengths (PersonModel): a bone the photo shows with both ends confidently detecte
 photo length in every frame; a bone the photo shows only doubtfully (a low-score elbow) or end-on
 takes its mirror bone's length when that one is measured, else the rest pose's through the
 camera, and eases to it from its photo length over the same ease as the angles, so the first
-frame is still exactly the photo.
+frame is still exactly the photo. Forearms also foreshorten: their drawn share of that length
+follows the motion's on-screen share relative to the photo's (``forearm_shares``).
 """
 
 from __future__ import annotations
@@ -202,6 +203,39 @@ def _rotate(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return np.stack([c * points[:, 0] - s * points[:, 1], s * points[:, 0] + c * points[:, 1]], axis=-1)
 
 
+TALKING_FOREARM_SHARE = 0.6
+"""How much of its full length a forearm shows on screen in the motion's ordinary talking
+gestures (measured: the median over audio-driven clips of the shipped generator is 0.56-0.64);
+at this share the person's forearm keeps the length the photo shows it with."""
+MIN_FOREARM_SHARE = 0.15
+
+
+def forearm_shares(motion: np.ndarray, person: PersonModel) -> np.ndarray:
+    """(T, n_bones) share of each bone's full length to draw: 1, except for the forearms.
+
+    Lengths come from the person, directions from the motion, but a forearm also foreshortens: the
+    motion's on-screen share of its full length says how far it points at the camera. That share
+    is taken relative to the person's photo: at the motion's ordinary talking share the forearm is
+    as long as in the photo (hands held towards the camera stay so), pointing more sideways it
+    grows to full length (a raised, straight arm), pointing more at the camera it shortens further.
+    Drawing every forearm at full length would unfold a photo's hands-forward pose into arms
+    spread out of the frame at the first beat gesture.
+    """
+    tree = with_virtual(np.asarray(motion, dtype=np.float64))
+    length = bone_lengths_2d(tree)                                   # (T, n_bones), the motion's unit
+    full = np.maximum(np.percentile(length, 95, axis=0), person.lengths / max(person.torso_px, 1e-9))
+    seen = np.clip(length / np.maximum(full, 1e-9), 0.0, 1.0)
+    photo = np.clip(person.start_lengths / np.maximum(person.lengths, 1e-9), MIN_FOREARM_SHARE, 1.0)
+    ref = TALKING_FOREARM_SHARE
+    out = np.ones_like(seen)
+    for bone in FOREARM_BONE.values():
+        s, p = seen[:, bone], photo[bone]
+        grow = p + (1.0 - p) * np.clip((s - ref) / (1.0 - ref), 0.0, 1.0)
+        shrink = p * np.clip(s / ref, 0.0, 1.0)
+        out[:, bone] = np.maximum(np.where(s >= ref, grow, shrink), MIN_FOREARM_SHARE)
+    return out
+
+
 def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement: np.ndarray,
                     portrait: PortraitAnalysis, camera: WeakPerspectiveCamera, *, fps: float,
                     motion_hands: bool = False, ease_seconds: float = EASE_SECONDS,
@@ -230,7 +264,8 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     weight = ease(times, ease_seconds)[:, None]
     angles = start + weight * (interpolate(angles, positions) - start)
     root = person.tree[NECK] + interpolate(displacement - displacement[:1], positions)
-    lengths = person.start_lengths + weight * (person.lengths - person.start_lengths)
+    full_lengths = person.lengths * interpolate(forearm_shares(motion, person), positions)
+    lengths = person.start_lengths + weight * (full_lengths - person.start_lengths)
     tree = rebuild(root, angles, lengths)
 
     n_out = len(tree)
