@@ -12,7 +12,7 @@ import pytest
 from pipeline.audio.io import AudioClip, load_audio
 from pipeline.speech import mouth_track
 from pipeline.speech.brows import brow_raise
-from pipeline.speech.phonemes import align, phone_error_rate, recognise, transcript_words
+from pipeline.speech.phonemes import align, phone_agreement, phone_error_rate, recognise, transcript_words
 from pipeline.speech.visemes import PHONE_VISEMES, VISEMES, phones_to_visemes
 
 FPS = 25.0
@@ -87,6 +87,39 @@ def test_a_wrong_transcript_falls_back_to_recognition_and_says_so(tmp_path):
     assert track.source == "recognised"
     assert "transcript" in track.message
     assert track.phones and not track.words
+
+
+def _speak_as(text: str, voice: str, rate: str, path: Path) -> AudioClip:
+    subprocess.run(["espeak-ng", "-v", voice, "-s", rate, "-w", str(path), text], check=True, capture_output=True)
+    return load_audio(path)
+
+
+@needs_espeak
+def test_a_correct_transcript_in_a_poorly_matched_voice_is_accepted(tmp_path):
+    """A synthetic female voice scores as badly on the right words as some wrong transcripts do
+    (about -34 per frame); the free phone loop agreeing with the aligned phones takes it."""
+    text = "she sells sea shells by the sea shore"
+    clip = _speak_as(text, "en+f3", "170", tmp_path / "f.wav")
+    res = align(clip.samples, clip.sample_rate, text)
+    assert res.reliable, (res.message, res.score_per_frame, res.agreement)
+    assert [w for w, _, _ in res.words] == transcript_words(text)
+
+
+@needs_espeak
+def test_a_wrong_transcript_without_a_phone_score_is_rejected(tmp_path):
+    """When the phone pass gives no score the words used to pass on coverage alone; a different
+    sentence of the same length must still be refused."""
+    clip = _speak_as("thank you very much for coming", "en-us+m3", "120", tmp_path / "m.wav")
+    res = align(clip.samples, clip.sample_rate, "we keep moving through the deep blue pool")
+    assert not res.reliable
+    assert "does not sound like" in res.message or "could not be placed" in res.message
+
+
+def test_phone_agreement_counts_frames_labelled_alike():
+    a = [("AA", 0.0, 0.2), ("B", 0.2, 0.4)]
+    assert phone_agreement(a, [("AA", 0.0, 0.2), ("M", 0.2, 0.4)], 50) == pytest.approx(0.5)
+    assert phone_agreement(a, a, 50) == pytest.approx(1.0)
+    assert np.isnan(phone_agreement([("AA", 0.0, 0.1)], [("AA", 0.0, 0.1)], 50))   # too few frames
 
 
 @needs_espeak
