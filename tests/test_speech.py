@@ -13,7 +13,7 @@ from pipeline.audio.io import AudioClip, load_audio
 from pipeline.speech import mouth_track
 from pipeline.speech.brows import brow_raise
 from pipeline.speech.phonemes import align, phone_agreement, phone_error_rate, recognise, transcript_words
-from pipeline.speech.visemes import PHONE_VISEMES, VISEMES, phones_to_visemes
+from pipeline.speech.visemes import PHONE_VISEMES, VISEMES, closures_heard, phones_to_visemes
 
 FPS = 25.0
 JFK_TEXT = ("And so, my fellow Americans, ask not what your country can do for you, "
@@ -262,3 +262,13 @@ def test_quiet_syllables_open_less_than_loud_ones():
     assert gains[1] > 0.9 and gains[3] < 0.6 and gains[0] < 0.35, gains
     jaw = blend(segs, 1.2, jaw_gains=gains)[:, 0]
     assert jaw[35] > 0.7 and 0.2 < jaw[85] < 0.65 * jaw[35], (jaw[35], jaw[85])
+
+
+def test_recognised_closures_must_be_heard():
+    """A recognised m/b/p on loud, steady sound is no closure; one over a loudness dip stays."""
+    level = np.ones(100, np.float32)
+    level[60:66] = 0.1                       # a 60 ms dip: a stop's closure
+    segs = [("AA", 0.1, 0.3), ("MBP", 0.3, 0.36), ("AA", 0.36, 0.6), ("MBP", 0.6, 0.66), ("AA", 0.66, 0.9)]
+    out = closures_heard(segs, level)
+    assert [n for n, _, _ in out] == ["AA", "TDN", "AA", "MBP", "AA"]
+    assert [(a, b) for _, a, b in out] == [(a, b) for _, a, b in segs]
