@@ -211,7 +211,14 @@ def test_lip_shapes_round_and_wide(closed_mouth):
     width = lambda v: float((v[t.outer_upper[-1]] - v[t.outer_upper[0]]) @ fa.ax)  # noqa: E731
     rest = width(t.rest)
     assert width(fa.vertices(FaceFrame(jaw=0.3, width=-0.5, rounding=1.0))) < 0.8 * rest
-    assert width(fa.vertices(FaceFrame(jaw=0.3, width=1.0))) > 1.08 * rest
+    assert width(fa.vertices(FaceFrame(jaw=0.3, width=1.0))) > 1.2 * rest    # ee spreads the corners
+    oo = fa.vertices(FaceFrame(jaw=0.25, width=-1.0, rounding=1.0))
+    assert width(oo) < 0.7 * rest
+    # the rounded lips evert: each lip, between slit and outer contour, grows at the middle
+    mid = lambda c: c[len(c) // 2]  # noqa: E731
+    thick = lambda v: float((v[mid(t.outer_lower)] - v[mid(t.outer_upper)]) @ fa.ay  # noqa: E731
+                            - (v[mid(t.inner_lower)] - v[mid(t.inner_upper)]) @ fa.ay)
+    assert thick(oo) > thick(t.rest) + 0.05 * fa.mouth_w
 
 
 def test_without_a_face_mesh_the_68_points_carry_the_face(astronaut):

@@ -12,8 +12,8 @@ import pytest
 from pipeline.audio.io import AudioClip, load_audio
 from pipeline.speech import mouth_track
 from pipeline.speech.brows import brow_raise
-from pipeline.speech.phonemes import align, phone_error_rate, recognise, transcript_words
-from pipeline.speech.visemes import PHONE_VISEMES, VISEMES, phones_to_visemes
+from pipeline.speech.phonemes import align, phone_agreement, phone_error_rate, recognise, transcript_words
+from pipeline.speech.visemes import PHONE_VISEMES, VISEMES, closures_heard, phones_to_visemes
 
 FPS = 25.0
 JFK_TEXT = ("And so, my fellow Americans, ask not what your country can do for you, "
@@ -87,6 +87,39 @@ def test_a_wrong_transcript_falls_back_to_recognition_and_says_so(tmp_path):
     assert track.source == "recognised"
     assert "transcript" in track.message
     assert track.phones and not track.words
+
+
+def _speak_as(text: str, voice: str, rate: str, path: Path) -> AudioClip:
+    subprocess.run(["espeak-ng", "-v", voice, "-s", rate, "-w", str(path), text], check=True, capture_output=True)
+    return load_audio(path)
+
+
+@needs_espeak
+def test_a_correct_transcript_in_a_poorly_matched_voice_is_accepted(tmp_path):
+    """A synthetic female voice scores as badly on the right words as some wrong transcripts do
+    (about -34 per frame); the free phone loop agreeing with the aligned phones takes it."""
+    text = "she sells sea shells by the sea shore"
+    clip = _speak_as(text, "en+f3", "170", tmp_path / "f.wav")
+    res = align(clip.samples, clip.sample_rate, text)
+    assert res.reliable, (res.message, res.score_per_frame, res.agreement)
+    assert [w for w, _, _ in res.words] == transcript_words(text)
+
+
+@needs_espeak
+def test_a_wrong_transcript_without_a_phone_score_is_rejected(tmp_path):
+    """When the phone pass gives no score the words used to pass on coverage alone; a different
+    sentence of the same length must still be refused."""
+    clip = _speak_as("thank you very much for coming", "en-us+m3", "120", tmp_path / "m.wav")
+    res = align(clip.samples, clip.sample_rate, "we keep moving through the deep blue pool")
+    assert not res.reliable
+    assert "does not sound like" in res.message or "could not be placed" in res.message
+
+
+def test_phone_agreement_counts_frames_labelled_alike():
+    a = [("AA", 0.0, 0.2), ("B", 0.2, 0.4)]
+    assert phone_agreement(a, [("AA", 0.0, 0.2), ("M", 0.2, 0.4)], 50) == pytest.approx(0.5)
+    assert phone_agreement(a, a, 50) == pytest.approx(1.0)
+    assert np.isnan(phone_agreement([("AA", 0.0, 0.1)], [("AA", 0.0, 0.1)], 50))   # too few frames
 
 
 @needs_espeak
@@ -229,3 +262,13 @@ def test_quiet_syllables_open_less_than_loud_ones():
     assert gains[1] > 0.9 and gains[3] < 0.6 and gains[0] < 0.35, gains
     jaw = blend(segs, 1.2, jaw_gains=gains)[:, 0]
     assert jaw[35] > 0.7 and 0.2 < jaw[85] < 0.65 * jaw[35], (jaw[35], jaw[85])
+
+
+def test_recognised_closures_must_be_heard():
+    """A recognised m/b/p on loud, steady sound is no closure; one over a loudness dip stays."""
+    level = np.ones(100, np.float32)
+    level[60:66] = 0.1                       # a 60 ms dip: a stop's closure
+    segs = [("AA", 0.1, 0.3), ("MBP", 0.3, 0.36), ("AA", 0.36, 0.6), ("MBP", 0.6, 0.66), ("AA", 0.66, 0.9)]
+    out = closures_heard(segs, level)
+    assert [n for n, _, _ in out] == ["AA", "TDN", "AA", "MBP", "AA"]
+    assert [(a, b) for _, a, b in out] == [(a, b) for _, a, b in segs]

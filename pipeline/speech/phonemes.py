@@ -27,9 +27,23 @@ SILENCES = frozenset({"SIL", "<sil>", "<s>", "</s>", "+NSN+", "+SPN+", "+BREATH+
 ALIGN_SPEECH_IN_SILENCE_MAX = 0.35
 """An alignment that leaves more than this share of the loud frames in silence has skipped
 speech (the transcript is missing words)."""
-ALIGN_SCORE_PER_FRAME_MIN = -34.0
-"""Mean acoustic score per word frame (pocketsphinx log units) below which the words were forced
-onto audio that does not say them; a matching transcript scores about -15 .. -25."""
+ALIGN_SCORE_SURE, ALIGN_SCORE_MIN = -30.0, -40.0
+"""Mean acoustic score per word frame (pocketsphinx log units). It depends on the voice as much
+as on the words: natural speech of a matching transcript scores about -15 .. -25, synthetic
+voices -16 .. -35 with the right words and -34 .. -60 with wrong ones. At or above
+ALIGN_SCORE_SURE the transcript is taken; below ALIGN_SCORE_MIN it is not; between them (and
+when the phone pass gave no score) the free phone loop's agreement decides."""
+ALIGN_AGREEMENT_MIN = 0.2
+"""Share of the 10 ms speech frames on which the aligned phone equals the free phone loop's own
+recognition of the same audio, at ALIGN_SCORE_SURE (or with no score); the share asked for rises
+by ALIGN_AGREEMENT_SLOPE per score unit below it. The phone loop knows nothing of the
+transcript: a matching one agrees on 0.2 .. 0.75 of the frames, a different sentence forced onto
+the audio on 0.0 .. 0.2. Agreement alone cannot judge (a short clip of a synthetic voice can
+agree on none of its frames with the right words), so it is only asked where the score is
+unsure."""
+ALIGN_AGREEMENT_SLOPE = 0.02
+ALIGN_AGREEMENT_MIN_FRAMES = 30
+"""Fewer frames labelled by both than this (0.3 s) and the agreement is not judged."""
 ALIGN_ATTEMPTS = ((0.0, False), (0.5, False), (0.0, True), (0.5, True), (1.0, True))
 """(trailing silence in s, wide beams) tried in turn until every word is placed: the default
 beams prune the only path on some recordings (loud speech between digital silences), and the
@@ -53,6 +67,12 @@ class TimedPhones:
     """ARPAbet phones without stress digits; silences left out."""
     reliable: bool = True
     message: str = ""
+    score_per_frame: float = float("nan")
+    """Mean acoustic score per 10 ms frame of the words or phones (pocketsphinx log units; NaN
+    when unknown)."""
+    agreement: float = float("nan")
+    """Aligned only: share of frames whose phone the free phone loop recognises too (NaN when
+    not asked for, or too few frames to judge; see ``ALIGN_AGREEMENT_MIN``)."""
 
 
 def model_dir() -> Path:
@@ -238,12 +258,13 @@ def align(samples: np.ndarray, sample_rate: int, transcript: str) -> TimedPhones
     out.words, out.phones = _trim_to_sound(out.words, out.phones, _sound_frames(samples, sample_rate, n_audio))
     left_out = float((speech & silent).sum()) / max(int(speech.sum()), 1)
     per_frame = score / word_frames if word_frames else 0.0  # no scores: judged on coverage alone
+    out.score_per_frame = per_frame if word_frames else float("nan")
     problems = []
     if len(out.words) < len(words):
         problems.append(f"{len(words) - len(out.words)} of the {len(words)} words could not be placed")
     if left_out > ALIGN_SPEECH_IN_SILENCE_MAX:
         problems.append(f"{left_out:.0%} of the speech is not covered by the transcript")
-    if per_frame < ALIGN_SCORE_PER_FRAME_MIN:
+    if not _sounds_like_transcript(out, samples, sample_rate, n_audio, per_frame if word_frames else None):
         problems.append("the audio does not sound like the transcript")
     if problems:
         out.reliable = False
@@ -251,6 +272,36 @@ def align(samples: np.ndarray, sample_rate: int, transcript: str) -> TimedPhones
     elif guessed:
         out.message = "pronunciation guessed for: " + ", ".join(guessed[:8]) + ("..." if len(guessed) > 8 else "")
     return out
+
+
+def _sounds_like_transcript(aligned: "TimedPhones", samples: np.ndarray, sample_rate: int, n: int,
+                            score: float | None) -> bool:
+    """Whether the aligned phones are what the audio says: by the acoustic score where it is
+    sure, else by the agreement with free phone recognition (see ``ALIGN_SCORE_SURE``)."""
+    if score is not None and score >= ALIGN_SCORE_SURE:
+        return True
+    if score is not None and score < ALIGN_SCORE_MIN:
+        return False
+    aligned.agreement = phone_agreement(aligned.phones, recognise(samples, sample_rate).phones, n)
+    if not np.isfinite(aligned.agreement):
+        # too little speech to judge by: the score alone, at the unsure zone's middle
+        return score is None or score >= 0.5 * (ALIGN_SCORE_SURE + ALIGN_SCORE_MIN)
+    need = ALIGN_AGREEMENT_MIN + ALIGN_AGREEMENT_SLOPE * (ALIGN_SCORE_SURE - score if score is not None else 0.0)
+    return aligned.agreement >= need
+
+
+def phone_agreement(aligned: list, recognised: list, n: int) -> float:
+    """Share of the 10 ms frames labelled by both phone lists on which they name the same phone
+    (NaN when fewer than ``ALIGN_AGREEMENT_MIN_FRAMES`` are)."""
+    a, r = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    names: dict[str, int] = {}
+    for labels, phones in ((a, aligned), (r, recognised)):
+        for p, t0, t1 in phones:
+            labels[int(round(t0 * FRAME_RATE)):int(round(t1 * FRAME_RATE))] = names.setdefault(p, len(names))
+    both = (a >= 0) & (r >= 0)
+    if both.sum() < ALIGN_AGREEMENT_MIN_FRAMES:
+        return float("nan")
+    return float((a[both] == r[both]).mean())
 
 
 def _sound_frames(samples: np.ndarray, sample_rate: int, n: int) -> np.ndarray:
@@ -367,9 +418,13 @@ def recognise(samples: np.ndarray, sample_rate: int) -> TimedPhones:
     except RuntimeError as exc:
         out.reliable, out.message = False, f"phone recognition failed ({exc})"
         return out
+    score, frames = 0.0, 0
     for s in segments:
         if s.word not in SILENCES:
+            score += float(s.ascore)
+            frames += int(s.end_frame) + 1 - int(s.start_frame)
             out.phones.append((_base(s.word), s.start_frame / FRAME_RATE, (s.end_frame + 1) / FRAME_RATE))
+    out.score_per_frame = score / frames if frames else float("nan")
     n = decoder.n_frames()
     speech_s = float(_speech_frames(samples, sample_rate, n).sum()) / FRAME_RATE
     rate = len(out.phones) / max(speech_s, 1e-3)

@@ -30,13 +30,18 @@ _SKIRT = 0.025
 whatever lies just outside the face, background or collar, along with the jaw)."""
 _REST_EPS = 1e-3
 _CLOSURE_JAW = 0.8
+"""Share of the jaw opening taken back when the lips close (m/b/p are said with the jaw up)."""
 _LID_PIN_UP, _LID_PIN_LO = 0.35, 0.15
 """On a full blink the lid margins sample the photo this share of the eye's opening beyond them."""
 _CREASE_DARK = 0.45
 """How dark the line where the lips touch is drawn (a share of the lips' own brightness)."""
 _RING_FOLLOW = (0.9, 0.6)
 """How much of its corner's lip motion the skin one and two mesh rings around a mouth corner takes."""
-"""Share of the jaw opening taken back when the lips close (m/b/p are said with the jaw up)."""
+_SPREAD = 0.24
+"""Share of its distance from the mouth's middle a lip vertex moves out on a full spread (ee)."""
+_NARROW, _ROUND_NARROW = 0.14, 0.24
+"""Shares of its distance from the mouth's middle a lip vertex moves in on a full narrowing
+(width -1) and on full rounding; "oo" has both: its corners come in to 62 % of the rest width."""
 
 
 def face_topology(face_mesh: np.ndarray | None, face_depth: np.ndarray | None, face68: np.ndarray | None,
@@ -152,6 +157,18 @@ class FaceAnimator:
         self.h_lower = np.isin(self.handles, self.lower_set)
         self.h_outer_up = np.isin(self.handles, t.outer_upper[1:-1])
         self.h_outer_lo = np.isin(self.handles, t.outer_lower[1:-1])
+        # per lip handle: where it sits between the slit (0) and its lip's outer contour (1)
+        hv0 = self.v[self.handles]
+        slit_up = contour_columns(np.stack([self.u[t.inner_upper], self.v[t.inner_upper]], 1), hu)
+        slit_lo = contour_columns(np.stack([self.u[t.inner_lower], self.v[t.inner_lower]], 1), hu)
+        edge_up = contour_columns(np.stack([self.u[t.outer_upper], self.v[t.outer_upper]], 1), hu)
+        edge_lo = contour_columns(np.stack([self.u[t.outer_lower], self.v[t.outer_lower]], 1), hu)
+        thick_up = np.nan_to_num(slit_up - edge_up)
+        thick_lo = np.nan_to_num(edge_lo - slit_lo)
+        frac_up = np.nan_to_num((slit_up - hv0) / np.maximum(thick_up, 0.5))
+        frac_lo = np.nan_to_num((hv0 - slit_lo) / np.maximum(thick_lo, 0.5))
+        self.h_frac = np.clip(np.where(self.h_upper, frac_up, np.where(self.h_lower, frac_lo, 0.0)), 0, 1)
+        self.h_frac[self.h_outer_up | self.h_outer_lo] = 1.0
 
         # eyelids: both margins are handles; the skin up to the brow follows
         eye_idx, eye_fixed = [], set()
@@ -265,11 +282,13 @@ class FaceAnimator:
         mw = self.mouth_w
         s = float(np.clip(f.width, -1, 1))
         r = float(np.clip(f.rounding, 0, 1))
-        # corners: wide spreads them ~15 %, narrow and rounding pull them in to ~62 % on "oo"
-        hdu = (0.15 if s > 0 else 0.14) * s * self.u[self.handles] - 0.24 * r * self.u[self.handles]
+        # corners: wide spreads them ~24 %, narrow and rounding pull them in to ~62 % on "oo"
+        hdu = (_SPREAD if s > 0 else _NARROW) * s * self.u[self.handles] - _ROUND_NARROW * r * self.u[self.handles]
         hdv = -max(s, 0) * 0.03 * mw * np.clip(xr, -1, 1) ** 2
-        # rounding everts the lips: the outer contours move away from the slit, the lips look fuller
-        hdv += np.where(self.h_outer_up, -0.05 * r * mw * bump, 0) + np.where(self.h_outer_lo, 0.06 * r * mw * bump, 0)
+        # rounding everts the lips: each lip grows away from the slit (its outer contour most,
+        # the lip between in proportion), so the lips look fuller and pushed forward
+        if r > 0:
+            hdv += np.where(self.h_upper, -0.05, 0.06) * r * mw * bump * self.h_frac
         hdv += np.where(self.h_upper, -float(np.clip(f.upper_lip, 0, 1)) * 0.06 * mw * (1 - 0.5 * xr ** 2), 0)
         # lower-lip tuck and closure act on the gap left between the inner lips
         gap = self._gap(hu + hdu, hv + hdv)
