@@ -88,6 +88,9 @@ def _generate(args: argparse.Namespace) -> int:
     result = generate(clip, segments, seed=args.seed)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for it in result.interpretations.values():
+        if it.known:
+            print(f"understood: {it.summary()}")
     np.savez(args.out, joints=result.joints, features=result.features, tokens=result.tokens,
              fps=result.fps, segments=np.array([f"{a:.2f}-{b:.2f}: {p or ''}" for a, b, p in result.segments]))
     print(f"wrote {args.out}: {result.num_tokens} tokens, {len(result.joints)} frames, {len(result.segments)} segments")
