@@ -95,7 +95,9 @@ def test_held_out_prompts_are_not_training_captions(understand) -> None:
     """The paraphrase sets in benchmarks/ are never among the captions the models are trained on."""
     from benchmarks.prompt_sets import IN_VOCABULARY, OUT_OF_VOCABULARY
 
-    entries = understand.procedural_entries(draws=12) + understand.mocap_entries()
+    from pipeline.motion.procedural import action_names
+
+    entries = understand.procedural_entries(draws=12, actions=action_names()) + understand.mocap_entries()
     trained = {e.text for e in entries} | {e.caption.lower().rstrip(".") for e in entries}
     for prompt in [p for p, _, _ in IN_VOCABULARY] + OUT_OF_VOCABULARY:
         assert action_text(prompt) not in trained and prompt.lower().rstrip(".") not in trained, prompt
@@ -109,3 +111,28 @@ def test_threshold_rule_meets_the_recall_target() -> None:
     out = np.array([0.7, 0.6, 0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3])
     t = choose_threshold(np.array([0.8]), out)
     assert (out < t).mean() >= 0.9 and 0.6 < t <= 0.7
+
+
+def test_the_caption_names_the_side_count_and_speed_asked_for(understand) -> None:
+    """Templates that do not say the side (\"points up at the sky\") are not used when one is named."""
+    for prompt, words in [("a person points upward with his left hand", ("left",)),
+                          ("she does a fist pump with her left hand", ("left",)),
+                          ("waves with the left hand slowly three times", ("left", "slowly", "three times"))]:
+        caption = understand.interpret_prompt(prompt).caption
+        assert all(w in caption for w in words), (prompt, caption)
+
+
+def test_known_actions_are_the_ones_the_shipped_models_were_trained_on(understand) -> None:
+    """The vocabulary follows the shipped generator; its classifier was trained on the same library."""
+    import json
+    from pathlib import Path
+
+    from pipeline.motion.procedural import action_names
+
+    labels = json.loads((Path(__file__).resolve().parents[1] / "assets" / "checkpoints" / "action_classifier"
+                         / "labels.json").read_text())
+    labels = labels["labels"] if isinstance(labels, dict) else labels
+    assert set(understand.GENERATOR_ACTIONS) == set(labels) - {"other"}
+    assert set(understand.GENERATOR_ACTIONS) < set(action_names())
+    it = understand.interpret_prompt("a person does a deep squat")      # a library action the generator lacks
+    assert it.action != "squat"

@@ -61,6 +61,18 @@ TRAINED_MOCAP_DESCRIPTIONS: tuple[str, ...] = (
     "walk, exaggerated stride", "walk/stride", "wash self",
 )
 
+GENERATOR_ACTIONS: tuple[str, ...] = (
+    # The procedural actions the shipped generator (and action classifier) were trained on: the
+    # library before issue 14 added 37 whole-body actions. Prompts for the new ones are reported as
+    # unknown until the generator is retrained on a dataset that holds them; then list them here.
+    "arms_open_wide", "beat_gesture", "beckon", "bow", "clap", "count_on_hand", "cross_arms", "facepalm",
+    "fist_pump", "hand_on_chest", "hand_to_ear", "hands_behind_back", "hands_on_hips", "head_tilt", "idle_sway",
+    "lean_forward", "look_around", "nod", "point_at_self", "point_forward", "point_left", "point_right", "point_up",
+    "present_open_palm", "raise_both_arms", "raise_hand", "salute", "scratch_head", "shake_head", "shrug",
+    "steeple_hands", "step_back", "step_forward", "step_left", "step_right", "stop_sign", "thinking_pose",
+    "thumbs_up", "turn_left", "turn_right", "wave_both", "wave_left", "wave_right",
+)
+
 SIDE_FAMILIES: dict[str, str] = {
     "wave_left": "wave", "wave_right": "wave", "wave_both": "wave",
     "point_left": "point to a side", "point_right": "point to a side",
@@ -72,6 +84,8 @@ DIRECTION_FAMILIES = ("point to a side", "step sideways", "turn")
 BOTH_SIDES_COUNTERPART = {"raise_hand": "raise_both_arms"}
 ONE_SIDE_COUNTERPART = {"raise_both_arms": "raise_hand"}
 SLOW_SPEED, FAST_SPEED, NORMAL_SPEED = 0.7, 1.4, 1.0
+SIDE_FIELDS = ("{hand}", "{arm}", "{hands_word}", "{side}")
+"""Caption template fields that say the side (captions.py)."""
 DRAWS_PER_ACTION = 6
 CACHE_DIR = Path(__file__).resolve().parents[2] / "cache" / "text-understanding"
 
@@ -135,13 +149,13 @@ def _action_sides(spec, draws: int = 24) -> list[str]:
     return seen
 
 
-def procedural_entries(draws: int = DRAWS_PER_ACTION) -> list[VocabularyEntry]:
-    """Every template of every library action, rendered with several parameter draws."""
+def procedural_entries(draws: int = DRAWS_PER_ACTION, actions=GENERATOR_ACTIONS) -> list[VocabularyEntry]:
+    """Every template of the given library actions, rendered with several parameter draws."""
     from pipeline.motion.procedural import ACTIONS
     from pipeline.motion.procedural.captions import render_captions
 
     out, seen = [], set()
-    for name in sorted(ACTIONS):
+    for name in sorted(actions):
         spec = ACTIONS[name]
         rng = np.random.default_rng([7, zlib.crc32(name.encode())])
         for _ in range(draws):
@@ -261,10 +275,20 @@ def _render(action: str, attrs: PromptAttributes, seed: int) -> tuple[str, str |
     params["speed"] = {"slow": SLOW_SPEED, "fast": FAST_SPEED}.get(attrs.speed or "", NORMAL_SPEED)
     if attrs.intensity:
         params["amplitude"] = 1.2 if attrs.intensity == "large" else 0.75
-    captions = render_captions(spec.captions, params, rng, n_min=1, n_max=1)
+    templates = list(spec.captions)
+    if wanted and params.get("side") == wanted:   # say the side: only templates that name it
+        templates = [t for t in templates if any(f in t for f in SIDE_FIELDS)] or templates
+    if attrs.repetitions and attrs.repetitions > 1:
+        templates = [t for t in templates if "{times}" in t] or templates
+    if attrs.speed:
+        templates = [t for t in templates if "{adv}" in t] or templates
+    captions = render_captions(templates, params, rng, n_min=1, n_max=1)
     caption = captions[0]
     if attrs.repetitions and attrs.repetitions > 1 and _times(attrs.repetitions).strip() not in caption:
         caption = caption.rstrip(".") + _times(attrs.repetitions) + "."
+    adverb = {"slow": " slowly", "fast": " quickly"}.get(attrs.speed or "", "")
+    if adverb and adverb.strip() not in caption:
+        caption = caption.rstrip(".") + adverb + "."
     return caption, params.get("side"), notes
 
 
@@ -325,5 +349,5 @@ def interpret_prompt(prompt: str, vocabulary: Vocabulary | None = None,
     return interpret_prompts([prompt], vocabulary, threshold)[0]
 
 
-__all__ = ["PromptInterpretation", "UNKNOWN_THRESHOLD", "Vocabulary", "default_vocabulary", "interpret_prompt",
+__all__ = ["GENERATOR_ACTIONS", "PromptInterpretation", "UNKNOWN_THRESHOLD", "Vocabulary", "default_vocabulary", "interpret_prompt",
            "interpret_prompts", "mocap_entries", "procedural_entries"]
