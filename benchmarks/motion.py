@@ -3,7 +3,8 @@
 Prints a table, then one machine-readable line:
 vq_mpjpe_mm=<float> text_action_acc=<float> beat_consistency=<float> audio_only_beat_consistency=<float>
 rtf_60s=<float> edit_5s_ms=<float> paraphrase_action_acc=<float> side_acc=<float>
-unknown_prompt_recall=<float> unknown_false_alarm=<float>
+unknown_prompt_recall=<float> unknown_false_alarm=<float> r_precision_top1=<float> r_precision_top3=<float>
+fid=<float> real_r_precision_top3=<float>
 
 - vq_mpjpe_mm: tokenizer reconstruction error (global joints, mm) on the dataset's test split.
 - text_action_acc: prompts naming the procedural actions, generated WITH speech present (held-out
@@ -20,7 +21,9 @@ unknown_prompt_recall=<float> unknown_false_alarm=<float>
   (benchmarks/text_control.py). The table also gives both with the prompts fed verbatim.
 - unknown_prompt_recall / unknown_false_alarm: out-of-vocabulary test prompts reported as unknown,
   and in-vocabulary ones wrongly reported (threshold chosen on the dev half; benchmarks.prompts).
-  R-precision and FID (a retrieval evaluator) are not measured yet.
+- r_precision_top1 / top3 / fid: generated motion for the test split's captions scored by the
+  shipped retrieval evaluator (benchmarks/retrieval.py); real_r_precision_top3 is real test motion
+  (the ceiling). Skipped, with the command that trains it, when the evaluator is absent.
 - rtf_60s: seconds of motion per second of compute for 60 s of speech (model loaded, audio
   features and decoding included); edit_5s_ms: regenerating one 5 s span (25 tokens).
 """
@@ -188,6 +191,17 @@ def main() -> None:
     classifier = ActionClassifier.from_pretrained(default_checkpoint_dir()).eval()
     para = paraphrase_generation(models, [s for _, s in speech_clips], classifier, args.seed)
     prompts = evaluate_prompts("test")
+    from pipeline.eval.retrieval import default_checkpoint_dir as retrieval_dir
+
+    retrieval = None
+    if (retrieval_dir() / "model.safetensors").is_file():
+        from benchmarks.retrieval import retrieval_scores
+        from pipeline.eval.retrieval import RetrievalEvaluator
+
+        retrieval = retrieval_scores(models, RetrievalEvaluator.from_pretrained(retrieval_dir()),
+                                     MotionDataset(args.dataset), [s for _, s in speech_clips], args.seed)
+    else:
+        print(f"no retrieval evaluator at {retrieval_dir()}: python -m pipeline.train.retrieval (R-precision, FID skipped)")
 
     print(f"| {'measure':<58} | {'value':>14} |")
     print(f"|{'-' * 60}|{'-' * 16}|")
@@ -214,11 +228,19 @@ def main() -> None:
     _row("  the same, prompts fed verbatim (no understanding)", f"{v['side_acc']:.3f}")
     _row(f"unknown prompts reported ({prompts['n_out']} out-of-vocabulary)", f"{prompts['recall']:.3f}")
     _row(f"known prompts wrongly reported unknown ({prompts['n_in']})", f"{prompts['false_alarm']:.3f}")
+    if retrieval is not None:
+        g, r = retrieval["generated"], retrieval["real"]
+        _row(f"R-precision top-1/top-3, generated ({retrieval['n']} test captions)", f"{g['top1']:.3f}/{g['top3']:.3f}")
+        _row("R-precision top-1/top-3, real test motion (ceiling)", f"{r['top1']:.3f}/{r['top3']:.3f}")
+        _row("FID generated vs real (real vs real halves)", f"{retrieval['fid']:.2f} ({retrieval['fid_real_halves']:.2f})")
+    extra = "" if retrieval is None else (
+        f" r_precision_top1={retrieval['generated']['top1']:.3f} r_precision_top3={retrieval['generated']['top3']:.3f}"
+        f" fid={retrieval['fid']:.3f} real_r_precision_top3={retrieval['real']['top3']:.3f}")
     print(f"vq_mpjpe_mm={vq['mpjpe_mm']:.2f} text_action_acc={action['top1']:.3f} "
           f"beat_consistency={beats['generated']:.3f} audio_only_beat_consistency={beats['shuffled']:.3f} "
           f"rtf_60s={rtf:.1f} edit_5s_ms={timing['edit_ms']:.1f} paraphrase_action_acc={u['action_acc']:.3f} "
           f"side_acc={u['side_acc']:.3f} unknown_prompt_recall={prompts['recall']:.3f} "
-          f"unknown_false_alarm={prompts['false_alarm']:.3f}")
+          f"unknown_false_alarm={prompts['false_alarm']:.3f}{extra}")
 
 
 if __name__ == "__main__":

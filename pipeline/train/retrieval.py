@@ -93,7 +93,7 @@ def train(args: argparse.Namespace) -> dict:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         if (epoch + 1) % args.eval_every == 0 or epoch == args.epochs - 1:
             val = evaluate_split(model, val_items) if len(val_items) >= 32 else {"top1": float("nan"), "top3": 0.0}
             score = val["top3"]
@@ -106,7 +106,9 @@ def train(args: argparse.Namespace) -> dict:
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
     test = evaluate_split(model, test_items) if len(test_items) >= 32 else {"top1": float("nan"), "top3": float("nan")}
-    metrics = {"dataset": str(args.dataset), "train_clips": len(train_items), "val_clips": len(val_items),
+    repo = Path(__file__).resolve().parents[2]
+    dataset = Path(args.dataset).resolve()
+    metrics = {"dataset": str(dataset.relative_to(repo)) if dataset.is_relative_to(repo) else str(dataset), "train_clips": len(train_items), "val_clips": len(val_items),
                "test_clips": len(test_items), "epochs": args.epochs, "wall_s": round(time.perf_counter() - t0, 1),
                "best_val_top3": best, "test_real_top1": test["top1"], "test_real_top3": test["top3"],
                "log": log}
@@ -130,6 +132,9 @@ negatives.
 - Test split ({m['test_clips']} clips, real motion against its own first caption, pools of 32):
   R-precision top-1 {m['test_real_top1']:.3f}, top-3 {m['test_real_top3']:.3f}. This is the ceiling a
   generator's motion is compared with.
+- Command: `python -m pipeline.train.retrieval --dataset {m['dataset']} --epochs {m['epochs']}`, after
+  `python -m pipeline build-dataset` (train/val/test split by take or by action variation, so a
+  take and its mirrored copy are always in the same split).
 - Never trained on: the held-out paraphrases in benchmarks/prompt_sets.py, any HumanML3D data.
 
 What it can see: whether a motion matches its caption as well as real data does, across action
