@@ -136,3 +136,14 @@ def test_known_actions_are_the_ones_the_shipped_models_were_trained_on(understan
     assert set(understand.GENERATOR_ACTIONS) < set(action_names())
     it = understand.interpret_prompt("a person does a deep squat")      # a library action the generator lacks
     assert it.action != "squat"
+
+
+def test_cli_reports_understood_and_unknown_prompts(tmp_path, shared_data, capsys) -> None:
+    from pipeline.__main__ import main
+
+    speech = shared_data / "speech" / "jfk.flac"
+    assert main(["generate", str(speech), "--segment", "0:4:a person plays the violin",
+                 "--segment", "4:8:greets by waving his right arm", "--out", str(tmp_path / "m.npz")]) == 0
+    out = capsys.readouterr()
+    assert "not understood" in out.err and "violin" in out.err and "closest known" in out.err
+    assert "understood:" in out.out and "wave_right" in out.out

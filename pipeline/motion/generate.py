@@ -316,7 +316,7 @@ def generate(audio, segments, locked_tokens=None, seed: int = 0, *, guidance: fl
                             token_times=np.arange(n, dtype=np.float64) / TOKENS_PER_SECOND, segments=segs,
                             warnings=warnings, duration_s=duration, seed=int(seed), guidance=float(guidance),
                             steps=int(steps), token_prompts=prompts, audio_features=feats,
-                            checkpoint_dir=models.checkpoint_dir)
+                            checkpoint_dir=models.checkpoint_dir, interpretations=understood)
 
 
 def regenerate_span(previous: GenerationResult, start_token: int, end_token: int, seed: int,
