@@ -202,6 +202,8 @@ TRAINERS: dict[str, str] = {
     "generator-audio": "pipeline.train.generator_audio",
     "action-classifier": "pipeline.train.action_classifier",
     "cospeech-pairs": "pipeline.cospeech.pairs",
+    "retrieval-evaluator": "pipeline.train.retrieval",
+    "full-scale": "pipeline.train.full_scale",
 }
 
 
