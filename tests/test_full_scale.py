@@ -26,7 +26,7 @@ def test_plan_uses_the_paper_sizes_and_accelerate(tmp_path) -> None:
     names = [w for w, _ in stages]
     assert names == ["tokenizer", "text branch", "BEAT2 -> pairs", "audio branch"]
     tok, text = stages[0][1], stages[1][1]
-    assert tok[:3] == ["accelerate", "launch", "-m"]
+    assert tok[1:4] == ["-m", "accelerate.commands.launch", "-m"]
     assert tok[tok.index("--codebook-size") + 1] == "512" and tok[tok.index("--code-dim") + 1] == "512"
     assert text[text.index("--d-model") + 1] == "384" and text[text.index("--layers") + 1] == "8"
     assert plan(_args(tmp_path, beat2=None))[-1][0] == "text branch"

@@ -16,8 +16,8 @@ hash); the shipped CPU models in assets/ are not touched. ``--dry-run`` prints t
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +27,8 @@ PAPER_GENERATOR = {"--d-model": "384", "--layers": "8", "--heads": "6", "--ff": 
 
 
 def _launch(launcher: str, module: str, args: list[str]) -> list[str]:
-    if launcher == "accelerate":
-        return ["accelerate", "launch", "-m", module, *args]
+    if launcher == "accelerate":   # accelerate's own launcher, from this interpreter (no PATH needed)
+        return [sys.executable, "-m", "accelerate.commands.launch", "-m", module, *args]
     return [sys.executable, "-m", module, *args]
 
 
@@ -64,8 +64,8 @@ def check_inputs(a: argparse.Namespace) -> None:
                          "(HumanML3D's new_joint_vecs/, texts/, train.txt, val.txt, Mean.npy, Std.npy)")
     if a.beat2 and not (Path(a.beat2) / "smplxflame_30").is_dir():
         raise SystemExit(f"--beat2 {a.beat2} lacks smplxflame_30/ (BEAT2's beat_english_v2.0.0 layout)")
-    if a.launcher == "accelerate" and shutil.which("accelerate") is None:
-        raise SystemExit("the accelerate command is not on PATH: pip install accelerate, or pass --launcher python")
+    if a.launcher == "accelerate" and importlib.util.find_spec("accelerate") is None:
+        raise SystemExit("accelerate is not installed: pip install accelerate, or pass --launcher python")
 
 
 def main(argv: list[str] | None = None) -> int:
