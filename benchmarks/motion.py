@@ -2,7 +2,9 @@
 
 Prints a table, then one machine-readable line:
 vq_mpjpe_mm=<float> text_action_acc=<float> beat_consistency=<float> audio_only_beat_consistency=<float>
-rtf_60s=<float> edit_5s_ms=<float>
+rtf_60s=<float> edit_5s_ms=<float> paraphrase_action_acc=<float> side_acc=<float>
+unknown_prompt_recall=<float> unknown_false_alarm=<float> r_precision_top1=<float> r_precision_top3=<float>
+fid=<float> real_r_precision_top3=<float>
 
 - vq_mpjpe_mm: tokenizer reconstruction error (global joints, mm) on the dataset's test split.
 - text_action_acc: prompts naming the procedural actions, generated WITH speech present (held-out
@@ -13,6 +15,15 @@ rtf_60s=<float> edit_5s_ms=<float>
   must beat. The table also gives the mean over all N-1 cyclic shifts (less noisy, same expectation).
   --bc-pairs takes the BC speech from another pair folder's test split (e.g. cache/cospeech-big,
   192 held-out clips, with --speech-clips up to 192); text control always uses cache/cospeech.
+- paraphrase_action_acc / side_acc: the hand-written held-out paraphrases of benchmarks/prompt_sets.py
+  (test half, never trained on) generated over held-out speech, with prompt understanding; the
+  classifier's top-1 must be the expected action, and the hand that moved more the side named
+  (benchmarks/text_control.py). The table also gives both with the prompts fed verbatim.
+- unknown_prompt_recall / unknown_false_alarm: out-of-vocabulary test prompts reported as unknown,
+  and in-vocabulary ones wrongly reported (threshold chosen on the dev half; benchmarks.prompts).
+- r_precision_top1 / top3 / fid: generated motion for the test split's captions scored by the
+  shipped retrieval evaluator (benchmarks/retrieval.py); real_r_precision_top3 is real test motion
+  (the ceiling). Skipped, with the command that trains it, when the evaluator is absent.
 - rtf_60s: seconds of motion per second of compute for 60 s of speech (model loaded, audio
   features and decoding included); edit_5s_ms: regenerating one 5 s span (25 tokens).
 """
@@ -62,7 +73,8 @@ def text_action_accuracy(models, speech: list[tuple[str, np.ndarray]], per_actio
     classifier = ActionClassifier.from_pretrained(default_checkpoint_dir()).eval()
     rng = np.random.default_rng(seed)
     motions, targets = [], []
-    for a, name in enumerate(action_names()):
+    names = [n for n in action_names() if n in classifier.labels]   # the actions the shipped models know
+    for a, name in enumerate(names):
         captions = generate_action(name, rng).captions
         for k in range(per_action):
             _, samples = speech[(a * per_action + k) % len(speech)]
@@ -172,6 +184,24 @@ def main() -> None:
     beats = beat_scores(models, bc_clips, args.seed, args.bc_pairs)
     timing = speed(models, args.repeats)
     rtf = timing["duration_s"] / timing["generate_s"]
+    from benchmarks.prompts import evaluate as evaluate_prompts
+    from benchmarks.text_control import paraphrase_generation
+    from pipeline.eval.action_classifier import ActionClassifier, default_checkpoint_dir
+
+    classifier = ActionClassifier.from_pretrained(default_checkpoint_dir()).eval()
+    para = paraphrase_generation(models, [s for _, s in speech_clips], classifier, args.seed)
+    prompts = evaluate_prompts("test")
+    from pipeline.eval.retrieval import default_checkpoint_dir as retrieval_dir
+
+    retrieval = None
+    if (retrieval_dir() / "model.safetensors").is_file():
+        from benchmarks.retrieval import retrieval_scores
+        from pipeline.eval.retrieval import RetrievalEvaluator
+
+        retrieval = retrieval_scores(models, RetrievalEvaluator.from_pretrained(retrieval_dir()),
+                                     MotionDataset(args.dataset), [s for _, s in speech_clips], args.seed)
+    else:
+        print(f"no retrieval evaluator at {retrieval_dir()}: python -m pipeline.train.retrieval (R-precision, FID skipped)")
 
     print(f"| {'measure':<58} | {'value':>14} |")
     print(f"|{'-' * 60}|{'-' * 16}|")
@@ -191,9 +221,26 @@ def main() -> None:
     _row("regenerate a 5 s span (ms)", f"{timing['edit_ms']:.0f}")
     _row("speed at segment borders, max (m/s)", f"{timing['border']['border_max']:.2f}")
     _row("speed inside segments, 99th percentile (m/s)", f"{timing['border']['inside_p99']:.2f}")
+    u, v = para["understood"], para["verbatim"]
+    _row(f"unseen paraphrases: action of generated motion ({u['n']})", f"{u['action_acc']:.3f}")
+    _row("  the same, prompts fed verbatim (no understanding)", f"{v['action_acc']:.3f}")
+    _row(f"unseen paraphrases: side of generated motion ({u['n_sided']})", f"{u['side_acc']:.3f}")
+    _row("  the same, prompts fed verbatim (no understanding)", f"{v['side_acc']:.3f}")
+    _row(f"unknown prompts reported ({prompts['n_out']} out-of-vocabulary)", f"{prompts['recall']:.3f}")
+    _row(f"known prompts wrongly reported unknown ({prompts['n_in']})", f"{prompts['false_alarm']:.3f}")
+    if retrieval is not None:
+        g, r = retrieval["generated"], retrieval["real"]
+        _row(f"R-precision top-1/top-3, generated ({retrieval['n']} test captions)", f"{g['top1']:.3f}/{g['top3']:.3f}")
+        _row("R-precision top-1/top-3, real test motion (ceiling)", f"{r['top1']:.3f}/{r['top3']:.3f}")
+        _row("FID generated vs real (real vs real halves)", f"{retrieval['fid']:.2f} ({retrieval['fid_real_halves']:.2f})")
+    extra = "" if retrieval is None else (
+        f" r_precision_top1={retrieval['generated']['top1']:.3f} r_precision_top3={retrieval['generated']['top3']:.3f}"
+        f" fid={retrieval['fid']:.3f} real_r_precision_top3={retrieval['real']['top3']:.3f}")
     print(f"vq_mpjpe_mm={vq['mpjpe_mm']:.2f} text_action_acc={action['top1']:.3f} "
           f"beat_consistency={beats['generated']:.3f} audio_only_beat_consistency={beats['shuffled']:.3f} "
-          f"rtf_60s={rtf:.1f} edit_5s_ms={timing['edit_ms']:.1f}")
+          f"rtf_60s={rtf:.1f} edit_5s_ms={timing['edit_ms']:.1f} paraphrase_action_acc={u['action_acc']:.3f} "
+          f"side_acc={u['side_acc']:.3f} unknown_prompt_recall={prompts['recall']:.3f} "
+          f"unknown_false_alarm={prompts['false_alarm']:.3f}{extra}")
 
 
 if __name__ == "__main__":

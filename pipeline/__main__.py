@@ -9,6 +9,7 @@ from pathlib import Path
 from pipeline.data.humanml3d import default_dataset_dir
 
 DEFAULT_CMU_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cmu-bvh"
+DEFAULT_AMC_DIR = DEFAULT_CMU_DIR.parent / "cmu-amc"
 
 
 def _build_dataset(args: argparse.Namespace) -> int:
@@ -18,7 +19,13 @@ def _build_dataset(args: argparse.Namespace) -> int:
     if cmu_dir is not None and not cmu_dir.is_dir():
         print(f"error: CMU BVH folder {cmu_dir} not found; pass --cmu-dir or --synthetic-only", file=sys.stderr)
         return 2
-    report = build_dataset(args.out, cmu_dir, args.variations, args.seed, mirror=not args.no_mirror)
+    amc_dir = None if args.synthetic_only or args.no_amc else Path(args.amc_dir)
+    if amc_dir is not None and not (amc_dir / "amc").is_dir():
+        print(f"error: CMU ASF/AMC folder {amc_dir} (with asf/ and amc/) not found; pass --amc-dir or --no-amc",
+              file=sys.stderr)
+        return 2
+    report = build_dataset(args.out, cmu_dir, args.variations, args.seed, mirror=not args.no_mirror,
+                           amc_dir=amc_dir)
     summary = report.as_dict()
     print(f"dataset written to {args.out}")
     for source in summary["clips"]:
@@ -93,6 +100,9 @@ def _generate(args: argparse.Namespace) -> int:
     result = generate(clip, segments, seed=args.seed)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for it in result.interpretations.values():
+        if it.known:
+            print(f"understood: {it.summary()}")
     out = Path(args.out)
     if out.suffix.lower() != ".npz":          # np.savez adds .npz: name the file it really writes
         out = out.with_name(out.name + ".npz")
@@ -216,6 +226,8 @@ TRAINERS: dict[str, str] = {
     "generator-audio": "pipeline.train.generator_audio",
     "action-classifier": "pipeline.train.action_classifier",
     "cospeech-pairs": "pipeline.cospeech.pairs",
+    "retrieval-evaluator": "pipeline.train.retrieval",
+    "full-scale": "pipeline.train.full_scale",
 }
 
 
@@ -237,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build-dataset", help="build the motion dataset (HumanML3D layout)")
     build.add_argument("--out", default=str(default_dataset_dir()), help="output folder (default: %(default)s)")
     build.add_argument("--cmu-dir", default=str(DEFAULT_CMU_DIR), help="CMU BVH folder (default: %(default)s)")
+    build.add_argument("--amc-dir", default=str(DEFAULT_AMC_DIR),
+                       help="CMU ASF/AMC folder, asf/ + amc/ (default: %(default)s)")
+    build.add_argument("--no-amc", action="store_true", help="leave out the ASF/AMC takes")
     build.add_argument("--synthetic-only", action="store_true", help="only the procedural action library")
     build.add_argument("--variations", type=arg_range("int", 0, 1000), default=10,
                        help="variations per procedural action")

@@ -671,7 +671,8 @@ def _motion_status(session: DirectorSession, text: str) -> str:
     track = next(iter(session.mouths.values()), None)
     if track is not None and session.poses is not None:
         lines.append(md_escape(speech.speech_status(track)))
-    lines += [f"- ⚠ {md_escape(w)}" for w in r.warnings]
+    lines += [f"- ⚠ {md_escape(w)}" for w in r.warnings]  # unknown prompts are among them, with the closest actions
+    lines += [f"- {md_escape(it.summary())}" for it in getattr(r, "interpretations", {}).values() if it.known]
     return "\n".join(lines)
 
 

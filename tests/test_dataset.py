@@ -79,6 +79,8 @@ def test_mirror_swaps_sides():
     assert mirrored[0, sk.JOINT_INDEX["left_wrist"], 1] > mirrored[0, sk.JOINT_INDEX["right_wrist"], 1] + 0.4
     assert mirrored[0, sk.JOINT_INDEX["left_hip"], 0] > 0      # left side stays on +X
     assert builder.mirror_caption("waves the right hand") == "waves the left hand"
+    assert builder.mirror_caption("walk, veer left.") == "walk, veer right."
+    assert builder.mirror_caption("a bright light") == "a bright light"
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +184,32 @@ def test_merge_joins_folders_and_refuses_clashing_ids(tmp_path):
                 {"b1": ("synthetic", ""), "a1": ("synthetic", "")})
     with pytest.raises(ValueError, match="a1"):
         merge_datasets(tmp_path / "m2", [tmp_path / "a", tmp_path / "b"])
+
+
+def test_build_adds_amc_takes_once_and_mirrored(tmp_path, shared_data):
+    """ASF/AMC takes join the CMU source: a take the BVH folders already hold is used once (the BVH),
+    a new one is read from the AMC, captioned from cmu_index.csv and mirrored (captions too)."""
+    src_bvh, src_amc = shared_data / "cmu-bvh", shared_data / "cmu-amc"
+    if not (src_amc / "amc").is_dir():
+        pytest.skip(f"no CMU ASF/AMC folder at {src_amc}")
+    cmu, amc = tmp_path / "cmu", tmp_path / "amc"
+    (cmu / "cgspeed-daz").mkdir(parents=True)
+    (cmu / "cmu_index.csv").write_bytes((src_bvh / "cmu_index.csv").read_bytes())
+    (cmu / "cgspeed-daz" / "02_01.bvh").symlink_to(src_bvh / "cgspeed-daz" / "02_01.bvh")
+    for sub in ("asf", "amc"):
+        (amc / sub).mkdir(parents=True)
+    for subject in ("02", "16"):
+        (amc / "asf" / f"{subject}.asf").symlink_to(src_amc / "asf" / f"{subject}.asf")
+    for take in ("02_01", "16_11"):                       # 02_01 is also a BVH; 16_11 (walk, veer left) is not
+        (amc / "amc" / f"{take}.amc").symlink_to(src_amc / "amc" / f"{take}.amc")
+    out = tmp_path / "ds"
+    report = builder.build_dataset(out, cmu, variations_per_action=1, seed=1, amc_dir=amc)
+    ds = MotionDataset(out)
+    cmu_ids = sorted(i for i in ds.clip_ids() if ds.source_of(i) == "cmu")
+    assert {i.lstrip("M")[:10] for i in cmu_ids} == {"cmu_002_01", "cmu_016_11"}
+    assert report.duplicates == 1 and report.clips["cmu"] == report.clips["cmu mirrored"] == 2
+    caps = ds.captions("cmu_016_11_00")
+    assert any("veer" in c and "left" in c for c in caps)
+    assert any("veer" in c and "right" in c for c in ds.captions("Mcmu_016_11_00"))
+    walk = ds.load("cmu_016_11_00").joints
+    assert 0.8 < np.linalg.norm(walk[-1, 0, [0, 2]]) / (len(walk) / MOTION_FPS) < 2.0    # walking pace

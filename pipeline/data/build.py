@@ -1,8 +1,9 @@
 """Build the project's motion dataset in the HumanML3D layout from CMU mocap and procedural actions.
 
 Two sources, labelled in sources.csv and in every report:
-  cmu        every usable take of ../shared/data/cmu-bvh (both rigs, one copy per take), cut into
-             windows of at most 10 s at pauses, captioned from CMU's descriptions; mirrored too.
+  cmu        every usable take of ../shared/data/cmu-bvh (both rigs, one copy per take) and of
+             ../shared/data/cmu-amc (CMU's ASF/AMC originals, the takes the BVH folders lack), cut
+             into windows of at most 10 s at pauses, captioned from CMU's descriptions; mirrored too.
   synthetic  the procedural library of talking-relevant actions (pipeline.motion.procedural).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -59,6 +61,8 @@ class BuildReport:
     clips: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     frames: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     skipped: dict[str, str] = field(default_factory=dict)
+    duplicates: int = 0
+    """AMC takes left out because a BVH copy of the same take was used."""
 
     def minutes(self, source: str) -> float:
         return self.frames[source] / MOTION_FPS / 60.0
@@ -71,6 +75,7 @@ class BuildReport:
             "total_clips": sum(self.clips.values()),
             "total_minutes": round(sum(self.minutes(s) for s in sources), 3),
             "skipped_takes": self.skipped,
+            "amc_takes_already_in_bvh": self.duplicates,
         }
 
 
@@ -87,53 +92,106 @@ def mirror_joints(joints: np.ndarray) -> np.ndarray:
     return out
 
 
+_SIDE_WORD = re.compile(r"\b(left|right|Left|Right)\b")
+_SWAP = {"left": "right", "right": "left", "Left": "Right", "Right": "Left"}
+
+
 def mirror_caption(caption: str) -> str:
-    swap = {"left": "right", "right": "left", "Left": "Right", "Right": "Left"}
-    return " ".join(swap.get(w, w) for w in caption.split(" "))
+    """Left and right swapped as whole words, punctuation or not ("veers left." -> "veers right.")."""
+    return _SIDE_WORD.sub(lambda m: _SWAP[m.group(1)], caption)
 
 
-def _take_files(cmu_dir: Path) -> list[Path]:
+SUPERSEDED_BY_AMC: dict[str, str] = {
+    # cgspeed's conversion of this take uses CMU's skeleton but says 30 fps for a 120 fps take (it
+    # plays 4x too slowly) and drops the thorax bone (the upper body sits 12 cm low); the AMC
+    # original, when present, is read instead.
+    "cgspeed-daz/16_02.bvh": "replaced by cmu-amc/amc/16_02.amc (the BVH plays 120 fps data at 30 fps)",
+}
+
+
+def _take_files(cmu_dir: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
     """One BVH per CMU take across the rig folders (the first folder's copy wins)."""
     chosen: dict[tuple[int, int], Path] = {}
     for folder in CMU_RIG_FOLDERS:
         for path in sorted((cmu_dir / folder).glob("*.bvh")):
-            if f"{folder}/{path.name}" not in DAMAGED_TAKES:
+            name = f"{folder}/{path.name}"
+            if name not in DAMAGED_TAKES and name not in exclude:
                 chosen.setdefault(take_key(path.name), path)
     return [chosen[k] for k in sorted(chosen)]
 
 
-def cmu_clips(cmu_dir: Path, report: BuildReport, mirror: bool = True) -> Iterator[BuiltClip]:
-    """Windows of every usable CMU take, with captions; unusable takes land in report.skipped."""
+def amc_take_files(amc_dir: Path) -> dict[tuple[int, int], tuple[Path, Path]]:
+    """(subject, trial) -> (ASF skeleton, AMC take) for every take whose subject's ASF exists."""
+    out = {}
+    for amc in sorted((amc_dir / "amc").glob("*.amc")):
+        key = take_key(amc.name)
+        asf = amc_dir / "asf" / f"{amc.stem.split('_')[0]}.asf"
+        if asf.is_file():
+            out[key] = (asf, amc)
+    return out
+
+
+def _windows(name: str, key: tuple[int, int], joints: np.ndarray, index: dict, report: BuildReport,
+             mirror: bool) -> Iterator[BuiltClip]:
+    """A take's windows (and their mirrored copies), captioned from CMU's description."""
+    if len(joints) < MIN_TAKE_SECONDS * MOTION_FPS:
+        report.skipped[name] = f"shorter than {MIN_TAKE_SECONDS} s"
+        return
+    description = index.get(key, "")
+    if not description:
+        report.skipped[name] = "no description in cmu_index.csv"
+        return
+    captions = captions_for_description(description)
+    for k, (start, end) in enumerate(cut_points(joints, MOTION_FPS, MAX_CLIP_SECONDS)):
+        clip_id = f"cmu_{key[0]:03d}_{key[1]:02d}_{k:02d}"
+        origin = f"{name} {start / MOTION_FPS:.2f}-{end / MOTION_FPS:.2f}s"
+        window = joints[start:end]
+        yield BuiltClip(clip_id, window, captions, "cmu", origin, group=f"cmu_{key}")
+        if mirror:
+            yield BuiltClip("M" + clip_id, mirror_joints(window), [mirror_caption(c) for c in captions],
+                            "cmu", origin + " mirrored", group=f"cmu_{key}", mirrored=True)
+
+
+def _read_index(*folders: Path | None) -> dict[tuple[int, int], str]:
+    for folder in folders:
+        if folder is not None and (folder / "cmu_index.csv").is_file():
+            return read_cmu_index(folder / "cmu_index.csv")
+    raise FileNotFoundError("cmu_index.csv (CMU's take descriptions) was found in none of "
+                            f"{', '.join(str(f) for f in folders if f is not None)}; it captions every take")
+
+
+def cmu_clips(cmu_dir: Path | None, report: BuildReport, mirror: bool = True,
+              amc_dir: Path | None = None) -> Iterator[BuiltClip]:
+    """Windows of every usable CMU take, with captions; unusable takes land in report.skipped.
+
+    BVH takes come from cmu_dir; amc_dir (ASF/AMC, see pipeline.motion.amc) adds the takes the BVH
+    folders lack, and replaces the BVH copies in SUPERSEDED_BY_AMC. A take is used once.
+    """
+    from pipeline.motion.amc import load_amc_motion
     from pipeline.motion.retarget import load_bvh_motion
 
-    index = read_cmu_index(cmu_dir / "cmu_index.csv")
-    for name, reason in DAMAGED_TAKES.items():
-        if (cmu_dir / name).exists():
-            report.skipped[name] = reason
-    for path in tqdm(_take_files(cmu_dir), desc="cmu takes", unit="take"):
-        name = f"{path.parent.name}/{path.name}"
-        key = take_key(path.name)
+    index = _read_index(cmu_dir, amc_dir, amc_dir.parent / "cmu-bvh" if amc_dir is not None else None)
+    amc = amc_take_files(amc_dir) if amc_dir is not None else {}
+    superseded = frozenset(n for n in SUPERSEDED_BY_AMC if take_key(Path(n).name) in amc)
+    bvh = _take_files(cmu_dir, superseded) if cmu_dir is not None else []
+    for name in superseded:
+        report.skipped[name] = SUPERSEDED_BY_AMC[name]
+    if cmu_dir is not None:
+        for name, reason in DAMAGED_TAKES.items():
+            if (cmu_dir / name).exists():
+                report.skipped[name] = reason
+    have = {take_key(p.name) for p in bvh}
+    jobs = [(f"{p.parent.name}/{p.name}", take_key(p.name), "bvh", (p,)) for p in bvh]
+    jobs += [(f"cmu-amc/amc/{files[1].name}", key, "amc", files) for key, files in sorted(amc.items())
+             if key not in have]
+    report.duplicates = sum(key in have for key in amc)
+    for name, key, kind, files in tqdm(jobs, desc="cmu takes", unit="take"):
         try:
-            joints = load_bvh_motion(path).joints
+            joints = (load_bvh_motion(*files) if kind == "bvh" else load_amc_motion(*files)).joints
         except ValueError as err:
             report.skipped[name] = str(err).splitlines()[0]
             continue
-        if len(joints) < MIN_TAKE_SECONDS * MOTION_FPS:
-            report.skipped[name] = f"shorter than {MIN_TAKE_SECONDS} s"
-            continue
-        description = index.get(key, "")
-        if not description:
-            report.skipped[name] = "no description in cmu_index.csv"
-            continue
-        captions = captions_for_description(description)
-        for k, (start, end) in enumerate(cut_points(joints, MOTION_FPS, MAX_CLIP_SECONDS)):
-            clip_id = f"cmu_{key[0]:03d}_{key[1]:02d}_{k:02d}"
-            origin = f"{name} {start / MOTION_FPS:.2f}-{end / MOTION_FPS:.2f}s"
-            window = joints[start:end]
-            yield BuiltClip(clip_id, window, captions, "cmu", origin, group=f"cmu_{key}")
-            if mirror:
-                yield BuiltClip("M" + clip_id, mirror_joints(window), [mirror_caption(c) for c in captions],
-                                "cmu", origin + " mirrored", group=f"cmu_{key}", mirrored=True)
+        yield from _windows(name, key, joints, index, report, mirror)
 
 
 def synthetic_clips(variations_per_action: int, seed: int) -> Iterator[BuiltClip]:
@@ -160,8 +218,9 @@ def split_of(group: str, seed: int) -> str:
 
 
 def build_dataset(out_dir: Path | str, cmu_dir: Path | str | None, variations_per_action: int = 10,
-                  seed: int = 0, mirror: bool = True) -> BuildReport:
-    """Write the dataset to out_dir and return what it holds; cmu_dir None builds synthetic only.
+                  seed: int = 0, mirror: bool = True, amc_dir: Path | str | None = None) -> BuildReport:
+    """Write the dataset to out_dir and return what it holds; cmu_dir and amc_dir None build
+    synthetic only (amc_dir: CMU's ASF/AMC folder with asf/ and amc/).
 
     The build goes to a sibling '.partial' folder that replaces out_dir only when complete, so a
     cancelled or failed build never leaves a half-written dataset behind.
@@ -172,7 +231,7 @@ def build_dataset(out_dir: Path | str, cmu_dir: Path | str | None, variations_pe
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     try:
-        report = _build_into(partial, cmu_dir, variations_per_action, seed, mirror)
+        report = _build_into(partial, cmu_dir, variations_per_action, seed, mirror, amc_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -183,15 +242,16 @@ def build_dataset(out_dir: Path | str, cmu_dir: Path | str | None, variations_pe
 
 
 def _build_into(out: Path, cmu_dir: Path | str | None, variations_per_action: int, seed: int,
-                mirror: bool) -> BuildReport:
+                mirror: bool, amc_dir: Path | str | None = None) -> BuildReport:
     report = BuildReport()
     sources: dict[str, tuple[str, str]] = {}
     splits: dict[str, list[str]] = {s: [] for s in SPLIT_FRACTIONS}
     train_features: list[np.ndarray] = []
 
     streams: list[Iterable[BuiltClip]] = [synthetic_clips(variations_per_action, seed)]
-    if cmu_dir is not None:
-        streams.insert(0, cmu_clips(Path(cmu_dir), report, mirror=mirror))
+    if cmu_dir is not None or amc_dir is not None:
+        streams.insert(0, cmu_clips(Path(cmu_dir) if cmu_dir is not None else None, report, mirror=mirror,
+                                    amc_dir=Path(amc_dir) if amc_dir is not None else None))
     for stream in streams:
         for clip in stream:
             features = joints_to_features(clip.joints)

@@ -47,6 +47,9 @@ class Models:
     audio_branch_trained: bool = True
     notes: list = field(default_factory=list)
     """Warnings about the checkpoints themselves (added to every result's warnings)."""
+    understand_prompts: bool = True
+    """Prompts go through pipeline.text.understand (side, count, speed, paraphrases, unknown
+    prompts) and the generator gets the caption it was trained on; False feeds them verbatim."""
 
 
 @dataclass
@@ -64,6 +67,8 @@ class GenerationResult:
     token_prompts: list = field(default_factory=list, repr=False)   # (N,) the user prompt per token or None
     audio_features: np.ndarray | None = field(default=None, repr=False)  # (T, dim) at 20 fps, for edits
     checkpoint_dir: Path | None = field(default=None, repr=False)
+    interpretations: dict = field(default_factory=dict, repr=False)
+    """user prompt -> PromptInterpretation (what the generator was given, unknown prompts)."""
 
     @property
     def num_tokens(self) -> int:
@@ -219,6 +224,24 @@ def parse_locked(locked_tokens, n_tokens: int) -> tuple[torch.Tensor, torch.Tens
 
 
 # ------------------------------------------------------------------------------------ core
+def understand_prompts(models: Models, token_prompts: list[str | None]) -> tuple[list[str | None], dict, list[str]]:
+    """(the caption to condition each token on, {prompt: interpretation}, warnings).
+
+    Unknown prompts are kept verbatim and reported in the warnings with the closest known actions.
+    """
+    if not models.understand_prompts:
+        return list(token_prompts), {}, []
+    from pipeline.text.understand import interpret_prompts
+
+    unique = sorted({p for p in token_prompts if p is not None})
+    if not unique:
+        return list(token_prompts), {}, []
+    found = {it.prompt: it for it in interpret_prompts(unique)}
+    warnings = [it.summary() for it in found.values() if not it.known]
+    warnings += [f"prompt \"{_short(it.prompt)}\": {note}" for it in found.values() for note in it.notes]
+    return [found[p].caption if p is not None else None for p in token_prompts], found, warnings
+
+
 def _encode_prompts(models: Models, token_prompts: list[str | None]) -> tuple[torch.Tensor, list[str]]:
     import warnings as _warnings
 
@@ -285,14 +308,15 @@ def generate(audio, segments, locked_tokens=None, seed: int = 0, *, guidance: fl
     models = models or load_models()
     feats = models.audio_features(clip)
     prompts = token_prompts_for(segs, n)
-    tokens, warnings = _run(models, feats, prompts, values, locked, seed, guidance, steps)
-    warnings = list(models.notes) + warnings
+    captions, understood, notes = understand_prompts(models, prompts)
+    tokens, warnings = _run(models, feats, captions, values, locked, seed, guidance, steps)
+    warnings = list(models.notes) + notes + warnings
     features, joints = _decode_motion(models, tokens)
     return GenerationResult(tokens=tokens.numpy().astype(np.int64), features=features, joints=joints,
                             token_times=np.arange(n, dtype=np.float64) / TOKENS_PER_SECOND, segments=segs,
                             warnings=warnings, duration_s=duration, seed=int(seed), guidance=float(guidance),
                             steps=int(steps), token_prompts=prompts, audio_features=feats,
-                            checkpoint_dir=models.checkpoint_dir)
+                            checkpoint_dir=models.checkpoint_dir, interpretations=understood)
 
 
 def regenerate_span(previous: GenerationResult, start_token: int, end_token: int, seed: int,
@@ -319,13 +343,14 @@ def regenerate_span(previous: GenerationResult, start_token: int, end_token: int
     locked[start_token:end_token] = False
     guidance = previous.guidance if guidance is None else guidance
     steps = previous.steps if steps is None else steps
-    tokens, warnings = _run(models, previous.audio_features, prompts, values, locked, seed, guidance, steps)
-    warnings = list(models.notes) + warnings
+    captions, understood, notes = understand_prompts(models, prompts)
+    tokens, warnings = _run(models, previous.audio_features, captions, values, locked, seed, guidance, steps)
+    warnings = list(models.notes) + notes + warnings
     features, joints = _decode_motion(models, tokens)
     return replace(previous, tokens=tokens.numpy().astype(np.int64), features=features, joints=joints,
                    warnings=warnings, seed=int(seed), guidance=float(guidance), steps=int(steps),
-                   token_prompts=prompts)
+                   token_prompts=prompts, interpretations=understood)
 
 
 __all__ = ["DEFAULT_CHECKPOINT_DIR", "GenerationResult", "Models", "generate", "load_models", "num_tokens_for",
-           "parse_locked", "regenerate_span", "token_prompts_for", "validate_segments"]
+           "parse_locked", "regenerate_span", "token_prompts_for", "understand_prompts", "validate_segments"]

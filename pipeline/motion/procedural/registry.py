@@ -17,7 +17,9 @@ Sampler = Callable[[np.random.Generator], dict]
 class ActionSpec:
     """One action: `sample(rng)` draws parameters, `build(params, rng)` makes the Motion,
     `captions` are templates (see captions.py). `locomotion` says what the feet do:
-    "none" (planted for the whole clip), "step" (the body travels) or "turn" (turns in place)."""
+    "none" (planted for the whole clip), "step" (the body travels in alternating steps), "turn"
+    (turns in place), "feet" (feet lift or shift but the body stays: kicks, marching, lunges) or
+    "jump" (both feet leave the floor)."""
 
     name: str
     build: Builder
