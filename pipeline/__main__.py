@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.paths import shared_data_dir
 from pipeline.data.humanml3d import default_dataset_dir
 
-DEFAULT_CMU_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cmu-bvh"
+DEFAULT_CMU_DIR = shared_data_dir() / "cmu-bvh"  # $VERSASTUDIO_DATA or ../shared/data
 
 
 def _build_dataset(args: argparse.Namespace) -> int:

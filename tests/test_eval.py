@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from pipeline.paths import shared_data_dir
 from pipeline.constants import MOTION_FPS
 from pipeline.eval.action_classifier import (OTHER_LABEL, ActionClassifier, ActionClassifierConfig,
                                              action_accuracy, default_checkpoint_dir, motion_input)
@@ -167,7 +168,7 @@ def _motion_dataset(tmp_path_factory):
         return MotionDataset(default_dataset_dir())
     except FileNotFoundError:
         pass
-    cmu = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cmu-bvh"
+    cmu = shared_data_dir() / "cmu-bvh"
     if not cmu.is_dir():
         pytest.skip(f"no built motion dataset and no CMU data at {cmu} to take held-out walks from")
     out = tmp_path_factory.mktemp("motion-dataset") / "ds"
