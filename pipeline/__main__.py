@@ -31,8 +31,6 @@ def _build_dataset(args: argparse.Namespace) -> int:
 
 
 def _export_bvh(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from pipeline.motion.bvh import write_bvh
 
     from pipeline.validation import check_joints, load_npy_array, load_npz_array
@@ -140,7 +138,6 @@ def _build_bank(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    import numpy as np
     from tqdm import tqdm
 
     from pipeline.audio import load_audio, suggest_segments

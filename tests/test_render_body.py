@@ -7,7 +7,6 @@ are asserted on the rendered pixels and on the renderer's own coverage.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
