@@ -334,6 +334,7 @@ def test_temporal_block_downsamples_to_token_rate():
 # pauses
 
 
+@pytest.mark.slow
 def test_segments_cut_in_the_middle_of_inserted_silences(three_phrases):
     clip, centres = three_phrases
     segments = suggest_segments(clip)
@@ -345,6 +346,7 @@ def test_segments_cut_in_the_middle_of_inserted_silences(three_phrases):
         assert abs(cut - centre) < 0.15, (cut, centre)
 
 
+@pytest.mark.slow
 def test_speech_activity_marks_silences(three_phrases):
     clip, centres = three_phrases
     active = speech_activity(clip)

@@ -175,6 +175,7 @@ def _motion_dataset(tmp_path_factory):
     return MotionDataset(out)
 
 
+@pytest.mark.slow
 def test_shipped_classifier_calls_heldout_walks_other(tmp_path_factory):
     model = _shipped()
     if OTHER_LABEL not in model.labels:
@@ -190,3 +191,9 @@ def test_shipped_classifier_calls_heldout_walks_other(tmp_path_factory):
     clips += [j[:3 * MOTION_FPS] for j in clips if len(j) > 3 * MOTION_FPS]
     predicted = [label for label, _ in model.predict(clips)]
     assert predicted == [OTHER_LABEL] * len(clips), list(zip(walks, predicted))
+
+
+def test_missing_classifier_says_which_folder_and_how_to_train_it(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        ActionClassifier.from_pretrained(tmp_path / "none")
+    assert f"--out {tmp_path / 'none'}`" in str(err.value) and "{root}" not in str(err.value)

@@ -148,6 +148,7 @@ def test_every_phone_maps_to_known_visemes():
     assert segs[0][2] == pytest.approx(0.6)
 
 
+@pytest.mark.slow
 def test_recognition_on_jfk_is_close_to_the_aligned_phones(shared_data):
     clip = load_audio(shared_data / "speech" / "jfk.flac")
     rec = recognise(clip.samples, clip.sample_rate)
