@@ -229,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                                      RESOLUTION_RANGE, arg_range)
 
     SEED = arg_range("int", 0, MAX_SEED)
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    prog = "versastudio" if Path(sys.argv[0]).name == "versastudio" else "python -m pipeline"  # console script
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build-dataset", help="build the motion dataset (HumanML3D layout)")
