@@ -42,11 +42,12 @@ import cv2
 import numpy as np
 
 from benchmarks.render import ssim_map
+from pipeline.paths import shared_data_dir
 from pipeline.constants import VIDEO_FPS
 from pipeline.portrait.wholebody import WholeBodyPose
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+DATA = shared_data_dir()
 JFK_TEXT = ("And so, my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
 SYNTHETIC = ("Bob brought my mother blue boots", "we keep moving through the deep blue pool")

@@ -30,12 +30,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.paths import shared_data_dir
 from pipeline.constants import VIDEO_FPS
 from pipeline.portrait.wholebody import BODY_INDEX as J
 from pipeline.portrait.wholebody import FACE, WholeBodyPose
 
 REPO = Path(__file__).resolve().parents[1]
-SPEECH = REPO.parent / "shared" / "data" / "speech" / "jfk.flac"
+SPEECH = shared_data_dir() / "speech" / "jfk.flac"
 
 
 GENERATED_PROMPT = (3.0, 6.0, "a person raises both arms")

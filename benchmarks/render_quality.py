@@ -38,13 +38,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.paths import shared_data_dir
 from pipeline.constants import VIDEO_FPS
 from pipeline.portrait.wholebody import BODY_INDEX as J
 
 from .render import ssim_map
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+DATA = shared_data_dir()
 SPEECH = DATA / "speech" / "jfk.flac"
 SHEET = REPO / "docs" / "render_quality.png"
 PROMPTS = ((1.0, 3.5, "a person raises both arms"), (3.5, 6.0, "a person waves with the right hand"))

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.paths import shared_data_dir
 from pipeline.data.build import build_dataset, read_summary
 from pipeline.data.humanml3d import default_dataset_dir
 from pipeline.motion.features import FEATURE_GROUPS, features_to_joints, joints_to_features
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = shared_data_dir()
 GROUP_NAMES = ("root rot vel", "root lin vel", "root height", "joint positions", "joint rotations 6D",
                "joint velocities", "foot contacts")
 

@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pipeline.paths import shared_data_dir
 from pipeline.constants import VIDEO_FPS
 from pipeline.data.humanml3d import default_dataset_dir
 from pipeline.portrait.wholebody import BODY, HANDS
 
 REPO = Path(__file__).resolve().parents[1]
-JFK = REPO.parent / "shared" / "data" / "speech" / "jfk.flac"
+JFK = shared_data_dir() / "speech" / "jfk.flac"
 
 
 def _row(name: str, value: str) -> None:

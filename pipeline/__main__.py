@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.paths import shared_data_dir
 from pipeline.data.humanml3d import default_dataset_dir
 
-DEFAULT_CMU_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cmu-bvh"
+DEFAULT_CMU_DIR = shared_data_dir() / "cmu-bvh"  # $VERSASTUDIO_DATA or ../shared/data
 DEFAULT_AMC_DIR = DEFAULT_CMU_DIR.parent / "cmu-amc"
 
 
@@ -37,8 +38,6 @@ def _build_dataset(args: argparse.Namespace) -> int:
 
 
 def _export_bvh(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from pipeline.motion.bvh import write_bvh
 
     from pipeline.validation import check_joints, load_npy_array, load_npz_array
@@ -149,7 +148,6 @@ def _build_bank(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    import numpy as np
     from tqdm import tqdm
 
     from pipeline.audio import load_audio, suggest_segments
@@ -243,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                                      RESOLUTION_RANGE, arg_range)
 
     SEED = arg_range("int", 0, MAX_SEED)
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    prog = "versastudio" if Path(sys.argv[0]).name == "versastudio" else "python -m pipeline"  # console script
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build-dataset", help="build the motion dataset (HumanML3D layout)")

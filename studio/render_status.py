@@ -18,5 +18,5 @@ def diffusion_status(session, resolution, fps) -> str:
         return render_panel(diffusion_weights_dir(), portrait.size if portrait is not None else None,
                             clip.duration_s if clip is not None else None, int(resolution or 512),
                             float(fps or VIDEO_FPS))
-    except Exception as err:  # the panel must never break the page; say what failed instead
+    except Exception as err:  # noqa: BLE001 - the panel must never break the page; say what failed instead
         return f"⚪ **Photoreal (diffusion): state unknown** — {type(err).__name__}: {err}"

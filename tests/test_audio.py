@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.paths import shared_data_dir
 from pipeline.audio import (
     MAX_AUDIO_SECONDS,
     MIN_AUDIO_SECONDS,
@@ -24,7 +25,7 @@ from pipeline.audio import (
 from pipeline.audio.io import ffmpeg_exe
 from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS, TOKEN_DOWNSAMPLE
 
-JFK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech" / "jfk.flac"
+JFK = shared_data_dir() / "speech" / "jfk.flac"
 PHRASES = ["The quick brown fox jumps over the lazy dog",
            "Today I want to talk about the weather",
            "Thank you all for coming here tonight"]
@@ -333,6 +334,7 @@ def test_temporal_block_downsamples_to_token_rate():
 # pauses
 
 
+@pytest.mark.slow
 def test_segments_cut_in_the_middle_of_inserted_silences(three_phrases):
     clip, centres = three_phrases
     segments = suggest_segments(clip)
@@ -344,6 +346,7 @@ def test_segments_cut_in_the_middle_of_inserted_silences(three_phrases):
         assert abs(cut - centre) < 0.15, (cut, centre)
 
 
+@pytest.mark.slow
 def test_speech_activity_marks_silences(three_phrases):
     clip, centres = three_phrases
     active = speech_activity(clip)

@@ -15,6 +15,7 @@ pytest.importorskip("diffusers")
 from benchmarks import diffusion_gpu  # noqa: E402
 
 
+@pytest.mark.slow
 def test_tiny_run_prints_the_table_and_the_key_line(tmp_path, capsys) -> None:
     from pipeline.render.diffusion.estimate import Calibration
 

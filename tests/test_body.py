@@ -150,6 +150,7 @@ def test_read_glb_rejects_what_is_not_a_glb(tmp_path):
         read_glb(bad)
 
 
+@pytest.mark.slow
 def test_the_body_video_shows_the_body_moving(body, wave, tmp_path):
     from pipeline.body.video import body_frames, write_body_video
     from pipeline.video.writer import probe_video
@@ -245,6 +246,7 @@ def _fake_smplx(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_users_smplx_folder_merges_fingers_jaw_and_eyes(tmp_path, wave):
     from pipeline.body.smpl import load_smpl_body
 

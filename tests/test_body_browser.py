@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow   # a real browser: run with the suite, not the quick loop
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():

@@ -35,6 +35,7 @@ def test_the_director_stage_carries_the_body_once(generated):
     assert again["body"] == {"key": body["key"]}
 
 
+@pytest.mark.slow
 def test_the_body_exports_land_in_downloads(generated):
     from pipeline.body.gltf import read_glb
     from pipeline.video.writer import probe_video

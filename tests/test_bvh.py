@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from pipeline.paths import shared_data_dir
 from pipeline.constants import MOTION_FPS, NUM_JOINTS
 from pipeline.motion import skeleton
 from pipeline.motion.bvh import (
@@ -19,7 +20,7 @@ from pipeline.motion.retarget import (
     leading_tpose_frames, load_bvh_motion, resample, retarget,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = shared_data_dir()
 CMU = DATA / "cmu-bvh"
 needs_data = pytest.mark.skipif(not CMU.is_dir(), reason=f"CMU BVH data not found at {CMU} "
                                 "(../shared/data is absent in a fresh clone)")

@@ -50,6 +50,7 @@ def test_generate_reports_bad_input(tmp_path, speechlike_wav, capsys):
     assert not (tmp_path / "x.npz").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (DEFAULT_CHECKPOINT_DIR / "motion_generator" / "model.safetensors").exists(),
                     reason="shipped generator checkpoint missing from assets/")
 def test_render_from_generated_motion_writes_video_pose_video_and_poses_json(tmp_path, speechlike_wav, capsys):

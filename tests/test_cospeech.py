@@ -40,6 +40,7 @@ def motion(speech):
                            style="animated")
 
 
+@pytest.mark.slow
 def test_motion_matches_audio_and_skeleton(speech, motion):
     n = math.ceil(speech.duration * MOTION_FPS)
     assert motion.joints.shape == (n, 22, 3)
@@ -51,6 +52,7 @@ def test_motion_matches_audio_and_skeleton(speech, motion):
     assert motion.joints[..., 1].min() > 0.0
 
 
+@pytest.mark.slow
 def test_stroke_apexes_on_beats(motion):
     strokes = motion.params["strokes"]
     assert len(strokes) >= 4
@@ -64,6 +66,7 @@ def test_stroke_apexes_on_beats(motion):
         assert abs(apex - s["frame"]) <= 1, (s, apex)
 
 
+@pytest.mark.slow
 def test_velocity_minima_fall_on_the_strokes(motion):
     """The hand halts at each beat, so velocity-based beat detection (the BC metric) finds the strokes."""
     from pipeline.eval.beats import beat_consistency, motion_beats
@@ -76,6 +79,7 @@ def test_velocity_minima_fall_on_the_strokes(motion):
     assert beat_consistency(detected, shifted) < 0.5
 
 
+@pytest.mark.slow
 def test_hands_rest_in_pauses(motion):
     """In every pause of 0.4 s or more the hands drop toward rest (short pauses squeeze the
     retraction and preparation, so the dip, not the mean, is what holds for every pause)."""
@@ -92,6 +96,7 @@ def test_hands_rest_in_pauses(motion):
         assert wrist[frames].min() < wrist[speaking].mean() - 0.04, frames
 
 
+@pytest.mark.slow
 def test_head_nods_on_emphasis(motion):
     nods = [s for s in motion.params["strokes"] if s["nod"] > 0]
     assert nods
@@ -102,6 +107,7 @@ def test_head_nods_on_emphasis(motion):
     assert (at_nods - before).mean() > 1.0
 
 
+@pytest.mark.slow
 def test_louder_speech_gives_bigger_gestures(speech):
     def amplitude(gain: float) -> float:
         m = cospeech_motion(speech.samples * gain, AUDIO_SAMPLE_RATE, np.random.default_rng(1),
@@ -111,6 +117,7 @@ def test_louder_speech_gives_bigger_gestures(speech):
     assert amplitude(1.0) > amplitude(0.2) * 1.15
 
 
+@pytest.mark.slow
 def test_prosody_beats_follow_syllables(motion):
     """Beats fall inside speech, not in pauses."""
     for s in motion.params["strokes"]:
@@ -131,6 +138,7 @@ def test_sentence_pool_and_voices():
     assert len(voices) > 20
 
 
+@pytest.mark.slow
 @needs_espeak
 def test_pairs_layout_and_determinism(tmp_path):
     from pipeline.cospeech.pairs import build_pairs
@@ -158,6 +166,7 @@ def test_pairs_layout_and_determinism(tmp_path):
         assert (tmp_path / "a" / "transcripts" / f"{cid}.txt").read_text().strip()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival is not installed "
                     "(apt-get install festival festvox-us-slt-hts)")
 def test_festival_speaks(tmp_path):

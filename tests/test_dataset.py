@@ -98,6 +98,7 @@ def small_build(tmp_path_factory, shared_data):
     return out, report
 
 
+@pytest.mark.slow
 def test_build_writes_both_sources(small_build):
     out, report = small_build
     ds = MotionDataset(out)
@@ -116,6 +117,7 @@ def test_build_writes_both_sources(small_build):
     assert mean.shape == std.shape == (263,) and (std > 0).all()
 
 
+@pytest.mark.slow
 def test_built_clips_are_valid_motion(small_build):
     out, _ = small_build
     ds = MotionDataset(out)

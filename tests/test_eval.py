@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from pipeline.paths import shared_data_dir
 from pipeline.constants import MOTION_FPS
 from pipeline.eval.action_classifier import (OTHER_LABEL, ActionClassifier, ActionClassifierConfig,
                                              action_accuracy, default_checkpoint_dir, motion_input)
@@ -167,7 +167,7 @@ def _motion_dataset(tmp_path_factory):
         return MotionDataset(default_dataset_dir())
     except FileNotFoundError:
         pass
-    cmu = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cmu-bvh"
+    cmu = shared_data_dir() / "cmu-bvh"
     if not cmu.is_dir():
         pytest.skip(f"no built motion dataset and no CMU data at {cmu} to take held-out walks from")
     out = tmp_path_factory.mktemp("motion-dataset") / "ds"
@@ -175,6 +175,7 @@ def _motion_dataset(tmp_path_factory):
     return MotionDataset(out)
 
 
+@pytest.mark.slow
 def test_shipped_classifier_calls_heldout_walks_other(tmp_path_factory):
     model = _shipped()
     if OTHER_LABEL not in model.labels:
@@ -192,3 +193,9 @@ def test_shipped_classifier_calls_heldout_walks_other(tmp_path_factory):
     clips += [j[:3 * MOTION_FPS] for j in clips if len(j) > 3 * MOTION_FPS]
     predicted = [label for label, _ in model.predict(clips)]
     assert predicted == [OTHER_LABEL] * len(clips), list(zip(walks, predicted))
+
+
+def test_missing_classifier_says_which_folder_and_how_to_train_it(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        ActionClassifier.from_pretrained(tmp_path / "none")
+    assert f"--out {tmp_path / 'none'}`" in str(err.value) and "{root}" not in str(err.value)

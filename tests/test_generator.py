@@ -50,6 +50,7 @@ def test_config_json_round_trip(tmp_path):
         GeneratorConfig.from_dict({**cfg.to_dict(), "bogus": 1})
 
 
+@pytest.mark.slow
 def test_masked_training_step_reduces_loss():
     torch.manual_seed(0)
     cfg = tiny_config()
@@ -206,9 +207,12 @@ def test_save_load_round_trip(tmp_path, model):
     loaded = DualBranchGenerator.from_pretrained(tmp_path / "full")
     tokens = torch.randint(0, CODEBOOK_SIZE, (1, 9))
     cond = torch.randn(1, 9, model.cfg.text_dim)
-    audio_tok = model.audio_tokens(torch.randn(1, 36, 12))
+    audio_in = torch.randn(1, 36, 12)
     with torch.no_grad():
-        torch.testing.assert_close(loaded(tokens, cond, audio_tok=loaded.audio_tokens(torch.zeros(1, 36, 12)) * 0 + audio_tok),
+        audio_tok = model.audio_tokens(audio_in)
+        # each model through its own audio block: the block's weights are part of the round trip
+        torch.testing.assert_close(loaded.audio_tokens(audio_in), audio_tok)
+        torch.testing.assert_close(loaded(tokens, cond, audio_tok=loaded.audio_tokens(audio_in)),
                                    model(tokens, cond, audio_tok=audio_tok))
     # fp16 storage (the default) stays close
     model.save_pretrained(tmp_path / "half")

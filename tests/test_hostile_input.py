@@ -476,6 +476,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_the_api_refuses_a_huge_seed_and_serves_renders_downloads_but_not_the_browser_key(
         tmp_path, short_speech, monkeypatch):
     """A script (gradio_client) on a server whose sessions root is outside cwd and the (moved)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow   # a real browser: run with the suite, not the quick loop
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 
 from tests.test_studio_browser import CHROMIUM, PROMPT, SPEECH, _free_port, _load_examples_with_prompt, _open  # noqa: E402

@@ -7,12 +7,12 @@ are asserted on the rendered pixels and on the renderer's own coverage.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from pipeline.paths import shared_data_dir
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import BODY_INDEX as J
 from pipeline.portrait.wholebody import WholeBodyPose
@@ -25,7 +25,7 @@ from pipeline.render.warp.stretch import forearm_tube
 from tests.test_render_warp import (FOREARM_COLOUR, HAND_COLOUR, SIZE, hold, portrait,  # noqa: F401 (fixtures)
                                     psnr, renderer, rotate_about)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = shared_data_dir()
 ARM = [J["right_elbow"], J["right_wrist"]]          # the image-left arm of the drawn portrait
 
 

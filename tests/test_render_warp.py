@@ -228,6 +228,7 @@ def test_mouth_openness_follows_energy() -> None:
     assert mouth_openness(None, 16000, FPS, 10).tolist() == [0.0] * 10
 
 
+@pytest.mark.slow
 def test_blinks_at_about_the_set_rate(portrait: PortraitAnalysis) -> None:
     rate, seconds = 30.0, 20.0
     n = int(seconds * FPS)

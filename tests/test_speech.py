@@ -129,7 +129,9 @@ def test_viseme_track_closes_on_m_and_rounds_on_oo(tmp_path):
     n = int(np.ceil(clip.duration_s * FPS))
     track = mouth_track(clip, FPS, n, transcript=text)
     assert track.source == "aligned" and track.num_frames == n
-    frames = lambda a, b: slice(int(np.floor(a * FPS)), max(int(np.ceil(b * FPS)), int(np.floor(a * FPS)) + 1))
+    def frames(a: float, b: float) -> slice:
+        return slice(int(np.floor(a * FPS)), max(int(np.ceil(b * FPS)), int(np.floor(a * FPS)) + 1))
+
     ms = [(a, b) for p, a, b in track.phones if p == "M"]
     assert len(ms) >= 4
     for a, b in ms:
@@ -179,6 +181,7 @@ def test_every_phone_maps_to_known_visemes():
     assert segs[0][2] == pytest.approx(0.6)
 
 
+@pytest.mark.slow
 def test_recognition_on_jfk_is_close_to_the_aligned_phones(shared_data):
     clip = load_audio(shared_data / "speech" / "jfk.flac")
     rec = recognise(clip.samples, clip.sample_rate)

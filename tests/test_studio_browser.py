@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow   # a real browser: run with the suite, not the quick loop
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -242,6 +242,7 @@ def test_example_speech_is_bundled_and_cut_at_pauses(page):
     assert "speech" in (REPO / "assets" / "examples" / "README.md").read_text().lower()
 
 
+@pytest.mark.slow
 def test_handlers_analyze_generate_regenerate_render(page, short_speech, tmp_path):
     from pipeline.video import probe_video
 
@@ -417,6 +418,7 @@ def test_app_serves_the_director_to_a_script(tmp_path, short_speech, monkeypatch
         demo.close()
 
 
+@pytest.mark.slow
 def test_browser_loads_examples_and_generates(tmp_path, monkeypatch):
     """The page in a real browser (Debian's chromium through Playwright): Load examples, Generate."""
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -116,7 +116,7 @@ def test_compare_two_takes_pick_one_and_copy_a_span(page, generated):
     views = _views(out)
     assert len(views) == 2 and views[1]["label"].startswith("Take 1")
     np.testing.assert_array_equal(session.compare_view.result.tokens, first)
-    assert out[5]["value"] == "take:0" if isinstance(out[5], dict) else True
+    assert isinstance(out[5], dict) and out[5]["value"] == "take:0", out[5]   # the compare dropdown follows
 
     # copy tokens 2..5 of take 1 into the current motion; a locked token inside stays
     page.lock_span(4, 4, session)

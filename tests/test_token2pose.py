@@ -296,6 +296,7 @@ def astronaut_video(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_CONVERT, reason="pipeline.portrait.mediapipe_convert not present yet")
 def test_video_bank_builder(astronaut_video, tokenizer, tmp_path):
     from pipeline.token2pose import build_bank_from_videos

@@ -225,6 +225,7 @@ def test_straight_through_and_commitment():
 
 
 # ---------------------------------------------------------------------------------------- training
+@pytest.mark.slow
 def test_training_smoke_and_resume(tiny_dataset, tmp_path):
     cfg = TrainConfig(steps=20, batch_size=8, window=16, warmup_steps=5, save_every=10, num_threads=1,
                       model=_tiny_config())

@@ -190,7 +190,7 @@ def _read_file(path: Path, warnings: list[str] | None = None) -> tuple[np.ndarra
 
         try:
             info = sf.info(str(path))
-        except Exception:
+        except Exception:  # noqa: BLE001 - libsndfile's errors vary by version
             info = None  # e.g. a WAV with a codec libsndfile lacks: let ffmpeg try
         if info is not None:
             if info.frames and info.samplerate and info.frames / info.samplerate > MAX_AUDIO_SECONDS + 1.0:

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from ..constants import AUDIO_SAMPLE_RATE, MOTION_FPS, NUM_JOINTS
-from ..motion.skeleton import FOOT_JOINT_HEIGHT, JOINT_INDEX, PARENTS, REST_POSE, rest_offsets
+from ..motion.skeleton import FOOT_JOINT_HEIGHT, JOINT_INDEX, REST_POSE, rest_offsets
 
 BEAT2_FPS = 30
 SPLITS = ("train", "val", "test", "additional")

@@ -31,7 +31,7 @@ from scipy.ndimage import binary_closing, binary_opening, gaussian_filter1d
 from scipy.signal import find_peaks
 
 from ..constants import AUDIO_SAMPLE_RATE, MOTION_FPS
-from ..motion.procedural.easing import envelope, keyframes, smooth_noise
+from ..motion.procedural.easing import envelope, smooth_noise
 from ..motion.procedural.motion import REST_ANKLES, REST_ROOT, Motion, to_joints
 from ..motion.procedural.pose import ARM_JOINTS, NECK, PELVIS, SPINE, SPINE_WEIGHTS, Pose, toward
 from ..motion.procedural.secondary import apply_layers
@@ -124,7 +124,7 @@ def analyse_prosody(samples: np.ndarray, sample_rate: int = AUDIO_SAMPLE_RATE) -
         track = track[:n]
         voiced = active[: len(track)] & (rms_db[: len(track)] > ref - 20.0)
         f0[: len(track)] = np.where(voiced, track, np.nan)
-    except Exception:  # pitch is an optional cue
+    except Exception:  # noqa: BLE001 - pitch is an optional cue
         pass
 
     # phrases: speech runs, merged across gaps shorter than a pause

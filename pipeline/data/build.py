@@ -1,9 +1,10 @@
 """Build the project's motion dataset in the HumanML3D layout from CMU mocap and procedural actions.
 
 Two sources, labelled in sources.csv and in every report:
-  cmu        every usable take of ../shared/data/cmu-bvh (both rigs, one copy per take) and of
-             ../shared/data/cmu-amc (CMU's ASF/AMC originals, the takes the BVH folders lack), cut
-             into windows of at most 10 s at pauses, captioned from CMU's descriptions; mirrored too.
+  cmu        every usable take of $VERSASTUDIO_DATA/cmu-bvh (default ../shared/data/cmu-bvh; both rigs,
+             one copy per take) and of $VERSASTUDIO_DATA/cmu-amc (CMU's ASF/AMC originals, the takes the
+             BVH folders lack), cut into windows of at most 10 s at pauses, captioned from CMU's
+             descriptions; mirrored too.
   synthetic  the procedural library of talking-relevant actions (pipeline.motion.procedural).
 """
 

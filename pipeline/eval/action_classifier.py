@@ -225,7 +225,7 @@ class ActionClassifier(nn.Module):
         if not (root / CONFIG_FILE).exists() or not (root / WEIGHTS_FILE).exists():
             raise FileNotFoundError(
                 f"{root} has no {CONFIG_FILE}/{WEIGHTS_FILE}; train one with "
-                "`python -m pipeline.train.action_classifier --out {root}`")
+                f"`python -m pipeline.train.action_classifier --out {root}`")
         cfg = json.loads((root / CONFIG_FILE).read_text(encoding="utf-8"))
         if (root / LABELS_FILE).exists():
             cfg["labels"] = json.loads((root / LABELS_FILE).read_text(encoding="utf-8"))

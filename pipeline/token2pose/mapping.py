@@ -75,8 +75,8 @@ def smpl_to_body_feet(joints: np.ndarray) -> np.ndarray:
     up = _unit(head - neck)
     left = _unit(np.cross(up, body_forward))        # head's left, tilting with the neck
     forward = _unit(np.cross(left, up))
-    for coco, (f, u, l) in HEAD_POINTS.items():
-        out[..., coco, :] = head + f * forward + u * up + l * left
+    for coco, (f, u, s) in HEAD_POINTS.items():
+        out[..., coco, :] = head + f * forward + u * up + s * left
     for side in ("left", "right"):
         ankle, foot = joints[..., S[f"{side}_ankle"], :], joints[..., S[f"{side}_foot"], :]
         along = foot - ankle

@@ -118,7 +118,7 @@ def validate_weights_dir(path: str | Path | None) -> tuple[bool, str]:
     if conditions.is_file():
         try:
             condition_keys = conditions_file_keys(conditions)
-        except Exception as exc:  # a corrupt header: say so rather than crash the studio
+        except Exception as exc:  # noqa: BLE001 - a corrupt header: say so rather than crash the studio
             problems.append(f"{CONDITIONS_FILE} cannot be read ({exc})")
     pose_keys = [k for k in condition_keys if k == "pose_net.final_proj.weight"]
     has_pose = mimicmotion_checkpoint(folder) is not None or (bool(pose_keys) and _any_nonzero(conditions, pose_keys))

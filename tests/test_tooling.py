@@ -1,0 +1,35 @@
+"""The project's tooling files agree with each other and with the code they point at."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_console_script_is_the_cli():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    module, _, name = project["scripts"]["versastudio"].partition(":")
+    from pipeline.__main__ import main
+
+    assert getattr(importlib.import_module(module), name) is main
+
+
+def test_ruff_pin_and_pre_commit_rev_agree():
+    pin = re.search(r"^ruff==(\S+)$", (REPO / "requirements-dev.txt").read_text(encoding="utf-8"), re.M)
+    assert pin, "requirements-dev.txt does not pin ruff"
+    hooks = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8"))["repos"]
+    revs = [r["rev"] for r in hooks if r["repo"].endswith("/ruff-pre-commit")]
+    assert revs == [f"v{pin.group(1)}"]
+    assert "ruff check ." in (REPO / "scripts" / "test.sh").read_text(encoding="utf-8")
+
+
+def test_pytest_settings_live_in_pyproject_only():
+    assert not (REPO / "pytest.ini").exists(), "pytest.ini would override [tool.pytest.ini_options]"
+    settings = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    assert any(m.startswith("slow:") for m in settings["markers"])
