@@ -8,7 +8,7 @@ import pytest
 from benchmarks.text_control import active_side
 from pipeline.motion import skeleton as sk
 from pipeline.motion.procedural import ACTIONS, action_names, generate_action
-from pipeline.motion.skeleton import FOOT_JOINT_HEIGHT, REST_PELVIS_HEIGHT
+from pipeline.motion.skeleton import REST_PELVIS_HEIGHT
 
 J = sk.JOINT_INDEX
 REQUIRED = {"jump_in_place", "jump_forward", "jump_turn", "squat", "sit_down", "stand_up", "kick_front_left",

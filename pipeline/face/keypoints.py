@@ -87,10 +87,10 @@ def _offsets(face: np.ndarray, frame, jaw: float, width: float, rounding: float,
         off[k, 1] -= UPPER_RAISE * upper * (1.0 - closure)
     # closure: inner lips meet at the middle of their rest positions (a mouth shown open in the
     # portrait closes too)
-    for u, l in zip(UPPER_INNER, (67, 66, 65)):
-        gap = local[l, 1] - local[u, 1]
+    for u, lo in zip(UPPER_INNER, (67, 66, 65)):
+        gap = local[lo, 1] - local[u, 1]
         off[u, 1] += closure * 0.5 * gap
-        off[l, 1] -= closure * 0.5 * gap
+        off[lo, 1] -= closure * 0.5 * gap
     for k in (56, 57, 58):
         off[k, 1] -= closure * 0.5 * max(local[66, 1] - local[62, 1], 0.0)
     # lower lip tuck (f/v): the lower lip comes up under the upper teeth
@@ -112,10 +112,10 @@ def _offsets(face: np.ndarray, frame, jaw: float, width: float, rounding: float,
     for k, w in JAW_WEIGHTS.items():
         off[k, 1] += w * drop
     # eyelids: both lids move to a meeting line near the lower lid
-    for u, l in LIDS:
-        meet = local[l, 1] + LID_MEET * (local[u, 1] - local[l, 1])
+    for u, lo in LIDS:
+        meet = local[lo, 1] + LID_MEET * (local[u, 1] - local[lo, 1])
         off[u, 1] += lid * (meet - local[u, 1])
-        off[l, 1] += lid * (meet - local[l, 1])
+        off[lo, 1] += lid * (meet - local[lo, 1])
     for k in BROWS:
         off[k, 1] -= BROW_RAISE * brow
     off[list(STABLE)] = 0.0
@@ -167,7 +167,7 @@ def _vertical_gaps(pose: WholeBodyPose, pairs) -> np.ndarray:
         if frame is None:
             continue
         _, _, ay, _, h = frame
-        out[i] = [float((face[l] - face[u]) @ ay / h) for u, l in pairs]
+        out[i] = [float((face[lo] - face[u]) @ ay / h) for u, lo in pairs]
     return out
 
 

@@ -157,10 +157,10 @@ def euler_to_matrix(angles: np.ndarray, order: str) -> np.ndarray:
     for k, axis in enumerate(order.upper()):
         c, s = np.cos(angles[k]), np.sin(angles[k])
         i = _AXIS_INDEX[axis]
-        j, l = (i + 1) % 3, (i + 2) % 3
+        j, k2 = (i + 1) % 3, (i + 2) % 3
         col_j = out[:, j].copy()
-        out[:, j] = col_j * c + out[:, l] * s
-        out[:, l] = out[:, l] * c - col_j * s
+        out[:, j] = col_j * c + out[:, k2] * s
+        out[:, k2] = out[:, k2] * c - col_j * s
     return np.moveaxis(out, (0, 1), (-2, -1))
 
 

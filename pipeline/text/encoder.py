@@ -16,8 +16,12 @@ import os
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:        # annotations only: torch is imported where a model is loaded
+    import torch
 
 TEXT_ENCODER_ENV = "VERSA_TEXT_ENCODER"
 """Environment variable: "minilm" or a folder holding a CLIP model."""

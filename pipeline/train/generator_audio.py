@@ -38,7 +38,7 @@ from pipeline.train.generator_text import (REPO_ROOT, TokenBudgetBatches, TokenC
 
 def _ids(root: Path, split: str) -> list[str]:
     path = root / f"{split}.txt"
-    return [l.strip() for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def prepare_pairs(pairs_dir: Path, tokenizer_dir: Path, cache_dir: Path, audio_spec: str, log=print) -> dict:

@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from pipeline.motion.generator.config import CONFIG_NAME, WEIGHTS_NAME, GeneratorConfig
+from pipeline.motion.generator.config import WEIGHTS_NAME, GeneratorConfig
 
 TEXT_PREFIX = "text."
 AUDIO_PREFIX = "audio."

@@ -47,7 +47,7 @@ def follow_through(angles: np.ndarray, fps: float, rng: np.random.Generator,
 def idle_underlay(motion: Motion, rng: np.random.Generator, strength: float = 1.0) -> Motion:
     """Breathing, a slow postural sway and small head/arm drift, added in place (feet stay put:
     the sway moves the pelvis, and leg IK keeps the ankles where they were)."""
-    t, fps = motion.t, motion.fps
+    t = motion.t
     a = motion.angles
     k = strength * rng.uniform(0.7, 1.3)
     breath = np.sin(2 * np.pi * t / rng.uniform(3.2, 4.8) + rng.uniform(0, 2 * np.pi))

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from pipeline.motion.tokenizer.config import CONFIG_NAME, WEIGHTS_NAME, TokenizerConfig
 from pipeline.motion.tokenizer.quantizer import EMAQuantizer
