@@ -82,13 +82,34 @@ def _ray_extent(person: np.ndarray, centres: np.ndarray, normal: np.ndarray, cap
     return np.where(first >= 0, first.astype(np.float64), np.inf)
 
 
+def _crease_extent(edges: np.ndarray, centres: np.ndarray, normal: np.ndarray, lo: float,
+                   hi: float) -> np.ndarray:
+    """Distance (px) along +normal, within lo..hi, of the strongest edge of ``edges`` (gradient
+    magnitude) from each centre; NaN where no edge stands out of the ray (twice its median)."""
+    steps = np.arange(max(lo, 1.0), hi + 1.0)
+    if len(steps) < 3:
+        return np.full(len(centres), np.nan)
+    pts = centres[:, None, :] + steps[None, :, None] * normal[None, None, :]
+    h, w = edges.shape
+    x = np.clip(np.round(pts[..., 0]).astype(np.int64), 0, w - 1)
+    y = np.clip(np.round(pts[..., 1]).astype(np.int64), 0, h - 1)
+    g = edges[y, x]
+    best = g.argmax(1)
+    strong = g.max(1) > 2.0 * np.maximum(np.median(g, axis=1), 1e-3)
+    return np.where(strong, steps[best], np.nan)
+
+
 def _tube_polygon(person: np.ndarray, a: np.ndarray, b: np.ndarray, default: float,
-                  limits: tuple[float, float], cap: float) -> tuple[np.ndarray, float]:
+                  limits: tuple[float, float], cap: float,
+                  edges: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Outline polygon of the limb around segment a -> b, and its median half width.
 
     ``limits`` bound a half width that is mirrored or defaulted; a side that reaches the
     background keeps its own measured extent up to ``cap`` (a loose sleeve is wider than an arm,
-    and the part left on the torso would stay behind when the arm moves).
+    and the part left on the torso would stay behind when the arm moves). A side that runs on into
+    the body stops at the crease between limb and body where ``edges`` (gradient magnitude) shows
+    one within the limits: an arm hanging against the torso would otherwise take a strip of the
+    shirt with it, which swings out like a wing when the arm lifts.
     """
     v = b - a
     length = float(np.hypot(*v))
@@ -105,6 +126,15 @@ def _tube_polygon(person: np.ndarray, a: np.ndarray, b: np.ndarray, default: flo
     # the side that runs on into the body mirrors the free side (or takes the default)
     mirror_l = np.clip(np.where(fin_r, right, default), lo, hi)
     mirror_r = np.clip(np.where(fin_l, left, default), lo, hi)
+    if edges is not None:
+        crease_l = _crease_extent(edges, centres, -n, lo, hi)
+        crease_r = _crease_extent(edges, centres, n, lo, hi)
+        # a crease is believed where most of the bone shows one (else it is texture), and as one
+        # straight line: its median distance (a crease found here and there would notch the outline)
+        if np.isfinite(crease_l).mean() > 0.6:
+            mirror_l = np.minimum(mirror_l, float(np.nanmedian(crease_l)))
+        if np.isfinite(crease_r).mean() > 0.6:
+            mirror_r = np.minimum(mirror_r, float(np.nanmedian(crease_r)))
     half_l = np.where(fin_l, np.maximum(left, lo), mirror_l)
     half_r = np.where(fin_r, np.maximum(right, lo), mirror_r)
     k = min(len(ts) // 2 * 2 + 1, 7)
@@ -258,6 +288,8 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     limbs: list[LimbCut] = []
     union = np.zeros((h, w), np.float32)
     seam = max(2, int(round(1.5 * feather_px)))
+    grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 1.5)
+    edges = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
     for name, bones in ARM_CHAINS.items():
         upper, fore, hand = (BONE_INDEX[b] for b in bones)
         if not (rest.present[upper] and rest.present[fore]):
@@ -265,7 +297,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         hard = person > 0.5
         s, e = rest.segments[upper]
         _, wr = rest.segments[fore]
-        poly_u, half_u = _tube_polygon(hard, s, e, 0.11 * sw, (0.06 * sw, 0.16 * sw), cap)
+        poly_u, half_u = _tube_polygon(hard, s, e, 0.11 * sw, (0.06 * sw, 0.16 * sw), cap, edges)
         poly_f, half_f = _tube_polygon(hard, e, wr, 0.09 * sw, (0.04 * sw, 0.14 * sw), cap)
         tube_u, tube_f = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
         _fill_poly(tube_u, poly_u)
