@@ -359,3 +359,26 @@ def test_forearms_pointing_at_the_camera_unfold_whole_when_raised() -> None:
         assert (lab[:, 1] > 132).all(), f"{side} forearm is not skin-coloured"      # reddish, like skin
         near_hand = cover[int(wrist[1]) - 12:int(wrist[1]) + 1, int(wrist[0]) - 6:int(wrist[0]) + 7]
         assert near_hand.mean() > 200, f"{side} hand missing at the raised wrist"
+
+
+def test_an_arm_against_the_body_is_cut_at_the_crease_not_at_a_mirrored_sleeve() -> None:
+    """A vertical upper arm (bone at x = 30) whose outer side meets the background 14 px out and
+    whose inner side runs on into the torso, with a shading crease 8 px in: the arm's outline
+    stops at the crease (without edges it mirrors the outer 14 px and takes a strip of shirt)."""
+    import cv2 as _cv2
+
+    from pipeline.render.warp.limbs import _tube_polygon
+
+    h, w = 96, 96
+    person = np.zeros((h, w), bool)
+    person[:, 16:] = True                                   # arm from x=16, torso continues to the right
+    img = np.full((h, w), 200, np.uint8)
+    img[:, 38:] = 150                                       # the crease: the torso in the arm's shadow
+    grey = _cv2.GaussianBlur(img.astype(np.float32), (0, 0), 1.5)
+    edges = np.hypot(_cv2.Sobel(grey, _cv2.CV_32F, 1, 0), _cv2.Sobel(grey, _cv2.CV_32F, 0, 1))
+    a, b = np.array([30.0, 10.0]), np.array([30.0, 86.0])
+    poly_plain, _ = _tube_polygon(person, a, b, 11.0, (6.0, 16.0), 35.0)
+    poly_crease, _ = _tube_polygon(person, a, b, 11.0, (6.0, 16.0), 35.0, edges)
+    assert poly_plain[:, 0].max() > 42                      # mirrored: 14 px into the torso
+    assert 36 <= poly_crease[:, 0].max() <= 40              # stops at the crease (x = 38)
+    assert poly_crease[:, 0].min() == poly_plain[:, 0].min()   # the outer side is untouched
