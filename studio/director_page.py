@@ -36,11 +36,12 @@ import numpy as np
 from components.stage import empty_payload
 from pipeline.constants import MOTION_FPS, VIDEO_FPS
 from pipeline import validation as check
+from pipeline.project import edits
+from pipeline.project import timeline as tl
 from studio import body_actions
 from studio import project as proj
 from studio import stage_payload as stage
 from studio import speech_text as speech
-from studio import timeline as tl
 from studio.motion_page import md_escape
 
 log = logging.getLogger(__name__)
@@ -559,25 +560,14 @@ def _step_history(session: DirectorSession, step, back, text: str) -> tuple:
 
 # ----------------------------------------------------------------------------- motion
 
-def _span_mask(n: int, a: int, b: int) -> np.ndarray:
-    """(n,) bool, True on tokens [a, b)."""
-    mask = np.zeros(n, dtype=bool)
-    mask[a:b] = True
-    return mask
+# The edits themselves (masks, locks, per-segment seeds, span resampling, takes) are in
+# pipeline/project/edits.py; the CLI makes the same ones.
+_span_mask = edits.span_mask
 
 
 def _free_mask(p: proj.Project, n: int) -> np.ndarray:
     """Tokens that may change: not locked by the token mask nor inside a locked segment."""
-    free = np.ones(n, dtype=bool)
-    if p.tokens is None or len(p.tokens) != n:
-        return free
-    if p.locked is not None:
-        free &= ~p.locked
-    for seg in p.segments:
-        if seg.locked:
-            a, b = tl.token_range(seg, n)
-            free[a:b] = False
-    return free
+    return edits.free_mask(p.tokens, p.locked, p.segments, n)
 
 
 def _n_tokens(session: DirectorSession) -> int:
@@ -585,18 +575,10 @@ def _n_tokens(session: DirectorSession) -> int:
     return num_tokens_for(session.clip.duration_s, session.clip.num_motion_frames)
 
 
-def _locks_arg(p: proj.Project, free: np.ndarray):
-    if p.tokens is None or len(p.tokens) != len(free) or free.all():
-        return None
-    return np.where(free, -1, p.tokens).astype(np.int64)
-
-
 def _decode(session: DirectorSession, tokens: np.ndarray):
     """The motion of exactly these tokens (every token locked: the generator only decodes)."""
-    from pipeline.motion.generate import generate
-
-    return generate(session.clip, tl.as_pipeline_segments(session.project.segments),
-                    locked_tokens=np.asarray(tokens, dtype=np.int64), seed=int(session.project.settings.get("seed", 0)))
+    p = session.project
+    return edits.decode(session.clip, p.segments, tokens, int(p.settings.get("seed", 0)))
 
 
 def _sync_result(session: DirectorSession) -> bool:
@@ -621,20 +603,7 @@ def _sync_result(session: DirectorSession) -> bool:
 
 def _resample(session: DirectorSession, free: np.ndarray, seed: int, prompt: str | None = None):
     """Resample the free tokens of the current result (regenerate_span when they form one span)."""
-    from pipeline.motion.generate import generate, regenerate_span, token_prompts_for
-
-    result = session.result
-    idx = np.flatnonzero(free)
-    if idx.size == 0:
-        return result
-    a, b = int(idx[0]), int(idx[-1]) + 1
-    segs = tl.as_pipeline_segments(session.project.segments)
-    if idx.size == b - a:
-        from dataclasses import replace
-        current = replace(result, segments=segs, token_prompts=token_prompts_for(segs, result.num_tokens))
-        return regenerate_span(current, a, b, seed=seed, prompt=prompt)
-    locks = np.where(free, -1, result.tokens).astype(np.int64)
-    return generate(session.clip, segs, locked_tokens=locks, seed=seed)
+    return edits.resample(session.clip, session.result, session.project.segments, free, seed, prompt)
 
 
 def _update_previews(session: DirectorSession, progress=None) -> None:
@@ -698,40 +667,17 @@ def _commit_tokens(session: DirectorSession, result, label: str, progress=None, 
 def generate_motion(seed, session: DirectorSession | None, progress=None) -> tuple:
     """Motion for the whole timeline: each segment's prompt (blank: speech gestures), locked tokens
     and locked segments kept; a segment with its own seed is re-sampled with it."""
-    from pipeline.motion.generate import generate
-
     session = _need_timeline(session)
     p = session.project
     seed = check.check_seed(seed, "the seed")
     _progress(progress, 0.05, "Generating motion tokens")
-    n = _n_tokens(session)
-    free = _free_mask(p, n)
-    result = generate(session.clip, tl.as_pipeline_segments(p.segments), locked_tokens=_locks_arg(p, free),
-                      seed=seed)
-    session_result_before = session.result
-    session.result = result
-    try:
-        for seg in p.segments:
-            if seg.seed and not seg.locked:
-                a, b = tl.token_range(seg, n)
-                session.result = _resample(session, _span_mask(n, a, b) & free, check.wrap_seed(seed + seg.seed))
-    except Exception:
-        session.result = session_result_before
-        raise
-    result = session.result
+    result = edits.generate_timeline(session.clip, p.segments, _n_tokens(session), seed, p.tokens, p.locked)
     p.settings["seed"] = seed
     _commit_tokens(session, result, f"take {len(p.takes) + 1} (seed {seed})", progress)
     return _view(session, _motion_status(session, "Motion generated:"), motion=True)
 
 
-def _span(start, end, n: int) -> tuple[int, int]:
-    if start is None or end is None:
-        raise ValueError("give the span as first and last token numbers")
-    a = check.check_int(start, "the first token", -2**62, 2**62)
-    b = check.check_int(end, "the last token", -2**62, 2**62)
-    if not 0 <= a <= b < n:
-        raise ValueError(f"tokens {a}..{b} are not inside the motion's {n} tokens (0..{n - 1})")
-    return a, b + 1
+_span = edits.token_span
 
 
 def _need_motion(session: DirectorSession | None) -> DirectorSession:
@@ -852,15 +798,10 @@ def _take_into(session: DirectorSession, choice, a: int, b: int, label: str, pro
     Returns (copied, kept because locked)."""
     i = _take_index(choice, session)
     p = session.project
-    free = _free_mask(p, len(p.tokens))
-    tokens = p.tokens.copy()
-    window = _span_mask(len(tokens), a, b)
-    source = np.asarray(p.takes[i].tokens, dtype=np.int64)
-    take = window & free
-    tokens[take] = source[take]
+    tokens, copied, kept = edits.copy_from_take(p.tokens, p.takes[i].tokens, _free_mask(p, len(p.tokens)), a, b)
     _progress(progress, 0.2, "Decoding the motion")
     _commit_tokens(session, _decode(session, tokens), label.format(take=i + 1), progress)
-    return int(take.sum()), int((window & ~free).sum())
+    return copied, kept
 
 
 def _copied_status(session: DirectorSession, text: str, kept: int) -> str:
@@ -969,6 +910,7 @@ def export_motion(session: DirectorSession | None) -> tuple:
     """BVH, npz (tokens, joints, features), the pose video and the poses as JSON of the current motion."""
     from pipeline.motion.bvh import write_bvh
     from pipeline.portrait.wholebody import write_pose_json
+    from pipeline.project.motion_file import write_motion_npz
     from pipeline.video.pose_video import write_pose_video
 
     session = _need_motion(session)
@@ -976,10 +918,8 @@ def export_motion(session: DirectorSession | None) -> tuple:
     folder = session.folder()
     stem = f"motion-{uuid.uuid4().hex[:6]}"
     bvh = write_bvh(folder / f"{stem}.bvh", r.joints)
-    npz = folder / f"{stem}.npz"
-    np.savez(npz, joints=r.joints, features=r.features, tokens=r.tokens, fps=r.fps,
-             locked=session.project.locked, segments=np.array(
-                 [f"{a:.2f}-{b:.2f}: {p or ''}" for a, b, p in tl.as_pipeline_segments(session.project.segments)]))
+    npz = write_motion_npz(folder / f"{stem}.npz", r, tl.as_pipeline_segments(session.project.segments),
+                           session.project.locked)
     session.files.update({"bvh": str(bvh), "npz": str(npz)})
     if session.poses is not None:
         session.files["pose_video"] = str(write_pose_video(session.poses, session.clip, folder / f"{stem}-pose.mp4"))
