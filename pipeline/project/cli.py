@@ -99,6 +99,8 @@ def open_for_cli(path: str | Path, dest: str | Path, *, need_motion: bool = Fals
 def render_project(args: argparse.Namespace, render: Callable[[argparse.Namespace], int]) -> int:
     """`render PROJECT.zip`: the project's portrait, speech, motion and speech text, rendered with the
     command's options (their defaults are the studio's). Motion is generated when it has none."""
+    if Path(args.portrait).suffix.lower() != ".zip":
+        raise ValueError("render needs PORTRAIT AUDIO, or one PROJECT.zip saved by the studio")
     if args.audio is not None:
         raise ValueError("give either PORTRAIT AUDIO or one PROJECT.zip, not a project and an audio file")
     tmp = Path(tempfile.mkdtemp(prefix="versastudio-project-"))
