@@ -30,7 +30,7 @@ def _use_clip(session: DirectorSession, clip, path: str | None) -> None:
     session.mouths.clear()
 
 
-# ----------------------------------------------------------------------------- timeline edits
+# ----------------------------------------------------------------------------- what every edit needs
 
 def _need_timeline(session: DirectorSession | None) -> DirectorSession:
     if session is None or session.clip is None or not session.project.segments:
