@@ -69,8 +69,6 @@ def _parse_segment(text: str) -> tuple[float, float, str | None]:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from pipeline.audio import load_audio, suggest_segments
     from pipeline.motion.generate import generate
 
@@ -96,18 +94,23 @@ def _generate(args: argparse.Namespace) -> int:
         segments = filled
     else:
         segments = [(a, b, None) for a, b in suggest_segments(clip)]
-    result = generate(clip, segments, seed=args.seed)
+    locks = kept = None
+    if args.lock or args.motion:          # keep spans of an earlier motion (pipeline/project/cli.py)
+        from pipeline.project.cli import locked_from, read_motion
+
+        if not (args.lock and args.motion):
+            raise ValueError("--lock FIRST-LAST keeps tokens of an earlier motion: give both --lock and "
+                             "--motion EARLIER.npz")
+        locks, kept = locked_from(read_motion(args.motion, clip)[0], args.lock)
+    result = generate(clip, segments, locked_tokens=locks, seed=args.seed)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for it in result.interpretations.values():
         if it.known:
             print(f"understood: {it.summary()}")
-    out = Path(args.out)
-    if out.suffix.lower() != ".npz":          # np.savez adds .npz: name the file it really writes
-        out = out.with_name(out.name + ".npz")
-    args.out = str(out)
-    np.savez(args.out, joints=result.joints, features=result.features, tokens=result.tokens,
-             fps=result.fps, segments=np.array([f"{a:.2f}-{b:.2f}: {p or ''}" for a, b, p in result.segments]))
+    from pipeline.project.motion_file import write_motion_npz
+
+    args.out = str(write_motion_npz(args.out, result, locked=kept))   # np.savez's real name (adds .npz)
     print(f"wrote {args.out}: {result.num_tokens} tokens, {len(result.joints)} frames, {len(result.segments)} segments")
     if args.bvh:
         from pipeline.motion.bvh import write_bvh
@@ -155,6 +158,12 @@ def _render(args: argparse.Namespace) -> int:
     from pipeline.render.backends import render
     from pipeline.token2pose import translate
 
+    if args.audio is None or Path(args.portrait).suffix.lower() == ".zip":   # a saved studio project
+        from pipeline.project.cli import render_project
+
+        return render_project(args, _render)
+    args.articulation = 1.0 if args.articulation is None else args.articulation
+    args.language = args.language or "en"
     clip = load_audio(args.audio)
     for warning in clip.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -270,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=SEED, default=0, help=f"0..{MAX_SEED}")
     gen.add_argument("--out", default="motion.npz", help="output .npz with joints, features, tokens")
     gen.add_argument("--bvh", help="also write the motion as BVH")
+    gen.add_argument("--motion", help="an earlier .npz from `generate`; --lock keeps its tokens")
+    gen.add_argument("--lock", action="append", default=[],
+                     help="FIRST-LAST token numbers (inclusive, 5 per second) kept from --motion (repeatable)")
     gen.set_defaults(run=_generate)
 
     bank = commands.add_parser("build-bank", help="build a token2pose relation bank from template videos "
@@ -284,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     bank.set_defaults(run=_build_bank)
 
     rend = commands.add_parser("render", help="portrait + speech (+ motion from `generate`) -> talking video (.mp4)")
-    rend.add_argument("portrait", help="portrait photo (jpg/png/webp...)")
-    rend.add_argument("audio", help="speech recording (wav/flac/mp3/ogg/m4a)")
+    rend.add_argument("portrait", help="portrait photo (jpg/png/webp...), or a project .zip saved by the "
+                                       "studio (its portrait, speech, motion and transcript; no AUDIO then)")
+    rend.add_argument("audio", nargs="?", help="speech recording (wav/flac/mp3/ogg/m4a)")
     rend.add_argument("--motion", help="an .npz written by `python -m pipeline generate` (default: generate "
                                        "audio-driven motion now)")
     rend.add_argument("--out", default="video.mp4", help="output .mp4 (default: %(default)s)")
@@ -300,9 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("--seed", type=SEED, default=0, help=f"0..{MAX_SEED}")
     rend.add_argument("--transcript", help="what is said: text, or a .txt file; aligned to the speech for exact "
                                            "mouth shapes (default: phones recognised from the speech)")
-    rend.add_argument("--articulation", type=arg_range("float", *ARTICULATION_RANGE), default=1.0,
+    rend.add_argument("--articulation", type=arg_range("float", *ARTICULATION_RANGE), default=None,
                       help="mouth motion strength: 0 still, 1 natural (default), 2 exaggerated")
-    rend.add_argument("--language", default="en", help="'en' (English phone models, default) or another "
+    rend.add_argument("--language", default=None, help="'en' (English phone models, default) or another "
                                                         "language code: mouth shapes from the sound's spectrum")
     rend.add_argument("--pose-video", help="also write the pose maps as a video (.mp4)")
     rend.add_argument("--poses-json", help="also write the 133-keypoint poses as JSON (coco-wholebody-133)")
@@ -315,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     train.set_defaults(run=_train)
 
     from pipeline.body.cli import add_commands as add_body_commands  # body-video, body-glb (issue 13)
+    from pipeline.project.cli import add_commands as add_project_commands  # edit-span, export (issue 16)
+
+    add_project_commands(commands, SEED)
 
     add_body_commands(commands)
 

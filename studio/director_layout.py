@@ -16,7 +16,7 @@ from studio import project as proj
 from studio.render_status import diffusion_status
 from studio.speech_text import LANGUAGES
 from studio.upload_inputs import PortraitImage
-from studio import timeline as tl
+from pipeline.project import timeline as tl
 from studio.body_actions import set_body_folder
 from studio.director_page import (
     BROWSER_STORAGE_KEY,

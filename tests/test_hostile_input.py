@@ -768,7 +768,9 @@ def test_earlier_recordings_never_push_a_saved_project_past_what_opens(tmp_path,
     p = proj.Project(audio_file=files[2], duration_s=2.0, segments=[Segment(0.0, 2.0)])
     for f in files[:2]:
         p.history.undo_stack.append(proj.Snapshot([Segment(0.0, 1.0)], None, None, f, 1.0))
-    monkeypatch.setattr(proj, "MAX_ZIP_BYTES", 16 * 1024 * 1024 + 3000 + 3500)   # room for one more only
+    from pipeline.project import archive
+
+    monkeypatch.setattr(archive, "MAX_ZIP_BYTES", 16 * 1024 * 1024 + 3000 + 3500)   # room for one more only
     saved = proj.save_project(p, tmp_path / "p.zip")
     names = zipfile.ZipFile(saved).namelist()
     assert sum(n.startswith(proj.HISTORY_AUDIO_PREFIX) for n in names) == 1
