@@ -150,6 +150,10 @@ def _build_bank(args: argparse.Namespace) -> int:
     return 0
 
 
+RENDER_DEFAULTS = {"backend": "warp", "resolution": 512, "fps": 25.0, "blink_rate": 15.0, "seed": 0}
+"""The render options' defaults (the studio's); a project's saved render settings come first."""
+
+
 def _render(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -164,6 +168,9 @@ def _render(args: argparse.Namespace) -> int:
         return render_project(args, _render)
     args.articulation = 1.0 if args.articulation is None else args.articulation
     args.language = args.language or "en"
+    for name, value in RENDER_DEFAULTS.items():          # options neither given nor taken from a project
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     clip = load_audio(args.audio)
     for warning in clip.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -302,15 +309,16 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("--motion", help="an .npz written by `python -m pipeline generate` (default: generate "
                                        "audio-driven motion now)")
     rend.add_argument("--out", default="video.mp4", help="output .mp4 (default: %(default)s)")
-    rend.add_argument("--backend", default="warp", choices=("warp", "diffusion"))
+    rend.add_argument("--backend", default=None, choices=("warp", "diffusion"),
+                      help="default: warp, or the project's")
     rend.add_argument("--method", default="bank", choices=("bank", "projection"), help="token2pose method")
-    rend.add_argument("--resolution", type=arg_range("int", *RESOLUTION_RANGE), default=512,
-                      help="output size in pixels (%d..%d)" % RESOLUTION_RANGE)
-    rend.add_argument("--fps", type=arg_range("float", *FPS_RANGE), default=25.0,
-                      help="video frame rate (%g..%g)" % FPS_RANGE)
-    rend.add_argument("--blink-rate", type=arg_range("float", *BLINK_RATE_RANGE), default=15.0,
-                      help="blinks per minute (%g..%g)" % BLINK_RATE_RANGE)
-    rend.add_argument("--seed", type=SEED, default=0, help=f"0..{MAX_SEED}")
+    rend.add_argument("--resolution", type=arg_range("int", *RESOLUTION_RANGE), default=None,
+                      help="output size in pixels (%d..%d; default 512, or the project's)" % RESOLUTION_RANGE)
+    rend.add_argument("--fps", type=arg_range("float", *FPS_RANGE), default=None,
+                      help="video frame rate (%g..%g; default 25, or the project's)" % FPS_RANGE)
+    rend.add_argument("--blink-rate", type=arg_range("float", *BLINK_RATE_RANGE), default=None,
+                      help="blinks per minute (%g..%g; default 15, or the project's)" % BLINK_RATE_RANGE)
+    rend.add_argument("--seed", type=SEED, default=None, help=f"0..{MAX_SEED} (default 0, or the project's)")
     rend.add_argument("--transcript", help="what is said: text, or a .txt file; aligned to the speech for exact "
                                            "mouth shapes (default: phones recognised from the speech)")
     rend.add_argument("--articulation", type=arg_range("float", *ARTICULATION_RANGE), default=None,

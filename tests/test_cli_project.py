@@ -41,7 +41,7 @@ def _tokens(path) -> np.ndarray:
         return data["tokens"]
 
 
-def _project(tmp_path, wav, motion, portrait: bool):
+def _project(tmp_path, wav, motion, portrait: bool, settings: dict | None = None):
     from pipeline.project import timeline as tl
     from pipeline.project.archive import save_project
     from pipeline.project.document import Project
@@ -51,7 +51,7 @@ def _project(tmp_path, wav, motion, portrait: bool):
     locked[:3] = True
     p = Project(portrait_file=str(PORTRAIT) if portrait else None, audio_file=str(wav), duration_s=3.0,
                 segments=tl.split(tl.whole(3.0), 1.0), tokens=tokens, locked=locked,
-                transcript="", settings={"seed": 0})
+                transcript="", settings={"seed": 0, **(settings or {})})
     return save_project(p, tmp_path / "project.zip")
 
 
@@ -162,3 +162,25 @@ def test_render_and_export_a_saved_project_with_portrait(tmp_path, wav, motion, 
     back = WholeBodyPose.from_json(json.loads((tmp_path / "out" / "poses.json").read_text()))
     assert len(back) == 75 and back.fps == 25
     assert probe_video(tmp_path / "out" / "pose.mp4")["video"]
+
+
+def test_render_project_uses_its_saved_render_settings_unless_the_command_gives_them(tmp_path, wav, motion,
+                                                                                     capsys):
+    """A project saved after a 12 fps, 160 px render renders so again from the CLI; an option given
+    on the command line wins; a saved value out of range falls back to the default."""
+    from pipeline.__main__ import main
+    from pipeline.video import probe_video
+
+    project = _project(tmp_path, wav, motion, portrait=True,
+                       settings={"fps": 12.0, "resolution": 160, "blink_rate": 0.0, "render_seed": 3})
+    video = tmp_path / "saved.mp4"
+    assert main(["render", str(project), "--out", str(video)]) == 0, capsys.readouterr().err
+    meta = probe_video(video)
+    assert abs(meta["frames"] - 3 * 12) <= 1 and max(meta["size"]) == 160
+    video = tmp_path / "given.mp4"
+    assert main(["render", str(project), "--out", str(video), "--fps", "10"]) == 0, capsys.readouterr().err
+    assert abs(probe_video(video)["frames"] - 3 * 10) <= 1
+    bad = _project(tmp_path / "b", wav, motion, portrait=True, settings={"fps": 1e9, "resolution": 160})
+    video = tmp_path / "bad.mp4"
+    assert main(["render", str(bad), "--out", str(video)]) == 0, capsys.readouterr().err
+    assert abs(probe_video(video)["frames"] - 3 * 25) <= 1

@@ -96,9 +96,37 @@ def open_for_cli(path: str | Path, dest: str | Path, *, need_motion: bool = Fals
     return project
 
 
+SETTING_OF_OPTION = {"backend": "backend", "resolution": "resolution", "fps": "fps", "blink_rate": "blink_rate",
+                     "seed": "render_seed"}
+"""render option -> the project setting the studio saves it as."""
+
+
+def saved_render_settings(project) -> dict:
+    """The render settings the studio saved in ``project`` (checked; a value out of range is left
+    out, so the command's default stands in for it)."""
+    from pipeline import validation as check
+
+    checks = {"backend": lambda v: v if v in ("warp", "diffusion") else None,
+              "resolution": check.check_resolution, "fps": check.check_fps,
+              "blink_rate": check.check_blink_rate, "seed": check.check_seed}
+    out = {}
+    for option, key in SETTING_OF_OPTION.items():
+        value = project.settings.get(key)
+        if value is None:
+            continue
+        try:
+            value = checks[option](value)
+        except ValueError:
+            continue
+        if value is not None:
+            out[option] = value
+    return out
+
+
 def render_project(args: argparse.Namespace, render: Callable[[argparse.Namespace], int]) -> int:
-    """`render PROJECT.zip`: the project's portrait, speech, motion and speech text, rendered with the
-    command's options (their defaults are the studio's). Motion is generated when it has none."""
+    """`render PROJECT.zip`: the project's portrait, speech, motion and speech text, rendered with its
+    saved render settings (backend, size, fps, blinks, seed) unless the command gives them. Motion
+    is generated when it has none."""
     if Path(args.portrait).suffix.lower() != ".zip":
         raise ValueError("render needs PORTRAIT AUDIO, or one PROJECT.zip saved by the studio")
     if args.audio is not None:
@@ -116,6 +144,9 @@ def render_project(args: argparse.Namespace, render: Callable[[argparse.Namespac
             args.transcript = project.transcript
         args.articulation = project.articulation if args.articulation is None else args.articulation
         args.language = project.language if args.language is None else args.language
+        for name, value in saved_render_settings(project).items():     # the command's options win
+            if getattr(args, name, None) is None:
+                setattr(args, name, value)
         return render(args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
