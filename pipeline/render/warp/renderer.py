@@ -34,9 +34,9 @@ from .fill import background_plate, pyramid_fill
 from .limbs import cut_body
 from .raster import rasterize
 from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
-from .skeleton import BONE_INDEX, BONES, bone_transforms, build_rest_skeleton
+from .skeleton import BONE_INDEX, BONES, bone_transforms, build_rest_skeleton, unfold_weight
 from .skinning import apply_skin
-from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube, stretch_weight
+from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
@@ -202,7 +202,7 @@ class WarpRenderer:
         lo, hi = used.min(0), used.max(0)
         mix, ends = 0.0, None
         if layer.tube is not None and (mesh.tri_bone[tris] == layer.bone).any():
-            mix = stretch_weight(transforms[layer.bone], *self.rest.segments[layer.bone])
+            mix = unfold_weight(transforms[layer.bone], *self.rest.segments[layer.bone])
             if mix > 0:
                 m = transforms[layer.bone]
                 ends = [m[:, :2] @ p + m[:, 2] for p in self.rest.segments[layer.bone]]

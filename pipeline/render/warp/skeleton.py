@@ -53,10 +53,21 @@ TORSO_WEIGHTS = np.array([1.0, 1.0, 0.15, 0.15])
 TYPICAL_LENGTH = {"left_upper_arm": 0.8, "right_upper_arm": 0.8, "left_forearm": 0.68, "right_forearm": 0.68}
 """A limb's 2D length in shoulder widths when it lies in the image plane (adult proportions)."""
 UNFOLD_START, UNFOLD_FULL = 1.05, 1.6
-"""An end-on forearm stretched this far (start .. full) has unfolded: its hand follows its direction
-(the same range in which the renderer's forearm tube takes over, stretch.py)."""
+"""A limb stretched this far along itself (start .. full) has unfolded: the renderer's forearm
+tube takes over from the photo's texture (stretch.py) and the hand follows the forearm."""
 HAND_EXTENSION = 0.45
 """Without hand keypoints the hand is the forearm extended by this share of its length."""
+
+
+def unfold_weight(transform: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """How far the bone a -> b mapped by ``transform`` (2x3) has unfolded, 0..1 (UNFOLD_START ..
+    UNFOLD_FULL of its rest length)."""
+    v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
+    length = float(np.hypot(*v))
+    if length < 1e-6:
+        return 0.0
+    stretch = float(np.hypot(*(np.asarray(transform)[:, :2] @ v))) / length
+    return float(np.clip((stretch - UNFOLD_START) / (UNFOLD_FULL - UNFOLD_START), 0.0, 1.0))
 
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray, scale_limits: tuple[float, float],
@@ -289,14 +300,11 @@ def bone_transforms(rest: RestSkeleton, keypoints: np.ndarray, scores: np.ndarra
                 torso_turn = _angle_of(out[0][:, :2])
                 angle = torso_turn + (1.0 - end_on[fore]) * _wrap(_angle_of(turn) - torso_turn)
                 # ... until it unfolds: then the hand continues the forearm's direction now
-                a0, b0 = rest.segments[fore]
-                fa, fb = (parent[:, :2] @ p + parent[:, 2] for p in (a0, b0))
-                rest_len = float(np.hypot(*(b0 - a0)))
-                unfold = float(np.clip((float(np.hypot(*(fb - fa))) / max(rest_len, 1e-6) - UNFOLD_START)
-                                       / (UNFOLD_FULL - UNFOLD_START), 0.0, 1.0))
+                unfold = unfold_weight(parent, *rest.segments[fore])
+                fore_now = parent[:, :2] @ (rest.segments[fore, 1] - rest.segments[fore, 0])
                 hand_axis = rest.segments[i, 1] - start0
-                if unfold > 0 and float(np.hypot(*hand_axis)) > 1e-6 and float(np.hypot(*(fb - fa))) > 1e-6:
-                    along = float(np.arctan2(*(fb - fa)[::-1]) - np.arctan2(*hand_axis[::-1]))
+                if unfold > 0 and float(np.hypot(*hand_axis)) > 1e-6 and float(np.hypot(*fore_now)) > 1e-6:
+                    along = float(np.arctan2(*fore_now[::-1]) - np.arctan2(*hand_axis[::-1]))
                     angle = angle + unfold * _wrap(along - angle)
                 turn = _rotation(angle)
             out[i] = _rigid_about(start0, start1, turn * torso_scale)

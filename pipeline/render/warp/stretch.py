@@ -16,26 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .skeleton import UNFOLD_FULL as STRETCH_FULL
-from .skeleton import UNFOLD_START as STRETCH_START
-
-"""The profile texture starts showing at this stretch and fully replaces the photo at the next."""
-
-
-def stretch_weight(transform: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    """How far the profile texture replaces the photo for a bone mapped by ``transform`` (2x3)."""
-    v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
-    length = float(np.hypot(*v))
-    if length < 1e-6:
-        return 0.0
-    stretch = float(np.hypot(*(np.asarray(transform)[:, :2] @ v))) / length
-    return float(np.clip((stretch - STRETCH_START) / (STRETCH_FULL - STRETCH_START), 0.0, 1.0))
-
-
 TUBE_HALF_WIDTH = (0.065, 0.105)
 """A forearm's half width, as a share of the shoulder width (wrist to below the elbow, adults)."""
-
-
 TAPER = 0.25
 """The tube is this share of its half width wider at the elbow than at the wrist."""
 SAME_MATERIAL = 30.0
@@ -138,25 +120,24 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     upper arm by the elbow, the same sleeve or skin) with a cylinder's shading. Bare skin takes the
     brightness of ``skin`` (H, W bool, the hand).
     """
-    h, w = opaque.shape
-    v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
-    length = float(np.hypot(*v))
     if half_width < 1:
         return None
+    v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
+    length = float(np.hypot(*v))
     u = v / length if length > 1e-6 else np.array([0.0, 1.0])
     n = np.array([-u[1], u[0]])
-    ys, xs = np.mgrid[0:h, 0:w]
-    dx, dy = xs - a[0], ys - a[1]
-    along = dx * u[0] + dy * u[1]
-    across = dx * n[0] + dy * n[1]
     soft = max(feather_px, 0.5)
     bins = int(np.ceil(half_width * (1.0 + TAPER / 2)))
     offsets = np.arange(-bins, bins + 1)
     roundness = np.sqrt(np.clip(1.0 - (offsets / (bins + 0.5)) ** 2, 0.0, 1.0))
     hand = np.median(image[skin].astype(np.float64), axis=0) if skin.sum() >= 20 else None
     near = np.median(image[nearby].astype(np.float64), axis=0) if nearby is not None and nearby.sum() >= 20 else None
-    src = opaque & (np.abs(across) <= half_width) & (along > -soft) & (along < length + soft)
-    sy, sx = np.nonzero(src)
+    # the forearm's own pixels: opaque, within its half width of the bone, along its length
+    sy, sx = np.nonzero(opaque)
+    along = (sx - a[0]) * u[0] + (sy - a[1]) * u[1]
+    across = (sx - a[0]) * n[0] + (sy - a[1]) * n[1]
+    inside = (np.abs(across) <= half_width) & (along > -soft) & (along < length + soft)
+    sy, sx, across = sy[inside], sx[inside], across[inside]
     colours = image[sy, sx].astype(np.float64)
     bare = False
     if hand is not None and len(colours):
@@ -165,11 +146,11 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
         is_skin = _chroma_distances(colours, hand) < SKIN_CHROMA
         bare = bool(is_skin.mean() >= 0.35)
         keep = is_skin if bare else ~is_skin
-        sy, sx, colours = sy[keep], sx[keep], colours[keep]
+        across, colours = across[keep], colours[keep]
     profile = np.zeros((len(offsets), 3))
     have = np.zeros(len(offsets), bool)
     if len(colours):
-        off = np.clip(np.round(across[sy, sx]).astype(np.int64) + bins, 0, len(offsets) - 1)
+        off = np.clip(np.round(across).astype(np.int64) + bins, 0, len(offsets) - 1)
         for k in np.unique(off):
             sel = off == k
             if sel.sum() >= 3:
