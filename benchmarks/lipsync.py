@@ -3,10 +3,12 @@
 Prints a table, then one machine-readable line:
 phone_error_rate=<f> mouth_energy_r=<f> mouth_viseme_r=<f> bilabial_closure=<f> rounding_ratio=<f> chin_ssim=<f>
 
-Speech: jfk.flac with its known text, the three zh_*.wav clips (first SECONDS_ZH s; Mandarin, so
-the mouth comes from the spectral fallback) and two sentences synthesised with espeak-ng word by
-word (so the true word times are known). Each clip is rendered at 512 px with one of three shared
-portraits holding its own pose, every frame measured with mediapipe's FaceMesh:
+Speech: jfk.flac with its known text and again without it (so the phones are recognised), the
+three zh_*.wav clips (first SECONDS_ZH s) with the language set to Mandarin as a user picks it in
+the studio (so the mouth comes from the spectral fallback), and two sentences synthesised with
+espeak-ng word by word (so the true word times are known). Every clip is rendered at 512 px with
+each of three shared portraits holding its own pose (the same speech reads differently on
+different faces), every frame measured with mediapipe's FaceMesh:
 
 - phone_error_rate: pocketsphinx's phone recognition against the phones of the known text
   (its dictionary pronunciation, as aligned); word timing error: the aligned word boundaries
@@ -86,15 +88,16 @@ def _espeak_words(sentence: str, rate: int = 16000):
 
 
 def clips():
-    """(name, audio, known text or None, true word times or None)."""
+    """(name, audio, known text or None, true word times or None, language or None)."""
     from pipeline.audio import load_audio
 
-    out = [("jfk", load_audio(DATA / "speech" / "jfk.flac"), JFK_TEXT, None)]
+    jfk = load_audio(DATA / "speech" / "jfk.flac")
+    out = [("jfk", jfk, JFK_TEXT, None, None), ("jfk_no_text", jfk, None, None, None)]
     for k, sentence in enumerate(SYNTHETIC):
         audio, truth = _espeak_words(sentence)
-        out.append((f"espeak_{k}", audio, sentence, truth))
+        out.append((f"espeak_{k}", audio, sentence, truth, None))
     for path in sorted((DATA / "speech").glob("zh_*.wav")):
-        out.append((path.stem, load_audio(path).slice(0.0, SECONDS_ZH), None, None))
+        out.append((path.stem, load_audio(path).slice(0.0, SECONDS_ZH), None, None, "zh"))
     return out
 
 
@@ -239,14 +242,15 @@ def main(argv: list[str] | None = None) -> None:
     closed_hits, rounded_w, wide_w, ssims, ssims_measured = [], [], [], [], []
     rounded_inner, wide_inner = [], []
     sources, t_render, t_measure, t_speech = [], 0.0, 0.0, 0.0
-    for k, (name, audio, text, truth) in enumerate(all_clips):
-        pname = PORTRAITS[k % len(PORTRAITS)]
+    runs = [(clip, pname) for clip in all_clips for pname in PORTRAITS]
+    for (name, audio, text, truth, language), pname in runs:
         renderer, portrait = renderers[pname], portraits[pname]
         ref, ref_grey, ref_pts, rest_open = rest[pname]
         n = int(round(audio.duration_s * VIDEO_FPS))
+        first = pname == PORTRAITS[0]
         t0 = time.perf_counter()
-        track = mouth_track(audio, VIDEO_FPS, n, text)
-        if text is not None:
+        track = mouth_track(audio, VIDEO_FPS, n, text, language=language)
+        if text is not None and first:
             rec = recognise(audio.samples, audio.sample_rate)
             if track.source == "aligned":
                 pers.append(phone_error_rate([p[0] for p in track.phones], [p[0] for p in rec.phones]))
@@ -254,7 +258,8 @@ def main(argv: list[str] | None = None) -> None:
                 timing += [abs(a[1] - b[1]) for a, b in zip(track.words, truth)]
                 timing += [abs(a[2] - b[2]) for a, b in zip(track.words, truth)]
         t_speech += time.perf_counter() - t0
-        sources.append(f"{name}:{track.source}")
+        if first:
+            sources.append(f"{name}:{track.source}")
         poses = WholeBodyPose(np.repeat(portrait.pose.keypoints, n, 0), np.repeat(portrait.pose.scores, n, 0),
                               portrait.pose.image_size, VIDEO_FPS)
         t0 = time.perf_counter()
@@ -308,14 +313,14 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"| {'measure':<52} | {'value':>16} |")
     print(f"|{'-' * 54}|{'-' * 18}|")
-    _row("clips / frames", f"{len(all_clips)} / {total_frames}")
+    _row("clips x portraits / frames", f"{len(all_clips)} x {len(PORTRAITS)} / {total_frames}")
     _row("portraits", ", ".join(p.split("_")[-1] for p in PORTRAITS))
     for s in sources:
         _row("mouth source", s)
     _row("phone error rate (recogniser vs known text)", f"{per:.3f}")
     _row("word timing error (alignment, synthetic, ms)", f"{wte:.0f}")
-    for (name, *_), a, b in zip(all_clips, r_energy, r_visemes):
-        _row(f"{name}: mouth r energy / r viseme", f"{a:.3f} / {b:.3f}")
+    for ((name, *_), pname), a, b in zip(runs, r_energy, r_visemes):
+        _row(f"{name} @ {pname.split('_')[-1]}: mouth r energy / r viseme", f"{a:.3f} / {b:.3f}")
     _row("mouth opening vs energy (Pearson r, mean)", f"{re:.3f}")
     _row("mouth opening vs viseme jaw (Pearson r, mean)", f"{rv:.3f}")
     _row("bilabial closure (share of MBP segments)", f"{closure:.3f} ({len(closed_hits)})")
