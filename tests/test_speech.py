@@ -275,3 +275,14 @@ def test_recognised_closures_must_be_heard():
     out = closures_heard(segs, level)
     assert [n for n, _, _ in out] == ["AA", "TDN", "AA", "MBP", "AA"]
     assert [(a, b) for _, a, b in out] == [(a, b) for _, a, b in segs]
+
+
+def test_chinese_transcript_picks_the_spectral_path(shared_data):
+    path = sorted((shared_data / "speech").glob("zh_*.wav"))[0]
+    clip = load_audio(path).slice(0.0, 2.0)
+    n = int(np.ceil(clip.duration_s * FPS))
+    for language in (None, "en"):   # the studio's and the CLI's default is "en"
+        track = mouth_track(clip, FPS, n, transcript="大家好，我今天很高兴", language=language)
+        assert track.source == "spectral" and "'zh'" in track.message
+    english = mouth_track(clip, FPS, n, transcript="hello everyone", language="auto")
+    assert english.source != "spectral" or "'zh'" not in english.message

@@ -329,6 +329,13 @@ def is_english(language: str | None) -> bool:
     return lang in ("auto", "english") or lang == "en" or lang.startswith(("en-", "en_"))
 
 
+def _is_cjk(text: str) -> bool:
+    """Whether most of the letters of ``text`` are CJK ideographs or kana."""
+    letters = [c for c in text if c.isalpha()]
+    cjk = sum(1 for c in letters if "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff")
+    return bool(letters) and cjk >= 0.5 * len(letters)
+
+
 def timed_units(audio: "AudioClip", transcript: str | None, language: str | None):
     """(source, words, phones, visemes, message): aligned if the transcript fits, else recognised,
     else spectral; the message says what fell back and why."""
@@ -336,6 +343,11 @@ def timed_units(audio: "AudioClip", transcript: str | None, language: str | None
     from pipeline.speech.spectral import spectral_visemes
 
     notes: list[str] = []
+    if is_english(language) and transcript and _is_cjk(transcript):
+        # a Chinese or Japanese transcript says the speech is not English (the English dictionary
+        # cannot align it, and English phones recognised in it would shut the lips at random)
+        language = "zh"
+        notes.append("the transcript is Chinese or Japanese, so the speech is not taken as English")
     if is_english(language):
         if transcript and transcript.strip():
             try:
