@@ -308,3 +308,27 @@ def test_video_bank_builder(astronaut_video, tokenizer, tmp_path):
     assert np.isfinite(built.keypoints).all()
     built.save_pretrained(tmp_path / "bank")
     assert len(RelationBank.from_pretrained(tmp_path / "bank")) == len(built)
+
+
+def test_resting_arms_keep_the_photos_posture_and_actions_take_the_motions() -> None:
+    """Near the motion's talking posture an arm bone is drawn at the photo's direction plus the
+    motion's change (a beat of +5 degrees stays +5 on the person's own pose); far from every
+    resting posture (a forearm across the body) it takes the motion's direction; a sweep never jumps."""
+    from pipeline.token2pose.fit import REST_POSTURES_DEG, posture_offsets
+
+    upper = BONES.index((B["left_elbow"], B["left_wrist"]))   # the forearm: its resting postures lie far apart
+    talking = np.radians(REST_POSTURES_DEG["talking"][1])
+    start = np.zeros(len(BONES))
+    start[upper] = np.radians(45.0)                 # the photo: forearm pointing down and out
+    shown = np.ones(len(BONES), bool)
+    sweep = np.radians(np.linspace(-180.0, 180.0, 3601))
+    angles = np.zeros((len(sweep) + 2, len(BONES)))
+    angles[:-2, upper] = sweep
+    angles[-2:, upper] = [talking + np.radians(5.0), np.radians(170.0)]   # a beat; across the body
+    drawn = angles + posture_offsets(angles, start, shown)
+    assert np.degrees(drawn[-2, upper]) == pytest.approx(50.0, abs=1e-6)
+    assert np.degrees(drawn[-1, upper]) == pytest.approx(170.0, abs=1e-6)
+    assert np.degrees(np.abs(np.diff(drawn[:-2, upper]))).max() < 0.5
+    # a bone whose photo direction is unknown keeps the motion's direction
+    unknown = posture_offsets(angles, start, np.zeros(len(BONES), bool))
+    assert not unknown.any()

@@ -33,7 +33,7 @@ from pipeline.token2pose.mapping import NUM_BODY_FEET
 from pipeline.token2pose.project import HAND_LENGTH_M, TEMPLATE_HANDS, canonical_face, project_body
 from pipeline.token2pose.resample import interpolate, sample_positions, smooth_time
 from pipeline.token2pose.tree2d import (BONES, HIP_MID, LEG_KEYPOINTS, NECK, bone_angles, bone_lengths_2d,
-                                        rebuild, with_virtual)
+                                        rebuild, with_virtual, wrap)
 
 EASE_SECONDS = 0.5
 MIN_SCORE = 0.3
@@ -236,6 +236,74 @@ def forearm_shares(motion: np.ndarray, person: PersonModel) -> np.ndarray:
     return out
 
 
+_ARM_BONES = tuple(BONES.index(bone) for bone in (
+    (B["left_shoulder"], B["left_elbow"]), (B["left_elbow"], B["left_wrist"]),
+    (B["right_shoulder"], B["right_elbow"]), (B["right_elbow"], B["right_wrist"])))
+REST_POSTURES_DEG = {
+    "talking": (62.0, -32.0, 118.0, -148.0),
+    "standing": (80.0, 80.0, 100.0, 100.0),
+}
+"""The motion's resting postures: the mean on-screen direction (degrees, image y down; 90 = straight
+down) of the left upper arm, left forearm, right upper arm and right forearm. "talking": audio-driven
+motion of the shipped generator through the relation bank (the shared speech, two seeds, two
+portraits: 1,984 frames; the upper arms stay within +-4 degrees of it while talking, the forearms
+within +-20): upper arms abducted ~28 degrees, forearms raised outward, a posture few photos share.
+"standing": the generator's "a person stands idle", arms hanging (also where actions end)."""
+POSTURE_KEEP_DEG = (30.0, 80.0)
+"""A bone within the first of these of a resting direction keeps the photo's posture in full,
+beyond the second it takes the motion's own direction; smoothly in between."""
+
+
+def _posture_weights(angles: np.ndarray) -> dict[str, np.ndarray]:
+    """Per resting posture, (T, 4) closeness of the four arm bones to it (1 near, 0 far)."""
+    lo, hi = np.radians(POSTURE_KEEP_DEG)
+    out = {}
+    for name, refs in REST_POSTURES_DEG.items():
+        dev = np.abs(wrap(angles[:, list(_ARM_BONES)] - np.radians(refs)[None, :]))
+        x = np.clip((dev - lo) / (hi - lo), 0.0, 1.0)
+        out[name] = 1.0 - x * x * (3.0 - 2.0 * x)
+    return out
+
+
+def posture_keep(angles: np.ndarray) -> np.ndarray:
+    """(T, n_bones) how much of the photo's posture each arm bone keeps: 1 near one of the motion's
+    resting postures, 0 far from all of them (see :data:`POSTURE_KEEP_DEG`), 0 for other bones."""
+    out = np.zeros_like(angles)
+    out[:, list(_ARM_BONES)] = np.max(np.stack(list(_posture_weights(angles).values())), axis=0)
+    return out
+
+
+def posture_offsets(angles: np.ndarray, start: np.ndarray, keep_photo: np.ndarray) -> np.ndarray:
+    """(T, n_bones) angle offsets that carry the photo's arm posture into the motion's resting ones.
+
+    The motion's bone directions are absolute, so a photo whose arms rest differently from the
+    motion's talking posture (arms at the sides, hands held in front) would swing its arms out to
+    that posture within the first half second, opening the torso's sides and unfolding
+    foreshortened forearms at every beat, and drop them to hanging straight whenever an action
+    ends. While an arm bone stays near a resting posture, it is drawn at the photo's direction plus
+    the motion's change from that posture (beats and small gestures keep their rhythm on the
+    person's own pose); as the motion takes it far from every resting posture (a raised or
+    pointing arm, an asked-for action) the offset fades, so actions reach the directions they ask
+    for. Between two resting postures the offsets blend by closeness, so nothing jumps.
+    ``keep_photo``: (n_bones,) bool, the bones whose photo direction is known.
+    """
+    weights = _posture_weights(angles)
+    keep = np.max(np.stack(list(weights.values())), axis=0)                     # (T, 4)
+    total = np.maximum(sum(weights.values()), 1e-9)
+    offset = np.zeros((len(angles), len(_ARM_BONES)))
+    for name, refs in REST_POSTURES_DEG.items():
+        offset += weights[name] * wrap(start[list(_ARM_BONES)] - np.radians(refs))[None, :]
+    out = np.zeros_like(angles)
+    out[:, list(_ARM_BONES)] = keep * offset / total * keep_photo[list(_ARM_BONES)][None, :]
+    return out
+
+
+TALKING_LENGTH_DAMP = 0.75
+"""Share of a forearm's change of drawn length (foreshortening) that is taken out while it keeps
+the photo's posture: a forearm the photo shows pointing at the camera stays so through the beats
+of speech instead of unfolding into a limb the photo never showed; actions unfold it in full."""
+
+
 def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement: np.ndarray,
                     portrait: PortraitAnalysis, camera: WeakPerspectiveCamera, *, fps: float,
                     motion_hands: bool = False, ease_seconds: float = EASE_SECONDS,
@@ -259,12 +327,20 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     # and so do bones that leave the frame (a forearm whose wrist is below the picture points where
     # the detector placed the wrist outside it, not where the motion's first frame has it).
     angles = angles + 2 * np.pi * np.round((start - angles[0]) / (2 * np.pi))
+    keep = posture_keep(angles)   # the motion's own directions, at its rate like the forearm shares
+    angles = angles + posture_offsets(angles, start, person.shown)
     positions = sample_positions(len(motion), src_fps, fps)
     times = np.arange(len(positions)) / fps
     weight = ease(times, ease_seconds)[:, None]
     angles = start + weight * (interpolate(angles, positions) - start)
     root = person.tree[NECK] + interpolate(displacement - displacement[:1], positions)
-    full_lengths = person.lengths * interpolate(forearm_shares(motion, person), positions)
+    shares = forearm_shares(motion, person)
+    photo_share = np.clip(person.start_lengths / np.maximum(person.lengths, 1e-9), MIN_FOREARM_SHARE, 1.0)
+    forearms = np.zeros(len(BONES), bool)
+    forearms[list(FOREARM_BONE.values())] = True
+    damp = TALKING_LENGTH_DAMP * keep * (person.shown & forearms)
+    shares = photo_share + (shares - photo_share) * (1.0 - damp)
+    full_lengths = person.lengths * interpolate(shares, positions)
     lengths = person.start_lengths + weight * (full_lengths - person.start_lengths)
     tree = rebuild(root, angles, lengths)
 
