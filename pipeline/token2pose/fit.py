@@ -320,15 +320,15 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     # or the motion's longest, whichever is more; the clip alone is no reference when its
     # windows come from several template clips, or when it never shows the limb side-on.
     angles = steady_angles(with_virtual(motion), person.lengths / person.torso_px)   # (T, n_bones), unwrapped
-    start = np.where(person.shown | _outside_ends(portrait, person), bone_angles(_with_outside_ends(portrait, person)),
-                     angles[0])
+    directed = person.shown | _outside_ends(portrait, person)   # bones whose photo direction is known
+    start = np.where(directed, bone_angles(_with_outside_ends(portrait, person)), angles[0])
     # Bones the photo does not show start from the motion's own first direction; shown ones ease
     # from the photo (angle and length: a limb seen end-on grows to its full length as it turns),
     # and so do bones that leave the frame (a forearm whose wrist is below the picture points where
     # the detector placed the wrist outside it, not where the motion's first frame has it).
     angles = angles + 2 * np.pi * np.round((start - angles[0]) / (2 * np.pi))
     keep = posture_keep(angles)   # the motion's own directions, at its rate like the forearm shares
-    angles = angles + posture_offsets(angles, start, person.shown)
+    angles = angles + posture_offsets(angles, start, directed)
     positions = sample_positions(len(motion), src_fps, fps)
     times = np.arange(len(positions)) / fps
     weight = ease(times, ease_seconds)[:, None]
@@ -338,7 +338,7 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     photo_share = np.clip(person.start_lengths / np.maximum(person.lengths, 1e-9), MIN_FOREARM_SHARE, 1.0)
     forearms = np.zeros(len(BONES), bool)
     forearms[list(FOREARM_BONE.values())] = True
-    damp = TALKING_LENGTH_DAMP * keep * (person.shown & forearms)
+    damp = TALKING_LENGTH_DAMP * keep * (directed & forearms)
     shares = photo_share + (shares - photo_share) * (1.0 - damp)
     full_lengths = person.lengths * interpolate(shares, positions)
     lengths = person.start_lengths + weight * (full_lengths - person.start_lengths)

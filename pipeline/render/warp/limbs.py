@@ -241,7 +241,10 @@ def _torso_outline_fill(core: np.ndarray, limbs: np.ndarray, top: int, bottom: i
         left[0] = lo_side[0] + 0.4 * margin
     if not np.isfinite(right[0]):
         right[0] = hi_side[0] - 0.4 * margin
-    for edge, prior in ((left, lo_side + 0.4 * margin), (right, hi_side - 0.4 * margin)):
+    # a side the arm hides from armpit to hip lies on the shoulder-to-hip line: an arm that the
+    # photo holds against the body covers about half its own width of torso, so a few degrees of
+    # swing uncover shirt, not a wedge of background
+    for edge, prior in ((left, lo_side), (right, hi_side)):
         ok = np.isfinite(edge)
         edge[:] = np.interp(rows, rows[ok], edge[ok]) if ok.sum() >= 2 else prior
     span = max(3, len(rows) // 40) | 1
