@@ -382,3 +382,25 @@ def test_an_arm_against_the_body_is_cut_at_the_crease_not_at_a_mirrored_sleeve()
     assert poly_plain[:, 0].max() > 42                      # mirrored: 14 px into the torso
     assert 36 <= poly_crease[:, 0].max() <= 40              # stops at the crease (x = 38)
     assert poly_crease[:, 0].min() == poly_plain[:, 0].min()   # the outer side is untouched
+
+
+def test_background_plate_continues_the_rows_that_a_person_hides() -> None:
+    """Behind a person the background's lines run across (desk tops, a board's frame): the plate
+    carries them into the hole's margins, where an arm uncovers strips, instead of a grey blur."""
+    from pipeline.render.warp.fill import background_plate, pyramid_fill
+
+    h, w = 160, 200
+    rows = (np.arange(h) // 10) % 2                                      # horizontal stripes
+    image = np.repeat(np.where(rows[:, None, None], [200, 170, 120], [60, 90, 140]), w, axis=1).astype(np.uint8)
+    person = np.zeros((h, w), np.float32)
+    person[20:, 70:130] = 1.0
+    plate = background_plate(image, person, grow_px=3)
+    smooth = pyramid_fill(image, person > 0.5)
+    strip = (slice(30, h), slice(62, 82))                                # beside the hole's left side
+    err_plate = np.abs(plate[strip].astype(float) - image[strip]).mean()
+    err_smooth = np.abs(smooth[strip].astype(float) - image[strip]).mean()
+    assert err_plate < 0.5 * err_smooth, (err_plate, err_smooth)
+    assert err_plate < 15.0
+    # the photo outside the hole is untouched
+    far = (slice(0, h), slice(0, 50))
+    assert np.array_equal(plate[far], image[far])

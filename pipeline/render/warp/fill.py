@@ -9,7 +9,10 @@ refined level by level back up. It continues colours and soft gradients from eve
 once, like the defocused backgrounds of most portraits, with no streaks, and costs milliseconds.
 A little of the surrounding grain is added back so the fill does not read as a flat smear.
 The fill may draw only from ``known`` pixels, so the shirt behind an arm is made of shirt, not
-of the background beside it.
+of the background beside it. Over a large hole (the background behind the whole person) the
+average of everything around is a grey ghost of the person; there the rows carry the background in
+from the hole's sides (``row_continuation``), so desk tops and wall lines continue into the strips
+an arm uncovers.
 """
 
 from __future__ import annotations
@@ -71,4 +74,62 @@ def background_plate(image: np.ndarray, person: np.ndarray, grow_px: int,
         cv2.MORPH_ELLIPSE, (2 * grow_px + 1, 2 * grow_px + 1))) > 0
     # the person's soft edge is neither background nor person: do not learn colours from it
     edge = cv2.dilate((person > 0.05).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    return pyramid_fill(image, hole, known=~edge)
+    smooth = pyramid_fill(image, hole, known=~edge)
+    return row_continuation(image, smooth, hole | edge)
+
+
+ROW_REACH = 0.45
+"""How far into the hole (a share of the image width) the rows carry the background in from the
+hole's sides before the smooth fill takes over."""
+
+
+def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``smooth`` with the hole's margins continued along the rows from the nearer side.
+
+    What an arm uncovers is a strip beside the torso, a few dozen pixels from the background the
+    photo shows in the same rows; behind a person the background's lines mostly run across
+    (desk tops, a board's frame, the floor line), so each row carries its own background in from
+    the hole's sides: the nearer side's colour (the median of a few pixels outside the hole,
+    steadied over neighbouring rows), fading into the smooth push-pull fill with the distance.
+    The strips keep the edges that the smooth fill blurs away; the hole's middle, which no motion
+    uncovers for long, stays smooth. Image borders are no side (nothing to continue).
+    """
+    hole = np.asarray(hole, bool)
+    h, w = hole.shape
+    if not hole.any():
+        return smooth
+    img = image.astype(np.float32)
+    reach = max(4.0, ROW_REACH * w)
+    # per row: distance to the hole's left and right sides, and the colour just outside each
+    cols = np.arange(w)
+    big = float(4 * w)
+    left_x = np.where(~hole, cols[None, :], -1)
+    left_x = np.maximum.accumulate(left_x, axis=1)                       # last non-hole x at or before
+    right_x = np.where(~hole, cols[None, :], w)
+    right_x = np.minimum.accumulate(right_x[:, ::-1], axis=1)[:, ::-1]    # first non-hole x at or after
+    pad = 3
+    # colour outside each side: median over the `pad` pixels beyond it (in the row), then a
+    # vertical median over 5 rows so single noisy pixels do not become streaks
+    stack = np.stack([np.pad(img, ((0, 0), (pad, pad), (0, 0)), mode="edge")[:, k:k + w] for k in range(2 * pad + 1)])
+    left_col = np.median(stack[:pad + 1], axis=0)                         # x-pad .. x
+    right_col = np.median(stack[pad:], axis=0)                            # x .. x+pad
+    left_col = cv2.medianBlur(np.clip(left_col, 0, 255).astype(np.uint8), 5).astype(np.float32)
+    right_col = cv2.medianBlur(np.clip(right_col, 0, 255).astype(np.uint8), 5).astype(np.float32)
+    rows = np.arange(h)[:, None]
+    lx, rx = np.clip(left_x, 0, w - 1), np.clip(right_x, 0, w - 1)
+    from_left, from_right = left_col[rows, lx], right_col[rows, rx]
+    dl = np.where(left_x >= 0, cols[None, :] - left_x, big).astype(np.float32)
+    dr = np.where(right_x < w, right_x - cols[None, :], big).astype(np.float32)
+    # both sides known: interpolated across the run (no seam where the nearer side changes)
+    wl = np.where(dl < big, 1.0 / np.maximum(dl, 1.0), 0.0)[..., None]
+    wr = np.where(dr < big, 1.0 / np.maximum(dr, 1.0), 0.0)[..., None]
+    side = (wl * from_left + wr * from_right) / np.maximum(wl + wr, 1e-9)
+    dist = np.minimum(dl, dr)
+    alpha = np.clip(1.0 - dist / reach, 0.0, 1.0) ** 1.5
+    alpha[~hole] = 0.0
+    out = smooth.astype(np.float32)
+    # the smooth fill's grain rides on the continued rows too
+    grain = out - cv2.GaussianBlur(out, (0, 0), 1.5)
+    blended = alpha[..., None] * (side + grain) + (1.0 - alpha[..., None]) * out
+    out[hole] = blended[hole]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)

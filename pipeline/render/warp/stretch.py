@@ -164,10 +164,12 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     if have.mean() >= 0.5:
         profile = _smooth_profile(profile, have, sigma=0.25 * half_width)
         if bare:
-            # the end-on blob is mostly the shadowed underside of the arm; an unfolded forearm
-            # faces the light like the hand does, so it takes the hand's brightness
-            profile *= (_luma(hand) / max(_luma(np.median(profile, axis=0)), 1.0))
-            profile *= (0.9 + 0.1 * roundness[:, None]) / 0.97    # still a round limb
+            # the end-on blob is mostly the shadowed underside of the arm, darker and redder than
+            # skin in the light; an unfolded forearm faces the light like the hand does, so it takes
+            # the hand's colour, with the blob's light and shade across it and a round limb's falloff
+            lumas = profile @ np.array([0.299, 0.587, 0.114])
+            shade = np.clip(lumas / max(float(np.median(lumas)), 1.0), 0.85, 1.1)
+            profile = hand[None, :] * shade[:, None] * ((0.86 + 0.14 * roundness[:, None]) / 0.96)
     else:
         # the photo shows (almost) none of it: skin like the hand's, or the sleeve by the elbow,
         # shaded as a cylinder
