@@ -228,7 +228,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.pose_video and args.backend == "diffusion":
         print(f"wrote {args.pose_video} (the pose maps the model was given)")
     elif args.pose_video:
-        from pipeline.video.pose_video import write_pose_video
+        from pipeline.render.pose_video import write_pose_video
 
         print(f"wrote {write_pose_video(t2p.pose, clip, args.pose_video)}")
     return 0
@@ -239,7 +239,7 @@ TRAINERS: dict[str, str] = {
     "generator-text": "pipeline.train.generator_text",
     "generator-audio": "pipeline.train.generator_audio",
     "action-classifier": "pipeline.train.action_classifier",
-    "cospeech-pairs": "pipeline.cospeech.pairs",
+    "cospeech-pairs": "pipeline.data.synthetic.cospeech.pairs",
     "retrieval-evaluator": "pipeline.train.retrieval",
     "full-scale": "pipeline.train.full_scale",
 }
@@ -353,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except RuntimeError as err:           # backend unavailable, ffmpeg failure, cancelled render
         from pipeline.render.backends import BackendUnavailable
-        from pipeline.video import RenderCancelled, VideoError
+        from pipeline.jobs import RenderCancelled
+        from pipeline.video import VideoError
 
         if isinstance(err, (BackendUnavailable, RenderCancelled, VideoError)):
             print(f"error: {err}", file=sys.stderr)

@@ -25,7 +25,7 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     from pipeline.render.backends import available_backends, render
     from pipeline.render.warp.depth import depth_for_motion
     from pipeline.token2pose import translate
-    from pipeline.video import RenderCancelled
+    from pipeline.jobs import RenderCancelled
 
     blank = (None, "")                              # typed numbers first: nothing starts with a bad one
     fps = check.check_fps(VIDEO_FPS if fps in blank else fps)
@@ -98,7 +98,7 @@ def export_motion(session: DirectorSession | None) -> tuple:
     from pipeline.motion.bvh import write_bvh
     from pipeline.portrait.wholebody import write_pose_json
     from pipeline.project.motion_file import write_motion_npz
-    from pipeline.video.pose_video import write_pose_video
+    from pipeline.render.pose_video import write_pose_video
 
     session = _need_motion(session)
     r = session.result

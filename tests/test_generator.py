@@ -327,7 +327,7 @@ def test_segment_borders_do_not_jump(models):
     """Bound (model card): the fastest frame step within 2 frames of a segment border is at most
     1.5x the fastest step inside the segments (measured <= 1.13x on 9 runs of 12-60 s)."""
     from pipeline.motion.generate import generate
-    from pipeline.motion.generator.bench import border_velocity, segments_for
+    from benchmarks.motion_inputs import border_velocity, segments_for
 
     audio = speechlike(12.0, seed=1)
     res = generate((16000, audio), segments_for(12.0, 3.0), seed=0, models=models)

@@ -179,7 +179,7 @@ def run_export(args: argparse.Namespace) -> int:
             from pipeline.portrait.wholebody import write_pose_json
             from pipeline.speech import mouth_track
             from pipeline.token2pose import translate
-            from pipeline.video.pose_video import write_pose_video
+            from pipeline.render.pose_video import write_pose_video
 
             mouth = mouth_track(clip, VIDEO_FPS, int(np.ceil(clip.duration_s * VIDEO_FPS)),
                                 transcript=project.transcript or None, strength=project.articulation,

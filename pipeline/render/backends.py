@@ -16,7 +16,7 @@ from pipeline.audio import AudioClip, load_audio
 from pipeline.constants import VIDEO_FPS
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import WholeBodyPose
-from pipeline.video.progress import Cancel, Progress
+from pipeline.jobs import Cancel, Progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DIFFUSION_WEIGHTS_ENV = "VERSA_DIFFUSION_WEIGHTS"

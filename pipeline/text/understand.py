@@ -151,8 +151,8 @@ def _action_sides(spec, draws: int = 24) -> list[str]:
 
 def procedural_entries(draws: int = DRAWS_PER_ACTION, actions=GENERATOR_ACTIONS) -> list[VocabularyEntry]:
     """Every template of the given library actions, rendered with several parameter draws."""
-    from pipeline.motion.procedural import ACTIONS
-    from pipeline.motion.procedural.captions import render_captions
+    from pipeline.data.synthetic.procedural import ACTIONS
+    from pipeline.data.synthetic.procedural.captions import render_captions
 
     out, seen = [], set()
     for name in sorted(actions):
@@ -253,8 +253,8 @@ def _resolve_action(family: str, best_entry: VocabularyEntry, attrs: PromptAttri
 
 def _render(action: str, attrs: PromptAttributes, seed: int) -> tuple[str, str | None, list[str]]:
     """A caption in the library's wording for `action` with the asked side / count / speed."""
-    from pipeline.motion.procedural import ACTIONS
-    from pipeline.motion.procedural.captions import render_captions
+    from pipeline.data.synthetic.procedural import ACTIONS
+    from pipeline.data.synthetic.procedural.captions import render_captions
 
     spec = ACTIONS[action]
     rng = np.random.default_rng(seed)
@@ -293,7 +293,7 @@ def _render(action: str, attrs: PromptAttributes, seed: int) -> tuple[str, str |
 
 
 def _times(n: int) -> str:
-    from pipeline.motion.procedural.captions import times_phrase
+    from pipeline.data.synthetic.procedural.captions import times_phrase
 
     return times_phrase(n) or f" {n} times"
 

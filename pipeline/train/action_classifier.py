@@ -50,7 +50,7 @@ def round_trip(joints: np.ndarray) -> np.ndarray:
 
 def procedural_items(variations: int, seed: int, cache_dir: Path | None = None) -> list[Item]:
     """Fresh procedural clips (round-tripped), cached as an .npz under cache_dir when given."""
-    from pipeline.motion.procedural import action_names, sample_library
+    from pipeline.data.synthetic.procedural import action_names, sample_library
 
     cache = None
     if cache_dir is not None:

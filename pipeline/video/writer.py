@@ -28,7 +28,7 @@ import numpy as np
 from pipeline.audio import AudioClip, AudioError, load_audio, save_wav
 from pipeline.constants import VIDEO_FPS
 
-from .progress import Cancel, Progress, RenderCancelled, is_cancelled
+from pipeline.jobs import Cancel, Progress, RenderCancelled, is_cancelled
 
 
 class VideoError(RuntimeError):

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from pipeline.motion.generator.config import WEIGHTS_NAME, GeneratorConfig
+from pipeline.motion.generator.temporal_block import AudioTemporalBlock  # the temporal conv block of appendix B
 
 TEXT_PREFIX = "text."
 AUDIO_PREFIX = "audio."
@@ -80,8 +81,6 @@ class TextBranch(nn.Module):
 class AudioBranch(nn.Module):
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
-        from pipeline.audio import AudioTemporalBlock  # the temporal conv block of appendix B
-
         d = cfg.d_model
         self.temporal = AudioTemporalBlock(cfg.audio_dim, d, hidden=cfg.audio_hidden, downsample=4)
         self.pos_emb = nn.Parameter(torch.zeros(1, cfg.max_tokens, d))

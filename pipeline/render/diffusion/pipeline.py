@@ -25,7 +25,7 @@ from diffusers import UNetSpatioTemporalConditionModel
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from pipeline.video.progress import Cancel, RenderCancelled, is_cancelled
+from pipeline.jobs import Cancel, RenderCancelled, is_cancelled
 
 from .checkpoint import LoadReport, load_mimicmotion_checkpoint
 from .conditions import ConditionInjection, FrameConditions, VersaConditions, load_conditions, save_conditions

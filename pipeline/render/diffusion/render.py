@@ -26,7 +26,7 @@ from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import WholeBodyPose
 from pipeline.render.audio_drive import blink_closure, mouth_openness
 from pipeline.render.pose_maps import draw_composite_map, draw_pose
-from pipeline.video.progress import Cancel, Progress
+from pipeline.jobs import Cancel, Progress
 
 from .conditions import EXPRESSIONS, ConditionConfig, FrameConditions
 from .runtime import RuntimeOptions

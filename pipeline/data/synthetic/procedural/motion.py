@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...constants import MOTION_FPS
-from ..skeleton import REST_PELVIS_HEIGHT, REST_POSE, forward_kinematics
+from pipeline.constants import MOTION_FPS
+from pipeline.motion.skeleton import REST_PELVIS_HEIGHT, REST_POSE, forward_kinematics
 from .ik import OFFSETS, arm_ik, leg_ik, lower_root_for_reach
 from .pose import (ARM_JOINTS, HEAD, LEG_JOINTS, NECK, PELVIS, RELAXED, SPINE, arm_rotation, clamp,
                    collar_rotation, elbow_rotation, euler_rotation, local_rotations)

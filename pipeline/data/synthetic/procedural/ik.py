@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import rest_offsets
+from pipeline.motion.skeleton import rest_offsets
 from .pose import (ARM_JOINTS, KNEE_LIMITS, LEG_JOINTS, LIMITS, arm_rotation, collar_rotation,
                    elbow_rotation)
 from .rotations import MIRROR_X, frame, rot_x
