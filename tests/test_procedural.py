@@ -13,7 +13,7 @@ from pipeline.data.synthetic.procedural import (ACTIONS, ActionClip, Pose, actio
 from pipeline.data.synthetic.procedural.ik import arm_ik
 from pipeline.data.synthetic.procedural.library import build_motion
 from pipeline.data.synthetic.procedural.pose import LIMITS, RELAXED, clamp
-from pipeline.data.synthetic.procedural.rotations import angle_between
+from pipeline.motion.rotations import angle_between
 from pipeline.motion.skeleton import (FOOT_JOINT_HEIGHT, JOINT_INDEX as J, REST_PELVIS_HEIGHT,
                                       REST_POSE, bone_lengths)
 

@@ -20,7 +20,7 @@ from .easing import keyframes
 from .motion import REST_ANKLES, REST_ROOT, Motion
 from .pose import PELVIS, Pose, other, toward
 from .registry import register
-from .rotations import rot_y
+from pipeline.motion.rotations import rot_y
 
 REST = Pose()
 Vec = tuple[float, float, float]
