@@ -102,7 +102,7 @@ def load_models(checkpoint_dir: str | Path | None = None) -> Models:
                                         f"(python -m pipeline.train.generator_text / generator_audio) or restore assets/")
         tokenizer = MotionTokenizer.from_pretrained(root / TOKENIZER_SUBDIR)
         generator = DualBranchGenerator.from_pretrained(root / GENERATOR_SUBDIR)
-        cfg = generator.cfg
+        cfg = generator.config
         text = load_text_encoder(None if cfg.text_encoder in ("default", "minilm") else cfg.text_encoder)
         audio = load_audio_features(None if cfg.audio_features in ("default", "librosa") else cfg.audio_features)
         if text.dim != cfg.text_dim:
@@ -283,7 +283,7 @@ def _run(models: Models, audio_feats: np.ndarray, token_prompts: list[str | None
                 audio_tok = torch.cat([audio_tok, audio_tok[-1:].expand(n - audio_tok.shape[0], -1)])
             audio_tok = audio_tok[:n]
         opts = SamplingOptions(steps=int(steps), guidance=float(guidance),
-                               audio_guidance=float(getattr(gen.cfg, "audio_guidance", 1.0)))
+                               audio_guidance=float(getattr(gen.config, "audio_guidance", 1.0)))
         tokens = decode_windowed(gen, values, locked, cond, audio_tok=audio_tok, guided=guided,
                                  options=opts, generator=rng)
     return tokens, warnings

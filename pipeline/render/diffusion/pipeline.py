@@ -107,7 +107,7 @@ class VersaAnimatorPipeline(DiffusionPipeline):
                              f"first block has {unet.config.block_out_channels[0]}")
         self._pose_hook = PoseInjection(unet)
         self._condition_hook = ConditionInjection(unet, conditions) if conditions is not None else None
-        if conditions is not None and conditions.cfg.identity_source == "clip" and image_encoder is None:
+        if conditions is not None and conditions.config.identity_source == "clip" and image_encoder is None:
             raise ValueError("the condition module takes its identity from CLIP but there is no image encoder")
 
     # ------------------------------------------------------------------------------------- loading
@@ -210,10 +210,10 @@ class VersaAnimatorPipeline(DiffusionPipeline):
         mod, device = self.conditions, self._execution_device
         dtype = next(mod.parameters()).dtype
         face = _to_pixels(conditions.face)
-        if mod.cfg.identity_source == "clip":
+        if mod.config.identity_source == "clip":
             identity = self._clip_embed(face)
         else:
-            size = mod.cfg.face_size
+            size = mod.config.face_size
             identity = mod.identity(_resize_antialiased(face, (size, size)).to(device, dtype))
         as_t = lambda a, t=dtype: torch.as_tensor(np.asarray(a), device=device).to(t)  # noqa: E731
         return mod.tokens(identity.to(dtype), as_t(conditions.audio), as_t(conditions.mouth), as_t(conditions.blink),

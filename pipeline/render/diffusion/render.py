@@ -259,7 +259,7 @@ def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioC
         write_model_pose_video(maps, clip, pose_video, fps, cancel=cancel)
     conditions = None
     if trained:
-        conditions = frame_conditions(portrait, clip, num_frames, fps, pipe.conditions.cfg, seed=seed,
+        conditions = frame_conditions(portrait, clip, num_frames, fps, pipe.conditions.config, seed=seed,
                                       expression=expression, blink_rate_per_min=blink_rate_per_min,
                                       audio_encoder=audio_encoder)
 
