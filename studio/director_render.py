@@ -17,6 +17,7 @@ from studio import speech_text as speech
 from studio.director_motion import _need_motion
 from studio.director_session import VIEW_FIELDS, DirectorSession, _autosave, _gr, _progress
 from studio.director_view import _guard, _view, downloads_for, ok
+from studio.handler_types import FieldValue, Outputs, ProgressFn
 
 # ----------------------------------------------------------------------------- render and export
 
@@ -78,7 +79,8 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
                                                           f"{resolution} px, {fps:g} fps).")
 
 
-def render_video(backend, resolution, fps, blink_rate, seed, session, progress=None) -> tuple:
+def render_video(backend: str, resolution: FieldValue, fps: FieldValue, blink_rate: FieldValue, seed: FieldValue,
+                 session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """Render the video. Returns (session, video path, downloads, status)."""
     out = _render(backend, resolution, fps, blink_rate, seed, session, progress)
     if len(out) == len(VIEW_FIELDS):  # a failure from the guard
@@ -117,12 +119,12 @@ def export_motion(session: DirectorSession | None) -> tuple:
 
 
 @_guard("Could not export the body")
-def export_body(session: DirectorSession | None, progress=None) -> tuple:
+def export_body(session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """The body as a shaded video and an animated .glb. Returns (session, downloads, status)."""
     return body_actions.export_body(session, progress)
 
 
-def export_body_files(session: DirectorSession | None, progress=None) -> tuple:
+def export_body_files(session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """``export_body`` with the guard's failure reshaped to (session, downloads, status)."""
     try:
         out = export_body(session, progress)

@@ -59,11 +59,11 @@ class TextEncoder:
     max_tokens: int = 0
     """Longest prompt read, in the encoder's tokens (special tokens included)."""
 
-    def encode(self, prompts: list[str]):
+    def encode(self, prompts: list[str]) -> torch.Tensor:
         """(N, dim) float32 tensor of L2-normalised embeddings; warns on truncated prompts."""
         return self.encode_with_info(prompts)[0]
 
-    def encode_with_info(self, prompts: list[str]):
+    def encode_with_info(self, prompts: list[str]) -> tuple[torch.Tensor, list[str | None]]:
         """(embeddings, warnings): ``warnings[i]`` is a message when prompt i was truncated, else None."""
         prompts = _check_prompts(prompts)
         emb, notes = self._encode(prompts)
@@ -260,7 +260,7 @@ def load_text_encoder(spec: str | Path | None = None) -> TextEncoder:
         return _ENCODERS[key]
 
 
-def cosine_similarity(a, b) -> np.ndarray:
+def cosine_similarity(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
     """Cosine similarities between two sets of embeddings (rows), as numpy."""
     a = np.asarray(a, dtype=np.float32)
     b = np.asarray(b, dtype=np.float32)

@@ -27,10 +27,14 @@ import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
 from pipeline.text.attributes import PromptAttributes, action_text, parse_attributes
+
+if TYPE_CHECKING:   # hints only: the encoder module is imported where the vocabulary is built
+    from pipeline.text.encoder import TextEncoder
 
 UNKNOWN_THRESHOLD: float = 0.50
 """Prompts whose best cosine similarity to a known caption is below this are reported as unknown.
@@ -149,7 +153,7 @@ def _action_sides(spec, draws: int = 24) -> list[str]:
     return seen
 
 
-def procedural_entries(draws: int = DRAWS_PER_ACTION, actions=GENERATOR_ACTIONS) -> list[VocabularyEntry]:
+def procedural_entries(draws: int = DRAWS_PER_ACTION, actions: Iterable[str] = GENERATOR_ACTIONS) -> list[VocabularyEntry]:
     """Every template of the given library actions, rendered with several parameter draws."""
     from pipeline.data.synthetic.procedural import ACTIONS
     from pipeline.data.synthetic.procedural.captions import render_captions
@@ -169,7 +173,7 @@ def procedural_entries(draws: int = DRAWS_PER_ACTION, actions=GENERATOR_ACTIONS)
     return out
 
 
-def mocap_entries(descriptions=TRAINED_MOCAP_DESCRIPTIONS) -> list[VocabularyEntry]:
+def mocap_entries(descriptions: Iterable[str] = TRAINED_MOCAP_DESCRIPTIONS) -> list[VocabularyEntry]:
     from pipeline.data.cmu_captions import captions_for_description
 
     out = []
@@ -182,7 +186,7 @@ def mocap_entries(descriptions=TRAINED_MOCAP_DESCRIPTIONS) -> list[VocabularyEnt
 class Vocabulary:
     """Known captions and their embeddings (computed once per process, cached on disk)."""
 
-    def __init__(self, entries: list[VocabularyEntry], encoder=None) -> None:
+    def __init__(self, entries: list[VocabularyEntry], encoder: TextEncoder | None = None) -> None:
         from pipeline.text.encoder import load_text_encoder
 
         self.entries = entries
