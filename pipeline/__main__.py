@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
-from pipeline.paths import shared_data_dir
 from pipeline.data.humanml3d import default_dataset_dir
+from pipeline.paths import shared_data_dir
 
 DEFAULT_CMU_DIR = shared_data_dir() / "cmu-bvh"  # $VERSASTUDIO_DATA or ../shared/data
 DEFAULT_AMC_DIR = DEFAULT_CMU_DIR.parent / "cmu-amc"
@@ -39,7 +40,6 @@ def _build_dataset(args: argparse.Namespace) -> int:
 
 def _export_bvh(args: argparse.Namespace) -> int:
     from pipeline.motion.bvh import write_bvh
-
     from pipeline.validation import check_joints, load_npy_array, load_npz_array
 
     source = Path(args.motion)
@@ -209,7 +209,6 @@ def _render(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         from pipeline.render.warp.depth import bone_depth
-
         from pipeline.token2pose import decode_tokens
 
         joints = motion.joints if hasattr(motion, "joints") else decode_tokens(motion)
@@ -246,15 +245,19 @@ TRAINERS: dict[str, str] = {
 
 
 def _train(args: argparse.Namespace) -> int:
-    import importlib
-
     importlib.import_module(TRAINERS[args.model]).main(args.rest)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.validation import (ARTICULATION_RANGE, BLINK_RATE_RANGE, FPS_RANGE, MAX_SEED,
-                                     RESOLUTION_RANGE, arg_range)
+    from pipeline.validation import (
+        ARTICULATION_RANGE,
+        BLINK_RATE_RANGE,
+        FPS_RANGE,
+        MAX_SEED,
+        RESOLUTION_RANGE,
+        arg_range,
+    )
 
     SEED = arg_range("int", 0, MAX_SEED)
     prog = "versastudio" if Path(sys.argv[0]).name == "versastudio" else "python -m pipeline"  # console script
@@ -352,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except RuntimeError as err:           # backend unavailable, ffmpeg failure, cancelled render
-        from pipeline.render.backends import BackendUnavailable
         from pipeline.jobs import RenderCancelled
+        from pipeline.render.backends import BackendUnavailable
         from pipeline.video import VideoError
 
         if isinstance(err, (BackendUnavailable, RenderCancelled, VideoError)):

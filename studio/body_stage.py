@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from components.motion_viewer import joint_side
-from components.stage import b64_array, quantize_int16, quantize_uint8
+from components.stage import b64_array, empty_payload, quantize_int16, quantize_uint8
 from pipeline.body.model import BodyModel
 from pipeline.body.rig import FRAMES, HINGE_BEND, HINGES
 from pipeline.motion.skeleton import JOINT_NAMES, PARENTS
@@ -99,7 +99,6 @@ def preview_payload(cache: StageCache, takes: list[tuple[str, np.ndarray]], body
 def library_payload(motion: LoadedMotion | None, cache: StageCache | None) -> tuple[StageCache, dict]:
     """The Motion library's body stage for the clip shown (``LoadedMotion`` or None), with the
     session's StageCache (created on first use, so the body travels once). Returns (cache, payload)."""
-    from components.stage import empty_payload
     from pipeline.body.choice import session_body
     from studio.stage_payload import StageCache
 

@@ -16,6 +16,7 @@ the token rate (``TOKENS_PER_SECOND``).
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -283,8 +284,6 @@ class Wav2Vec2Features(AudioFeatureExtractor):
                 normalize = True
                 pre = self.local_dir / "preprocessor_config.json"
                 if pre.is_file():
-                    import json
-
                     normalize = bool(json.loads(pre.read_text()).get("do_normalize", True))
                 _W2V_CACHE[key] = (model, normalize)
             return _W2V_CACHE[key]

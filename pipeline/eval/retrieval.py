@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy import linalg
 
 from pipeline.eval.action_classifier import INPUT_DIM, _ResBlock, collate, masked_pool, motion_input
 from pipeline.paths import REPO_ROOT
@@ -161,8 +162,6 @@ def r_precision(text_emb: np.ndarray, motion_emb: np.ndarray, pool: int = POOL_S
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """FID between two sets of embeddings (rows)."""
-    from scipy import linalg
-
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)

@@ -12,6 +12,7 @@ also returns the warning texts so the UI can show them next to the segment.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import warnings
@@ -151,8 +152,6 @@ class MiniLMTextEncoder(_HFTextEncoder):
     def __init__(self) -> None:
         self.model_dir = minilm_model_dir()
         try:
-            import json
-
             cfg = json.loads((self.model_dir / "sentence_bert_config.json").read_text())
             self.max_tokens = int(cfg.get("max_seq_length", self.max_tokens))
         except (OSError, ValueError):

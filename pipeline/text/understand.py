@@ -27,14 +27,12 @@ import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from pipeline.text.attributes import PromptAttributes, action_text, parse_attributes
-
-if TYPE_CHECKING:   # hints only: the encoder module is imported where the vocabulary is built
-    from pipeline.text.encoder import TextEncoder
+from pipeline.text.encoder import TextEncoder, load_text_encoder
 
 UNKNOWN_THRESHOLD: float = 0.50
 """Prompts whose best cosine similarity to a known caption is below this are reported as unknown.
@@ -187,8 +185,6 @@ class Vocabulary:
     """Known captions and their embeddings (computed once per process, cached on disk)."""
 
     def __init__(self, entries: list[VocabularyEntry], encoder: TextEncoder | None = None) -> None:
-        from pipeline.text.encoder import load_text_encoder
-
         self.entries = entries
         self.encoder = encoder or load_text_encoder("minilm")
         self.families = sorted({e.family for e in entries})

@@ -21,6 +21,7 @@ from pipeline.constants import CODEBOOK_SIZE, MOTION_FPS, TOKEN_DOWNSAMPLE
 from pipeline.paths import REPO_ROOT
 from pipeline.portrait.wholebody import FACE, HANDS, NUM_KEYPOINTS
 from pipeline.pretrained import CONFIG_NAME, PretrainedConfig, PretrainedModel
+from pipeline.token2pose.project import canonical_parts
 
 WEIGHTS_NAME = "bank.safetensors"
 DEFAULT_BANK_DIR = REPO_ROOT / "assets" / "relation_bank"
@@ -167,8 +168,6 @@ def _stored_parts(config: RelationBankConfig) -> dict[str, slice]:
 
 def _redraw_canonical(config: RelationBankConfig, keypoints: np.ndarray, scores: np.ndarray) -> None:
     """Fill canonical hands / face (not stored) from the stored body, in place."""
-    from pipeline.token2pose.project import canonical_parts
-
     flat_k = keypoints.reshape(-1, *keypoints.shape[2:])
     flat_s = scores.reshape(-1, scores.shape[-1])
     canonical_parts(flat_k, flat_s, hands=config.hands_source == "canonical",

@@ -123,6 +123,7 @@ class VersaAnimatorPipeline(DiffusionPipeline):
         The VAE stays in ``vae_dtype`` (float32 by default: SVD's VAE overflows in fp16).
         Untrained parts (no condition file) are zero-initialised and a warning says so.
         """
+        # transformers is a lazy module: the CLIP classes (seconds to import) load on this first access
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
         folder = Path(folder)
