@@ -37,13 +37,11 @@ from pipeline.constants import MOTION_FPS, NUM_JOINTS
 from pipeline.motion import skeleton as sk
 from pipeline.motion.retarget import resample
 from pipeline.paths import REPO_ROOT
-from pipeline.pretrained import CONFIG_NAME, WEIGHTS_NAME, PretrainedConfig, PretrainedModel
+from pipeline.pretrained import CONFIG_NAME, PretrainedConfig, PretrainedModel
 
 OTHER_LABEL = "other"
 """The label for motion that is none of the procedural actions (trained on CMU mocap)."""
 
-CONFIG_FILE = CONFIG_NAME
-WEIGHTS_FILE = WEIGHTS_NAME
 LABELS_FILE = "labels.json"
 
 INPUT_DIM = 2 * ((NUM_JOINTS - 1) * 3 + 3)  # 132
@@ -223,7 +221,7 @@ class ActionClassifier(PretrainedModel, nn.Module):
     @classmethod
     def _load_config(cls, directory: Path) -> ActionClassifierConfig:
         """config.json, with the labels of labels.json when it is there (it wins over config.json's)."""
-        path = directory / CONFIG_FILE
+        path = directory / CONFIG_NAME
         data = json.loads(path.read_text(encoding="utf-8"))
         if (directory / LABELS_FILE).exists():
             data["labels"] = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
