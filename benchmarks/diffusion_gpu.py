@@ -181,7 +181,7 @@ def inputs(setup: Setup, frames: int, audio_dim: int, cfg):
 def run_ours(pipe, setup: Setup, frames: int, steps: int):
     import torch
 
-    cfg = pipe.conditions.cfg
+    cfg = pipe.conditions.config
     image, maps, cond = inputs(setup, frames, cfg.audio_dim, cfg)
     g = torch.Generator(device=pipe._execution_device).manual_seed(0)
     return pipe(image, maps, cond, num_frames=frames, num_inference_steps=steps, guidance=2.0, generator=g,

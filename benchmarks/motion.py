@@ -68,7 +68,7 @@ def text_action_accuracy(models, speech: list[tuple[str, np.ndarray]], per_actio
     """Generate each action's own captions (fresh draws) over held-out speech; classify the result."""
     from pipeline.eval.action_classifier import ActionClassifier, action_accuracy, default_checkpoint_dir
     from pipeline.motion.generate import generate
-    from pipeline.motion.procedural import action_names, generate_action
+    from pipeline.data.synthetic.procedural import action_names, generate_action
 
     classifier = ActionClassifier.from_pretrained(default_checkpoint_dir()).eval()
     rng = np.random.default_rng(seed)
@@ -137,7 +137,7 @@ def _tokenizer_round_trip(models, clip_id: str, pairs_dir: Path = PAIRS_DIR) -> 
 def speed(models, repeats: int) -> dict:
     from pipeline.audio import load_audio
     from pipeline.motion.generate import generate, regenerate_span
-    from pipeline.motion.generator.bench import border_velocity, segments_for, speech
+    from benchmarks.motion_inputs import border_velocity, segments_for, speech
 
     clip = load_audio((AUDIO_SAMPLE_RATE, speech(60.0, PAIRS_DIR)))
     segments = segments_for(clip.duration_s, 4.0)
@@ -170,7 +170,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not (PAIRS_DIR / "test.txt").exists():
-        raise SystemExit(f"needs the co-speech pairs at {PAIRS_DIR}: python -m pipeline.cospeech.pairs --out {PAIRS_DIR}")
+        raise SystemExit(f"needs the co-speech pairs at {PAIRS_DIR}: python -m pipeline.data.synthetic.cospeech.pairs --out {PAIRS_DIR}")
 
     from pipeline.motion.generate import load_models
 

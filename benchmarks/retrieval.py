@@ -90,7 +90,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if not (REPO / "cache" / "cospeech" / "test.txt").exists():
-        raise SystemExit("needs held-out speech: python -m pipeline.cospeech.pairs --out cache/cospeech")
+        raise SystemExit("needs held-out speech: python -m pipeline.data.synthetic.cospeech.pairs --out cache/cospeech")
     r = retrieval_scores(load_models(), RetrievalEvaluator.from_pretrained(args.evaluator), MotionDataset(args.dataset),
                          [s for _, s in _held_out_speech(20)], args.seed)
     print_table(r)

@@ -67,7 +67,7 @@ def paraphrase_generation(models, speech: list[np.ndarray], classifier, seed: in
 def real_clip_side_check(n_per_side: int = 4, seed: int = 0) -> float:
     """How often active_side names the side of procedural clips with a known side (the measure's
     own accuracy, on motion whose side is true by construction)."""
-    from pipeline.motion.procedural import generate_action
+    from pipeline.data.synthetic.procedural import generate_action
 
     rng = np.random.default_rng(seed)
     hits = []

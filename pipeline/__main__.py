@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
-from pipeline.paths import shared_data_dir
 from pipeline.data.humanml3d import default_dataset_dir
+from pipeline.paths import shared_data_dir
 
 DEFAULT_CMU_DIR = shared_data_dir() / "cmu-bvh"  # $VERSASTUDIO_DATA or ../shared/data
 DEFAULT_AMC_DIR = DEFAULT_CMU_DIR.parent / "cmu-amc"
@@ -39,7 +40,6 @@ def _build_dataset(args: argparse.Namespace) -> int:
 
 def _export_bvh(args: argparse.Namespace) -> int:
     from pipeline.motion.bvh import write_bvh
-
     from pipeline.validation import check_joints, load_npy_array, load_npz_array
 
     source = Path(args.motion)
@@ -209,7 +209,6 @@ def _render(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         from pipeline.render.warp.depth import bone_depth
-
         from pipeline.token2pose import decode_tokens
 
         joints = motion.joints if hasattr(motion, "joints") else decode_tokens(motion)
@@ -228,7 +227,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.pose_video and args.backend == "diffusion":
         print(f"wrote {args.pose_video} (the pose maps the model was given)")
     elif args.pose_video:
-        from pipeline.video.pose_video import write_pose_video
+        from pipeline.render.pose_video import write_pose_video
 
         print(f"wrote {write_pose_video(t2p.pose, clip, args.pose_video)}")
     return 0
@@ -239,22 +238,26 @@ TRAINERS: dict[str, str] = {
     "generator-text": "pipeline.train.generator_text",
     "generator-audio": "pipeline.train.generator_audio",
     "action-classifier": "pipeline.train.action_classifier",
-    "cospeech-pairs": "pipeline.cospeech.pairs",
+    "cospeech-pairs": "pipeline.data.synthetic.cospeech.pairs",
     "retrieval-evaluator": "pipeline.train.retrieval",
     "full-scale": "pipeline.train.full_scale",
 }
 
 
 def _train(args: argparse.Namespace) -> int:
-    import importlib
-
     importlib.import_module(TRAINERS[args.model]).main(args.rest)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.validation import (ARTICULATION_RANGE, BLINK_RATE_RANGE, FPS_RANGE, MAX_SEED,
-                                     RESOLUTION_RANGE, arg_range)
+    from pipeline.validation import (
+        ARTICULATION_RANGE,
+        BLINK_RATE_RANGE,
+        FPS_RANGE,
+        MAX_SEED,
+        RESOLUTION_RANGE,
+        arg_range,
+    )
 
     SEED = arg_range("int", 0, MAX_SEED)
     prog = "versastudio" if Path(sys.argv[0]).name == "versastudio" else "python -m pipeline"  # console script
@@ -352,8 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except RuntimeError as err:           # backend unavailable, ffmpeg failure, cancelled render
+        from pipeline.jobs import RenderCancelled
         from pipeline.render.backends import BackendUnavailable
-        from pipeline.video import RenderCancelled, VideoError
+        from pipeline.video import VideoError
 
         if isinstance(err, (BackendUnavailable, RenderCancelled, VideoError)):
             print(f"error: {err}", file=sys.stderr)

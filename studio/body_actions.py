@@ -7,15 +7,20 @@ import logging
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.body.model import BodyError, BodyModel
+from studio.handler_types import Outputs, ProgressFn
+
+if TYPE_CHECKING:
+    from studio.director_session import DirectorSession
 
 log = logging.getLogger(__name__)
 BODY_VIDEO_SIZE = 384
 BODY_VIDEO_FPS = 20.0
 
 
-def body_for(session) -> BodyModel:
+def body_for(session: DirectorSession) -> BodyModel:
     """The fitted body of this session. A folder that became unusable falls back to the Anny body
     and says so in ``session.body_note`` (shown in the status by ``set_body_folder``)."""
     from pipeline.body.choice import session_body
@@ -29,7 +34,7 @@ def body_for(session) -> BodyModel:
         return session_body("")
 
 
-def set_body_folder(folder: str | None, session) -> tuple:
+def set_body_folder(folder: str | None, session: DirectorSession | None) -> Outputs:
     """Use the SMPL / SMPL-X model files in ``folder`` (empty: the Anny body). Returns the view."""
     from pipeline.body.choice import session_body
     from studio import director_page as dp
@@ -48,7 +53,7 @@ def set_body_folder(folder: str | None, session) -> tuple:
                                    f"({len(body.vertices):,} vertices)."))
 
 
-def export_body(session, progress=None) -> tuple:
+def export_body(session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """The take's body as an animated .glb and a shaded mp4 (with the speech), added to Downloads.
     Returns (session, downloads, status)."""
     from pipeline.body.gltf import write_glb

@@ -8,13 +8,20 @@ base64, once.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from components.motion_viewer import joint_side
-from components.stage import b64_array, quantize_int16, quantize_uint8
+from components.stage import b64_array, empty_payload, quantize_int16, quantize_uint8
 from pipeline.body.model import BodyModel
 from pipeline.body.rig import FRAMES, HINGE_BEND, HINGES
 from pipeline.motion.skeleton import JOINT_NAMES, PARENTS
+
+if TYPE_CHECKING:   # hints only: stage_payload imports this module (on use), importing it back would be a cycle
+    from studio.motion_sources import LoadedMotion
+    from studio.stage_payload import StageCache
 
 VERTEX_SCALE = 1000.0  # metres -> millimetres in int16
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
@@ -55,16 +62,14 @@ def body_key(body: BodyModel) -> str:
     return "b-" + digest(body.name, np.asarray(body.vertices, dtype=np.float32), np.asarray(body.skin_weights))
 
 
-def body_item(cache, body: BodyModel) -> dict:
+def body_item(cache: StageCache, body: BodyModel) -> dict:
     """{"key"} plus the data when the page lacks it (StageCache.item: once per session)."""
     return cache.item(body_key(body), lambda: {"data": body_data(body)})
 
 
-def clip_take(joints: np.ndarray):
+def clip_take(joints: np.ndarray) -> SimpleNamespace:
     """A stage take (what ``motion_item`` reads: joints, features, tokens) from joints alone (a
     library clip, a BVH): HumanML3D's canonical form, at the origin facing +Z."""
-    from types import SimpleNamespace
-
     from pipeline.motion.features import features_to_joints, joints_to_features
     from studio.stage_payload import digest
 
@@ -74,7 +79,8 @@ def clip_take(joints: np.ndarray):
     return SimpleNamespace(joints=canon, features=features, tokens=key)
 
 
-def preview_payload(cache, takes: list[tuple[str, np.ndarray]], body: BodyModel | None, message: str = "") -> dict:
+def preview_payload(cache: StageCache, takes: list[tuple[str, np.ndarray]], body: BodyModel | None,
+                    message: str = "") -> dict:
     """A stage payload that shows motions without speech or portrait (the Motion library, tests,
     benchmarks): one view per (label, joints), the clock running over silence as long as the longest."""
     from pipeline.audio.io import AudioClip
@@ -90,10 +96,9 @@ def preview_payload(cache, takes: list[tuple[str, np.ndarray]], body: BodyModel 
     return payload
 
 
-def library_payload(motion, cache) -> tuple:
+def library_payload(motion: LoadedMotion | None, cache: StageCache | None) -> tuple[StageCache, dict]:
     """The Motion library's body stage for the clip shown (``LoadedMotion`` or None), with the
     session's StageCache (created on first use, so the body travels once). Returns (cache, payload)."""
-    from components.stage import empty_payload
     from pipeline.body.choice import session_body
     from studio.stage_payload import StageCache
 

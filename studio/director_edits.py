@@ -35,6 +35,7 @@ from studio.director_session import (
     new_session,
 )
 from studio.director_view import _guard, _view, ok, stage_for
+from studio.handler_types import FieldValue, Outputs, ProgressFn, TableValue
 
 
 def _edit(session: DirectorSession, segments: list, status: str) -> tuple:
@@ -64,7 +65,7 @@ def _index(number) -> int:
 
 
 @_guard("Could not apply the table edit")
-def edit_segments(table, session: DirectorSession | None) -> tuple:
+def edit_segments(table: TableValue, session: DirectorSession | None) -> Outputs:
     session = _need_timeline(session)
     p = session.project
     segments = tl.from_rows(p.segments, _rows(table), p.duration_s)
@@ -74,7 +75,7 @@ def edit_segments(table, session: DirectorSession | None) -> tuple:
 
 
 @_guard("Could not split")
-def split_segment(at_time, session: DirectorSession | None) -> tuple:
+def split_segment(at_time: FieldValue, session: DirectorSession | None) -> Outputs:
     session = _need_timeline(session)
     if at_time is None:
         raise tl.TimelineError("give the time to split at, in seconds")
@@ -83,21 +84,21 @@ def split_segment(at_time, session: DirectorSession | None) -> tuple:
 
 
 @_guard("Could not merge")
-def merge_segment(number, session: DirectorSession | None) -> tuple:
+def merge_segment(number: FieldValue, session: DirectorSession | None) -> Outputs:
     session = _need_timeline(session)
     i = _index(number)
     return _edit(session, tl.merge_with_next(session.project.segments, i), f"Merged segments {i + 1} and {i + 2}.")
 
 
 @_guard("Could not delete")
-def delete_segment(number, session: DirectorSession | None) -> tuple:
+def delete_segment(number: FieldValue, session: DirectorSession | None) -> Outputs:
     session = _need_timeline(session)
     i = _index(number)
     return _edit(session, tl.delete(session.project.segments, i), f"Deleted segment {i + 1}.")
 
 
 @_guard("Could not add a segment")
-def add_segment(at_time, length, session: DirectorSession | None) -> tuple:
+def add_segment(at_time: FieldValue, length: FieldValue, session: DirectorSession | None) -> Outputs:
     """A new segment from ``at_time`` lasting ``length`` seconds, carved out of the timeline."""
     session = _need_timeline(session)
     if at_time is None:
@@ -110,7 +111,7 @@ def add_segment(at_time, length, session: DirectorSession | None) -> tuple:
 
 
 @_guard("Could not move the border")
-def resize_border(index, time_s, session: DirectorSession | None) -> tuple:
+def resize_border(index: FieldValue, time_s: FieldValue, session: DirectorSession | None) -> Outputs:
     """Move the border after segment ``index`` (from 0) to ``time_s``; neighbours keep at least
     the minimum length."""
     session = _need_timeline(session)
@@ -158,7 +159,7 @@ def _step_history(session: DirectorSession, step, back, text: str) -> tuple:
 
 
 @_guard("Could not generate the motion")
-def generate_motion(seed, session: DirectorSession | None, progress=None) -> tuple:
+def generate_motion(seed: FieldValue, session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """Motion for the whole timeline: each segment's prompt (blank: speech gestures), locked tokens
     and locked segments kept; a segment with its own seed is re-sampled with it."""
     session = _need_timeline(session)
@@ -172,7 +173,8 @@ def generate_motion(seed, session: DirectorSession | None, progress=None) -> tup
 
 
 @_guard("Could not regenerate the span")
-def regenerate_span(start, end, seed, session: DirectorSession | None, progress=None) -> tuple:
+def regenerate_span(start: FieldValue, end: FieldValue, seed: FieldValue, session: DirectorSession | None,
+                    progress: ProgressFn = None) -> Outputs:
     """Resample tokens start..end (inclusive); every other token, and locked ones, stay as they are."""
     session = _need_motion(session)
     p = session.project
@@ -189,7 +191,7 @@ def regenerate_span(start, end, seed, session: DirectorSession | None, progress=
 
 
 @_guard("Could not re-roll the segment")
-def reroll_segment(number, session: DirectorSession | None, progress=None) -> tuple:
+def reroll_segment(number: FieldValue, session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """A new variant of one segment's motion: its seed goes up by one and only its tokens change."""
     session = _need_motion(session)
     p = session.project
@@ -224,16 +226,16 @@ def _set_lock(start, end, value: bool, session: DirectorSession | None) -> tuple
 
 
 @_guard("Could not lock the span")
-def lock_span(start, end, session: DirectorSession | None) -> tuple:
+def lock_span(start: FieldValue, end: FieldValue, session: DirectorSession | None) -> Outputs:
     return _set_lock(start, end, True, session)
 
 
 @_guard("Could not unlock the span")
-def unlock_span(start, end, session: DirectorSession | None) -> tuple:
+def unlock_span(start: FieldValue, end: FieldValue, session: DirectorSession | None) -> Outputs:
     return _set_lock(start, end, False, session)
 
 
-def select_segment(index, session: DirectorSession | None, at_time: float | None = None):
+def select_segment(index: FieldValue, session: DirectorSession | None, at_time: float | None = None) -> Outputs:
     """A segment picked (table row or a click on the waveform) -> (segment number, time box, stage).
     The stage is redrawn only for a table click; a click on the stage highlights it there."""
     gr = _gr()
@@ -251,7 +253,7 @@ def select_segment(index, session: DirectorSession | None, at_time: float | None
     return i + 1, round(float(at_time), 2), gr.skip()
 
 
-def select_span(start, end, session: DirectorSession | None):
+def select_span(start: FieldValue, end: FieldValue, session: DirectorSession | None) -> Outputs:
     """A token span painted on the strip -> the span boxes (first, last)."""
     gr = _gr()
     if session is None or session.project.tokens is None or start is None or end is None:
@@ -266,7 +268,7 @@ def select_span(start, end, session: DirectorSession | None):
     return a, b
 
 
-def resend_stage(session: DirectorSession | None):
+def resend_stage(session: DirectorSession | None) -> dict:
     """The page lost cached arrays (reload, dropped reply): everything again."""
     if session is None:
         return empty_payload()

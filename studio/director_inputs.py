@@ -20,6 +20,7 @@ from studio.director_session import (
     new_session,
 )
 from studio.director_view import _file_names_only, _guard, _view, ok
+from studio.handler_types import FieldValue, Outputs
 from studio.motion_page import md_escape
 
 # ----------------------------------------------------------------------------- portrait and speech
@@ -85,7 +86,8 @@ def load_examples(session: DirectorSession | None) -> tuple:
 
 
 @_guard("Could not use the transcript")
-def set_speech_text(transcript, articulation, language, session: DirectorSession | None) -> tuple:
+def set_speech_text(transcript: str | None, articulation: FieldValue, language: str | None,
+                    session: DirectorSession | None) -> Outputs:
     """The transcript (optional; blank = recognise the speech), the language and the articulation
     strength: the mouth track is remade, the words go on the timeline, the poses talk. A transcript
     that does not fit the speech falls back to recognition, and the status says so."""
@@ -109,7 +111,8 @@ def set_speech_text(transcript, articulation, language, session: DirectorSession
     return _view(session, ("⚠ " if fell_back else "✓ ") + md_escape(status), motion=session.result is not None)
 
 
-def apply_speech_text(transcript, articulation, language, session: DirectorSession | None) -> None:
+def apply_speech_text(transcript: str | None, articulation: FieldValue, language: str | None,
+                      session: DirectorSession | None) -> None:
     """Take the speech text boxes as they are now (Generate and Render read them, so a transcript
     typed without leaving the box is not lost); bad values are left for set_speech_text to report."""
     if session is None:

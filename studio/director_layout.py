@@ -12,11 +12,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from studio import project as proj
-from studio.render_status import diffusion_status
-from studio.speech_text import LANGUAGES
-from studio.upload_inputs import PortraitImage
+from components.stage import director_stage, event_data
 from pipeline.project import timeline as tl
+from studio import project as proj
 from studio.body_actions import set_body_folder
 from studio.director_page import (
     BROWSER_STORAGE_KEY,
@@ -26,13 +24,14 @@ from studio.director_page import (
     STATE_TTL_S,
     add_segment,
     analyze_portrait,
+    apply_speech_text,
     cancel_render,
     compare_with,
     copy_span,
     delete_segment,
     edit_segments,
-    export_body_files,
     end_session,
+    export_body_files,
     export_motion,
     generate_motion,
     load_examples,
@@ -50,7 +49,6 @@ from studio.director_page import (
     restore_session,
     save_project_file,
     select_segment,
-    apply_speech_text,
     select_span,
     set_speech_text,
     speech_fields,
@@ -59,6 +57,9 @@ from studio.director_page import (
     unlock_span,
     use_take,
 )
+from studio.render_status import diffusion_status
+from studio.speech_text import LANGUAGES
+from studio.upload_inputs import PortraitImage
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ CSS = """
 
 def _stage_events(stage_block, state, seg_no, at_time, span_start, span_end, view) -> None:
     """What the page's stage sends: border drags, clicks, splits, painted spans, cache misses."""
-    from components.stage import event_data
-
     def on_resize(s, evt: gr.EventData):
         d = event_data(evt)
         return resize_border(d.get("index"), d.get("time"), s)
@@ -116,8 +115,6 @@ def _backend_controls():
 
 def build_director_tab(sessions_root: str | Path | None = None) -> dict:
     """The Director page's blocks (call inside a gr.Blocks / gr.Tab). Returns its components."""
-    from components.stage import director_stage
-
     root = None if sessions_root is None else str(sessions_root)
     removed = proj.prune_sessions(root)
     proj.clean_stale_partials(root)           # leftovers of renders killed mid-way

@@ -12,6 +12,7 @@ from studio import project as proj
 from studio.director_motion import _sync_result, _update_previews
 from studio.director_session import VIEW_FIELDS, DirectorSession, _autosave, _gr, log, new_session
 from studio.director_view import _guard, _view, ok
+from studio.handler_types import Outputs
 from studio.motion_page import md_escape
 
 # ----------------------------------------------------------------------------- save / open / autosave
@@ -49,7 +50,7 @@ def _load_project(session: DirectorSession, project: proj.Project) -> DirectorSe
 
 
 @_guard("Could not open the project")
-def open_project_file(path, session: DirectorSession | None) -> tuple:
+def open_project_file(path: str | Path | None, session: DirectorSession | None) -> Outputs:
     session = session or new_session()
     if not path:
         return _view(session, "", timeline=False)
@@ -72,7 +73,8 @@ def _repairs_note(project: proj.Project) -> str:
     return "\n\n⚠ Reset to defaults on opening:\n" + "\n".join(f"- {md_escape(r)}" for r in project.repairs)
 
 
-def restore_session(stored_id, session: DirectorSession | None, sessions_root=None) -> tuple:
+def restore_session(stored_id: str | None, session: DirectorSession | None,
+                    sessions_root: str | Path | None = None) -> Outputs:
     """On page load: this browser's session id (made when missing) and its autosaved project.
 
     Returns VIEW_FIELDS plus the id for the browser's storage."""

@@ -17,6 +17,7 @@ from studio import speech_text as speech
 from studio.director_motion import _need_motion
 from studio.director_session import VIEW_FIELDS, DirectorSession, _autosave, _gr, _progress
 from studio.director_view import _guard, _view, downloads_for, ok
+from studio.handler_types import FieldValue, Outputs, ProgressFn
 
 # ----------------------------------------------------------------------------- render and export
 
@@ -25,7 +26,7 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
     from pipeline.render.backends import available_backends, render
     from pipeline.render.warp.depth import depth_for_motion
     from pipeline.token2pose import translate
-    from pipeline.video import RenderCancelled
+    from pipeline.jobs import RenderCancelled
 
     blank = (None, "")                              # typed numbers first: nothing starts with a bad one
     fps = check.check_fps(VIDEO_FPS if fps in blank else fps)
@@ -78,7 +79,8 @@ def _render(backend, resolution, fps, blink_rate, seed, session, progress):
                                                           f"{resolution} px, {fps:g} fps).")
 
 
-def render_video(backend, resolution, fps, blink_rate, seed, session, progress=None) -> tuple:
+def render_video(backend: str, resolution: FieldValue, fps: FieldValue, blink_rate: FieldValue, seed: FieldValue,
+                 session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """Render the video. Returns (session, video path, downloads, status)."""
     out = _render(backend, resolution, fps, blink_rate, seed, session, progress)
     if len(out) == len(VIEW_FIELDS):  # a failure from the guard
@@ -98,7 +100,7 @@ def export_motion(session: DirectorSession | None) -> tuple:
     from pipeline.motion.bvh import write_bvh
     from pipeline.portrait.wholebody import write_pose_json
     from pipeline.project.motion_file import write_motion_npz
-    from pipeline.video.pose_video import write_pose_video
+    from pipeline.render.pose_video import write_pose_video
 
     session = _need_motion(session)
     r = session.result
@@ -117,12 +119,12 @@ def export_motion(session: DirectorSession | None) -> tuple:
 
 
 @_guard("Could not export the body")
-def export_body(session: DirectorSession | None, progress=None) -> tuple:
+def export_body(session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """The body as a shaded video and an animated .glb. Returns (session, downloads, status)."""
     return body_actions.export_body(session, progress)
 
 
-def export_body_files(session: DirectorSession | None, progress=None) -> tuple:
+def export_body_files(session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """``export_body`` with the guard's failure reshaped to (session, downloads, status)."""
     try:
         out = export_body(session, progress)

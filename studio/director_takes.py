@@ -22,6 +22,7 @@ from studio.director_motion import (
 )
 from studio.director_session import COMPARE_NONE, COMPARE_PROJECTION, DirectorSession, _progress
 from studio.director_view import _guard, _view, ok, take_title
+from studio.handler_types import FieldValue, Outputs, ProgressFn
 
 # ----------------------------------------------------------------------------- takes: compare, pick, copy
 
@@ -56,7 +57,7 @@ def _compare_view(session: DirectorSession, choice: str):
 
 
 @_guard("Could not compare")
-def compare_with(choice, session: DirectorSession | None) -> tuple:
+def compare_with(choice: str | None, session: DirectorSession | None) -> Outputs:
     """Show another take (or this take's direct projection) beside the current one, in sync."""
     session = _need_motion(session)
     choice = str(choice or COMPARE_NONE)
@@ -83,7 +84,7 @@ def _copied_status(session: DirectorSession, text: str, kept: int) -> str:
 
 
 @_guard("Could not use the take")
-def use_take(choice, session: DirectorSession | None, progress=None) -> tuple:
+def use_take(choice: str | None, session: DirectorSession | None, progress: ProgressFn = None) -> Outputs:
     """Make the compared take the current motion (undoable; locked tokens stay)."""
     session = _need_motion(session)
     _copied, kept = _take_into(session, choice, 0, len(session.project.tokens), "take {take} picked", progress)
@@ -93,7 +94,8 @@ def use_take(choice, session: DirectorSession | None, progress=None) -> tuple:
 
 
 @_guard("Could not copy the span")
-def copy_span(choice, start, end, session: DirectorSession | None, progress=None) -> tuple:
+def copy_span(choice: str | None, start: FieldValue, end: FieldValue, session: DirectorSession | None,
+              progress: ProgressFn = None) -> Outputs:
     """Tokens start..end (inclusive) of the compared take copied into the current motion."""
     session = _need_motion(session)
     a, b = _span(start, end, len(session.project.tokens))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,9 +28,13 @@ from studio.director_session import (
 )
 from studio.motion_page import md_escape
 
+if TYPE_CHECKING:
+    from pipeline.portrait.types import PortraitAnalysis
+    from pipeline.project.document import Take
+
 # ----------------------------------------------------------------------------- text and figures
 
-def portrait_card(analysis) -> str:
+def portrait_card(analysis: PortraitAnalysis | None) -> str:
     if analysis is None:
         return "_No portrait yet: upload a photo, take one with the webcam, or use the example._"
     w, h = analysis.size
@@ -39,7 +44,7 @@ def portrait_card(analysis) -> str:
     return "\n".join(lines)
 
 
-def portrait_overlay(analysis) -> np.ndarray:
+def portrait_overlay(analysis: PortraitAnalysis) -> np.ndarray:
     """The photo with the detected whole-body skeleton and the face box drawn over it."""
     from pipeline.render.pose_maps import draw_pose_overlay
 
@@ -100,7 +105,7 @@ def stage_for(session: DirectorSession) -> dict:
                                body=body_actions.body_for(session))
 
 
-def take_title(index: int, take) -> str:
+def take_title(index: int, take: Take) -> str:
     """'Take 3 (seed 0)' for generated takes (their label starts with 'take N'), else 'Take 3 · label'."""
     label = str(take.label)
     if label.lower().startswith(f"take {index + 1}"):

@@ -22,6 +22,7 @@ import gradio as gr
 from components.motion_viewer import motion_viewer
 from components.stage import director_stage
 from pipeline.constants import MOTION_FPS
+from pipeline.validation import MAX_UPLOAD_BYTES
 from studio import body_stage, director_layout, motion_page
 from studio.motion_sources import (
     LoadedMotion,
@@ -30,6 +31,8 @@ from studio.motion_sources import (
     default_dataset_dir,
     forget_cached_sources,
 )
+from studio.project import BROWSER_SECRET_FILE
+from studio.project import sessions_root as default_root
 
 STUDIO_TITLE = "Talking-Human Studio"
 STUDIO_TAGLINE = (
@@ -88,8 +91,6 @@ def launch_style(sessions_root: Path | str | None = None) -> dict:
     ``~/.cache/versastudio/sessions`` is outside the working directory and the temp dir, where
     Gradio would refuse them). The browser-id key kept in that folder is blocked. Uploads are
     capped at MAX_UPLOAD_BYTES while they stream in (nothing bigger reaches the disk)."""
-    from pipeline.validation import MAX_UPLOAD_BYTES
-    from studio.project import BROWSER_SECRET_FILE, sessions_root as default_root
 
     root = default_root(sessions_root).expanduser().resolve()
     return {"theme": studio_theme(), "css": CSS, "run_history": False, "max_file_size": MAX_UPLOAD_BYTES,

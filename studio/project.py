@@ -59,7 +59,7 @@ def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
-def valid_session_id(session_id) -> bool:
+def valid_session_id(session_id: object) -> bool:
     return isinstance(session_id, str) and bool(_SESSION_ID.match(session_id))
 
 

@@ -5,8 +5,15 @@ Only wiring: the text comes from pipeline.render.diffusion.panel.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def diffusion_status(session, resolution, fps) -> str:
+from studio.handler_types import FieldValue
+
+if TYPE_CHECKING:
+    from studio.director_session import DirectorSession
+
+
+def diffusion_status(session: DirectorSession | None, resolution: FieldValue, fps: FieldValue) -> str:
     """Markdown for the render panel, for the session's portrait and speech (either may be missing)."""
     from pipeline.constants import VIDEO_FPS
     from pipeline.render.backends import diffusion_weights_dir

@@ -7,14 +7,22 @@ all read the same one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
+
+from studio.handler_types import FieldValue
+
+if TYPE_CHECKING:   # hints only: the session module loads gradio, the speech room loads on use
+    from pipeline.speech.visemes import MouthTrack
+    from studio.director_session import DirectorSession
 
 LANGUAGES = [("English (phonemes)", "en"), ("Other language (from the sound)", "other")]
 ARTICULATION_RANGE = (0.0, 2.0)
 MAX_TRANSCRIPT_CHARS = 20000
 
 
-def clean_settings(transcript, articulation, language) -> tuple[str, float, str]:
+def clean_settings(transcript: str | None, articulation: FieldValue, language: str | None) -> tuple[str, float, str]:
     """Typed values made safe: text trimmed and bounded, strength in range, a known language."""
     text = str(transcript or "").strip()
     if len(text) > MAX_TRANSCRIPT_CHARS:
@@ -27,7 +35,7 @@ def clean_settings(transcript, articulation, language) -> tuple[str, float, str]
     return text, strength, lang
 
 
-def mouth_for(session, fps: float, num_frames: int | None = None):
+def mouth_for(session: DirectorSession, fps: float, num_frames: int | None = None) -> MouthTrack | None:
     """The session's MouthTrack at ``fps`` (cached), or None without speech."""
     from pipeline.speech import mouth_track
 
@@ -45,7 +53,7 @@ def mouth_for(session, fps: float, num_frames: int | None = None):
     return cache[key]
 
 
-def face_key(session) -> str:
+def face_key(session: DirectorSession) -> str:
     """What the talking face of the poses depends on (for the stage's pose cache keys)."""
     p = session.project
     blink = p.settings.get("blink_rate", 15.0)
@@ -53,14 +61,14 @@ def face_key(session) -> str:
     return f"{p.audio_file}|{p.transcript}|{float(p.articulation):.3f}|{p.language}|{blink}|{seed}"
 
 
-def face_args(session, fps: float) -> dict:
+def face_args(session: DirectorSession, fps: float) -> dict:
     """translate()'s talking-face arguments for this session."""
     p = session.project
     return {"mouth": mouth_for(session, fps), "blink_rate_per_min": float(p.settings.get("blink_rate", 15.0)),
             "seed": int(p.settings.get("render_seed", 0))}
 
 
-def speech_status(track) -> str:
+def speech_status(track: MouthTrack | None) -> str:
     """One line for the status: where the mouth shapes come from, and any fallback and why."""
     if track is None:
         return ""
@@ -78,7 +86,7 @@ def speech_status(track) -> str:
     return line + ("" if line.endswith(".") else ".")
 
 
-def speech_payload(track) -> dict | None:
+def speech_payload(track: MouthTrack | None) -> dict | None:
     """The timeline's words and phonemes (seconds, rounded to 10 ms) and the source."""
     if track is None:
         return None
@@ -88,7 +96,7 @@ def speech_payload(track) -> dict | None:
     return {"source": track.source, "words": rows(track.words), "phones": rows(track.phones)}
 
 
-def render_kwargs(render_fn, session, fps: float, backend: str = "warp") -> dict:
+def render_kwargs(render_fn: Callable[..., Any], session: DirectorSession, fps: float, backend: str = "warp") -> dict:
     """The speech settings as the installed renderer takes them (see
     ``pipeline.speech.options.render_speech_options``); the mouth track is the poses' own."""
     from pipeline.speech.options import accepted_kwargs, render_speech_options

@@ -21,13 +21,19 @@ import base64
 import hashlib
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import numpy as np
 
 from components.motion_viewer import joint_side
 from components.stage import b64_array, quantize_int16, quantize_uint8, wave_envelope
 from pipeline.constants import MOTION_FPS, TOKENS_PER_SECOND, VIDEO_FPS
+
+if TYPE_CHECKING:
+    from pipeline.audio.io import AudioClip
+    from pipeline.body.model import BodyModel
+    from pipeline.portrait.types import PortraitAnalysis
+    from pipeline.portrait.wholebody import WholeBodyPose
 
 PREVIEW_MAX_SIDE = 512
 """The portrait is sent at most this large; the poses are scaled with it."""
@@ -47,13 +53,21 @@ rounding: 1/8 px, 1 mm) count as unchanged; the page keeps its copy, never more 
 away (the comparison is against what the page holds, so the error cannot grow)."""
 
 
+class MotionTake(Protocol):
+    """What the stage reads of a take's motion: a GenerationResult, or ``body_stage.clip_take``'s."""
+
+    joints: np.ndarray
+    features: np.ndarray
+    tokens: np.ndarray
+
+
 @dataclass
 class View:
     """One take as the stage shows it: a label, its motion (GenerationResult) and 2D poses."""
 
     label: str
-    result: Any
-    poses: Any            # WholeBodyPose at VIDEO_FPS, or None without a portrait
+    result: MotionTake
+    poses: WholeBodyPose | None   # at VIDEO_FPS, or None without a portrait
     method: str = "bank"
     face: str = ""        # what the poses' talking face was made from (part of the poses' cache key)
 
@@ -77,14 +91,14 @@ class StageCache:
         self.sent.clear()
         self.last.clear()
 
-    def item(self, key: str, build) -> dict:
+    def item(self, key: str, build: Callable[[], dict]) -> dict:
         """{"key": key} plus {"data": ...} (and whatever ``build`` adds) when the page lacks it."""
         if key in self.sent:
             return {"key": key}
         self.sent.add(key)
         return {"key": key, **build()}
 
-    def frames_item(self, family: str, key: str, build) -> dict:
+    def frames_item(self, family: str, key: str, build: Callable[[], dict]) -> dict:
         """Like ``item`` for frame arrays: ``build()`` returns (meta, local, whole): ``local`` maps names
         to quantised (T, ...) arrays sent whole or as the changed frames over the family's previous
         item (when the page has it); ``whole`` maps names to small arrays always sent whole."""
@@ -178,12 +192,12 @@ def _media_item(cache: StageCache, kind: str, key: str, encode) -> dict:
     return cache.item(f"{kind}-{key}", build)
 
 
-def audio_item(cache: StageCache, clip, key: str) -> dict:
+def audio_item(cache: StageCache, clip: AudioClip, key: str) -> dict:
     """The speech for the page's player and its waveform envelope, sent once per recording."""
     return _media_item(cache, "a", key, lambda: {"data": _audio_data_url(clip), "wave": wave_envelope(clip.samples)})
 
 
-def portrait_item(cache: StageCache, analysis, key: str) -> dict:
+def portrait_item(cache: StageCache, analysis: PortraitAnalysis, key: str) -> dict:
     return _media_item(cache, "i", key, lambda: {"data": _portrait_data_url(analysis.image)})
 
 
@@ -192,7 +206,7 @@ def skeleton_item(cache: StageCache) -> dict:
     return cache.item("skeleton", lambda: {"data": {"body3d": skeleton3d(), "pose2d": skeleton2d()}})
 
 
-def motion_item(cache: StageCache, result, family: str) -> dict:
+def motion_item(cache: StageCache, result: MotionTake, family: str) -> dict:
     """The motion as local joints (root heading frame; an edit changes them only near the edit) and
     the root track (x, z, yaw per frame, float32; integrated, so an edit moves all that follows)."""
     from pipeline.motion.features import root_track, to_local
@@ -209,7 +223,8 @@ def motion_item(cache: StageCache, result, family: str) -> dict:
     return cache.frames_item(family, key, build)
 
 
-def pose_item(cache: StageCache, poses, portrait_key: str, take_key: str, method: str, family: str) -> dict:
+def pose_item(cache: StageCache, poses: WholeBodyPose, portrait_key: str, take_key: str, method: str,
+              family: str) -> dict:
     """The poses as keypoints relative to the mid-shoulder point (local to an edit) plus that point
     per frame (float32; the body's path across the frame)."""
     step = max(1, int(round(poses.fps / POSE_PREVIEW_FPS)))
@@ -241,11 +256,11 @@ def skeleton2d() -> dict:
     return drawing_spec()
 
 
-def build_payload(cache: StageCache, *, clip, audio_key: str, segments: list[tuple], portrait=None,
-                  portrait_key: str = "", views: list[View] = (), tokens: np.ndarray | None = None,
-                  locked: np.ndarray | None = None, selected: int | None = None,
+def build_payload(cache: StageCache, *, clip: AudioClip | None, audio_key: str, segments: list[tuple],
+                  portrait: PortraitAnalysis | None = None, portrait_key: str = "", views: Sequence[View] = (),
+                  tokens: np.ndarray | None = None, locked: np.ndarray | None = None, selected: int | None = None,
                   span: tuple[int, int] | None = None, message: str = "", speech: dict | None = None,
-                  body=None) -> dict:
+                  body: BodyModel | None = None) -> dict:
     """The stage's value. ``segments``: (start, end, prompt, locked, seed) tuples; ``speech``: the
     timeline's words and phonemes ({"source", "words", "phones"}, times in seconds), sent once per
     content; ``body``: a BodyModel fitted to the motion skeleton (pipeline.body), drawn for every

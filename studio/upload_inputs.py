@@ -9,7 +9,14 @@ clipboard pictures (sent as data URLs, made by the browser) still go through Gra
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gradio as gr
+
+if TYPE_CHECKING:
+    import numpy as np
+    import PIL.Image
+    from gradio.data_classes import ImageData
 
 
 class PortraitImage(gr.Image):
@@ -19,7 +26,7 @@ class PortraitImage(gr.Image):
 
     is_template = True          # drawn by the frontend's own Image component
 
-    def preprocess(self, payload):
+    def preprocess(self, payload: ImageData | None) -> str | np.ndarray | PIL.Image.Image | None:
         if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
             return str(payload.path)
         return super().preprocess(payload)

@@ -315,7 +315,7 @@ def test_wav2vec2_missing_files(tmp_path):
 def test_temporal_block_downsamples_to_token_rate():
     import torch
 
-    from pipeline.audio import AudioTemporalBlock
+    from pipeline.motion.generator.temporal_block import AudioTemporalBlock
 
     torch.manual_seed(0)
     block = AudioTemporalBlock(in_dim=48, d_model=32, hidden=64).eval()

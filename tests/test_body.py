@@ -13,7 +13,7 @@ import pytest
 from pipeline.body.model import ASSET_DIR, BodyError, default_body, load_body
 from pipeline.body.rig import HINGES, fit_body, joint_error_mm, pose_rig, skin
 from pipeline.motion import skeleton as sk
-from pipeline.motion.procedural.library import generate_action
+from pipeline.data.synthetic.procedural.library import generate_action
 
 
 @pytest.fixture(scope="module")

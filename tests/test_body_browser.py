@@ -28,7 +28,7 @@ def _port() -> int:
 
 @pytest.fixture(scope="module")
 def motions():
-    from pipeline.motion.procedural.library import generate_action
+    from pipeline.data.synthetic.procedural.library import generate_action
 
     return {"wave": generate_action("wave_right", np.random.default_rng(0)).joints,
             "clap": generate_action("clap", np.random.default_rng(0)).joints}

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS
-from pipeline.cospeech import beat2, speech_synth
-from pipeline.cospeech.gesture_rules import cospeech_motion
+from pipeline.data.synthetic.cospeech import beat2, speech_synth
+from pipeline.data.synthetic.cospeech.gesture_rules import cospeech_motion
 from pipeline.motion.skeleton import JOINT_INDEX as J
 from pipeline.motion.skeleton import bone_lengths
 
@@ -141,7 +141,7 @@ def test_sentence_pool_and_voices():
 @pytest.mark.slow
 @needs_espeak
 def test_pairs_layout_and_determinism(tmp_path):
-    from pipeline.cospeech.pairs import build_pairs
+    from pipeline.data.synthetic.cospeech.pairs import build_pairs
     a = build_pairs(tmp_path / "a", 3, seed=5, engines=("espeak",), jobs=1)
     b = build_pairs(tmp_path / "b", 3, seed=5, engines=("espeak",), jobs=1)
     assert a["clips"] == b["clips"] == 3
@@ -234,7 +234,7 @@ def test_beat2_resampling_keeps_bones():
 
 
 def test_beat2_npz_with_pickled_objects_is_refused(tmp_path):
-    from pipeline.cospeech.beat2 import load_npz
+    from pipeline.data.synthetic.cospeech.beat2 import load_npz
 
     bad = tmp_path / "bad.npz"
     np.savez(bad, poses=np.zeros((4, 165)), trans=np.zeros((4, 3)),
@@ -244,7 +244,7 @@ def test_beat2_npz_with_pickled_objects_is_refused(tmp_path):
 
 
 def test_join_pairs_prefixes_ids_and_keeps_held_out_sentences_out_of_train(tmp_path):
-    from pipeline.cospeech.join import join_pairs
+    from pipeline.data.synthetic.cospeech.join import join_pairs
 
     def folder(name, splits, sentences):
         root = tmp_path / name

@@ -192,14 +192,14 @@ def test_weights_folder_check_and_round_trip(tmp_path) -> None:
     ok, reason = validate_weights_dir(folder)  # trained pose_net.* travel in the condition file
     assert ok and "untrained" in reason, reason
     loaded = VersaAnimatorPipeline.from_pretrained(folder)
-    assert loaded.conditions.cfg == pipe.conditions.cfg and loaded.pose_net.is_trained()
+    assert loaded.conditions.config == pipe.conditions.config and loaded.pose_net.is_trained()
     for a, b in zip(loaded.unet.state_dict().values(), pipe.unet.state_dict().values()):
         torch.testing.assert_close(a, b)
     (folder / "vae" / "diffusion_pytorch_model.safetensors").unlink()
     ok, reason = validate_weights_dir(folder)
     assert not ok and "vae/ has no weights" in reason
     module, _ = load_conditions(save_conditions(pipe.conditions, tmp_path / "c.safetensors"), pipe.unet)
-    assert module is not None and module.cfg == pipe.conditions.cfg
+    assert module is not None and module.config == pipe.conditions.config
 
 
 def test_render_helpers() -> None:

@@ -109,7 +109,7 @@ def test_audio_beats_find_clicks():
 
 
 def test_motion_input_is_invariant_to_placement_and_scale():
-    from pipeline.motion.procedural import generate_action
+    from pipeline.data.synthetic.procedural import generate_action
 
     j = generate_action("wave_right", np.random.default_rng(5)).joints.astype(np.float64)
     yaw = 1.1
@@ -143,7 +143,7 @@ def _shipped() -> ActionClassifier:
 
 
 def test_shipped_classifier_on_fresh_procedural_clips():
-    from pipeline.motion.procedural import generate_action
+    from pipeline.data.synthetic.procedural import generate_action
 
     model = _shipped()
     actions = ["wave_right", "clap", "bow", "step_forward", "nod"]

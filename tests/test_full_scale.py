@@ -38,7 +38,7 @@ def test_bad_folders_are_named(tmp_path, capsys) -> None:
 
 
 def test_runs_a_few_steps_on_the_cpu(tmp_path) -> None:
-    from pipeline.cospeech.beat2 import make_beat2_fixture
+    from pipeline.data.synthetic.cospeech.beat2 import make_beat2_fixture
     from pipeline.data.build import build_dataset
 
     build_dataset(tmp_path / "h", None, variations_per_action=1, seed=0)

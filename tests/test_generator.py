@@ -77,9 +77,9 @@ def test_masked_training_step_reduces_loss():
 
 def test_zero_init_audio_branch_is_a_no_op(model):
     tokens = torch.randint(0, CODEBOOK_SIZE, (2, 10))
-    cond = torch.randn(2, 10, model.cfg.text_dim)
-    audio_tok = model.audio_tokens(torch.randn(2, 40, model.cfg.audio_dim))
-    assert audio_tok.shape == (2, 10, model.cfg.d_model)
+    cond = torch.randn(2, 10, model.config.text_dim)
+    audio_tok = model.audio_tokens(torch.randn(2, 40, model.config.audio_dim))
+    assert audio_tok.shape == (2, 10, model.config.d_model)
     with torch.no_grad():
         text_only = model(tokens, cond)
         both = model(tokens, cond, audio_tok=audio_tok)
@@ -94,7 +94,7 @@ def test_frozen_text_branch_gets_no_gradient(model):
     model.train()
     assert not model.text.training
     tokens = torch.randint(0, CODEBOOK_SIZE, (2, 8))
-    logits = model(tokens, torch.randn(2, 8, model.cfg.text_dim), audio_tok=model.audio_tokens(torch.randn(2, 32, 12)))
+    logits = model(tokens, torch.randn(2, 8, model.config.text_dim), audio_tok=model.audio_tokens(torch.randn(2, 32, 12)))
     logits.sum().backward()
     assert all(p.grad is None for p in model.text.parameters())
     assert model.audio.zero_proj[0].weight.grad is not None
@@ -105,7 +105,7 @@ def test_locked_tokens_stay_exactly(model):
     n = 16
     values = torch.randint(0, CODEBOOK_SIZE, (1, n))
     locked = torch.rand(1, n, generator=torch.Generator().manual_seed(1)) < 0.5
-    cond = torch.randn(1, n, model.cfg.text_dim)
+    cond = torch.randn(1, n, model.config.text_dim)
     res = model.audio_residuals(model.audio_tokens(torch.randn(1, 4 * n, 12)))
     out = masked_decode(model, values, locked, cond, audio_res=res, generator=torch.Generator().manual_seed(0))
     assert torch.equal(out[locked], values[locked])
@@ -114,16 +114,16 @@ def test_locked_tokens_stay_exactly(model):
 
 def test_windowed_decoding_length_and_locks(model):
     n = 57  # > window (20): two passes of batched windows
-    cond = torch.randn(n, model.cfg.text_dim)
+    cond = torch.randn(n, model.config.text_dim)
     audio_tok = model.audio_tokens(torch.randn(1, 4 * n, 12))[0]
     out = decode_windowed(model, torch.zeros(n, dtype=torch.long), torch.zeros(n, dtype=torch.bool), cond,
                           audio_tok=audio_tok, options=SamplingOptions(steps=4), generator=torch.Generator().manual_seed(0))
     assert out.shape == (n,) and ((out >= 0) & (out < CODEBOOK_SIZE)).all()
     # every position is a target exactly once, and windows fit the model
-    passes = plan_windows(torch.ones(n, dtype=torch.bool), model.cfg.max_tokens, 4, 2)
+    passes = plan_windows(torch.ones(n, dtype=torch.bool), model.config.max_tokens, 4, 2)
     covered = sorted(i for p in passes for ts, te, _, _ in p for i in range(ts, te))
     assert covered == list(range(n))
-    assert all(we - ws <= model.cfg.max_tokens and ws <= ts < te <= we for p in passes for ts, te, ws, we in p)
+    assert all(we - ws <= model.config.max_tokens and ws <= ts < te <= we for p in passes for ts, te, ws, we in p)
     # span regeneration: nothing outside the span changes
     locked = torch.ones(n, dtype=torch.bool)
     locked[30:41] = False
@@ -134,7 +134,7 @@ def test_windowed_decoding_length_and_locks(model):
 
 def test_same_seed_same_output_different_seed_differs(model):
     n = 30
-    cond = torch.randn(n, model.cfg.text_dim)
+    cond = torch.randn(n, model.config.text_dim)
     free = torch.zeros(n, dtype=torch.bool)
     run = lambda seed: decode_windowed(model, torch.zeros(n, dtype=torch.long), free, cond,  # noqa: E731
                                        generator=torch.Generator().manual_seed(seed))
@@ -144,7 +144,7 @@ def test_same_seed_same_output_different_seed_differs(model):
 
 def test_cfg_path_runs_and_matters(model):
     n = 12
-    cond = torch.randn(1, n, model.cfg.text_dim)
+    cond = torch.randn(1, n, model.config.text_dim)
     tokens = torch.zeros(1, n, dtype=torch.long)
     locked = torch.zeros(1, n, dtype=torch.bool)
     outs = {g: masked_decode(model, tokens, locked, cond, options=SamplingOptions(guidance=g, temperature=0, confidence_noise=0),
@@ -162,7 +162,7 @@ def test_audio_guidance_rows(model):
     with text guidance ignore it; the guided logits are no-audio + w * (audio - no-audio)."""
     randomise_audio(model)
     n = 12
-    cond = torch.randn(1, n, model.cfg.text_dim)
+    cond = torch.randn(1, n, model.config.text_dim)
     tokens = torch.zeros(1, n, dtype=torch.long)
     locked = torch.zeros(1, n, dtype=torch.bool)
     res = model.audio_residuals(model.audio_tokens(torch.randn(1, 4 * n, 12)))
@@ -171,7 +171,7 @@ def test_audio_guidance_rows(model):
                                      options=SamplingOptions(**greedy, **kw))
     assert torch.equal(run(audio_guidance=1.0), run())
     with torch.no_grad():
-        mask = torch.full_like(tokens, model.cfg.mask_id)
+        mask = torch.full_like(tokens, model.config.mask_id)
         with_audio, without = model(mask, cond, audio_res=res), model(mask, cond)
     assert torch.equal(run(audio_guidance=3.0)[0], (without + 3.0 * (with_audio - without)).argmax(-1)[0])
     # per-row scales, and a text-guided row is left alone by audio guidance
@@ -189,7 +189,7 @@ def test_audio_guidance_deterministic_and_only_on_audio_windows(model):
     """decode_windowed: audio guidance is deterministic per seed and leaves prompted windows alone."""
     randomise_audio(model)
     n = 30
-    cond = torch.randn(n, model.cfg.text_dim)
+    cond = torch.randn(n, model.config.text_dim)
     free = torch.zeros(n, dtype=torch.bool)
     audio_tok = model.audio_tokens(torch.randn(1, 4 * n, 12))[0]
     guided = torch.zeros(n, dtype=torch.bool)
@@ -206,7 +206,7 @@ def test_save_load_round_trip(tmp_path, model):
     model.save_pretrained(tmp_path / "full", dtype=torch.float32)
     loaded = DualBranchGenerator.from_pretrained(tmp_path / "full")
     tokens = torch.randint(0, CODEBOOK_SIZE, (1, 9))
-    cond = torch.randn(1, 9, model.cfg.text_dim)
+    cond = torch.randn(1, 9, model.config.text_dim)
     audio_in = torch.randn(1, 36, 12)
     with torch.no_grad():
         audio_tok = model.audio_tokens(audio_in)
@@ -327,7 +327,7 @@ def test_segment_borders_do_not_jump(models):
     """Bound (model card): the fastest frame step within 2 frames of a segment border is at most
     1.5x the fastest step inside the segments (measured <= 1.13x on 9 runs of 12-60 s)."""
     from pipeline.motion.generate import generate
-    from pipeline.motion.generator.bench import border_velocity, segments_for
+    from benchmarks.motion_inputs import border_velocity, segments_for
 
     audio = speechlike(12.0, seed=1)
     res = generate((16000, audio), segments_for(12.0, 3.0), seed=0, models=models)

@@ -8,12 +8,12 @@ import pytest
 from scipy.signal import find_peaks
 
 from pipeline.constants import MAX_CLIP_SECONDS, MOTION_FPS
-from pipeline.motion.procedural import (ACTIONS, ActionClip, Pose, action_names, generate_action,
+from pipeline.data.synthetic.procedural import (ACTIONS, ActionClip, Pose, action_names, generate_action,
                                         sample_library)
-from pipeline.motion.procedural.ik import arm_ik
-from pipeline.motion.procedural.library import build_motion
-from pipeline.motion.procedural.pose import LIMITS, RELAXED, clamp
-from pipeline.motion.procedural.rotations import angle_between
+from pipeline.data.synthetic.procedural.ik import arm_ik
+from pipeline.data.synthetic.procedural.library import build_motion
+from pipeline.data.synthetic.procedural.pose import LIMITS, RELAXED, clamp
+from pipeline.motion.rotations import angle_between
 from pipeline.motion.skeleton import (FOOT_JOINT_HEIGHT, JOINT_INDEX as J, REST_PELVIS_HEIGHT,
                                       REST_POSE, bone_lengths)
 

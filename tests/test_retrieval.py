@@ -28,7 +28,7 @@ def test_frechet_distance_zero_for_same_and_grows_with_shift() -> None:
 
 
 def test_save_load_round_trip_and_embeddings(tmp_path) -> None:
-    from pipeline.motion.procedural import generate_action
+    from pipeline.data.synthetic.procedural import generate_action
 
     model = RetrievalEvaluator(RetrievalConfig()).eval()
     joints = [generate_action(n, np.random.default_rng(0)).joints for n in ("clap", "squat")]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pipeline.motion.features import features_to_joints, joints_to_features
-from pipeline.motion.procedural import action_names, generate_action
+from pipeline.data.synthetic.procedural import action_names, generate_action
 from studio.stage_payload import MOTION_SCALE, StageCache, motion_item, pose_item, preview_scale
 
 REPO = Path(__file__).resolve().parents[1]

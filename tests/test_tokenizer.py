@@ -33,7 +33,7 @@ def _tiny_config(**kw) -> TokenizerConfig:
 
 
 def _procedural_features(name: str = "wave_right", seed: int = 0) -> np.ndarray:
-    from pipeline.motion.procedural import generate_action
+    from pipeline.data.synthetic.procedural import generate_action
 
     clip = generate_action(name, np.random.default_rng(seed))
     return joints_to_features(clip.joints)
@@ -52,11 +52,11 @@ def tiny_model() -> MotionTokenizer:
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory) -> Path:
     """A few procedural clips in the HumanML3D layout (train/val/test), with statistics."""
-    from pipeline.motion.procedural import generate_action
+    from pipeline.data.synthetic.procedural import generate_action
 
     root = tmp_path_factory.mktemp("motion-dataset")
     names = ["wave_right", "nod", "raise_both_arms", "shrug"]
-    from pipeline.motion.procedural import action_names
+    from pipeline.data.synthetic.procedural import action_names
 
     names = [n for n in names if n in action_names()] or action_names()[:4]
     splits: dict[str, list[str]] = {"train": [], "val": [], "test": []}

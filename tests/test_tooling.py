@@ -7,6 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,3 +34,33 @@ def test_pytest_settings_live_in_pyproject_only():
     assert not (REPO / "pytest.ini").exists(), "pytest.ini would override [tool.pytest.ini_options]"
     settings = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
     assert any(m.startswith("slow:") for m in settings["markers"])
+
+
+def test_public_functions_of_studio_and_pipeline_text_are_fully_hinted():
+    """Issue 16 item 4: every public function there has its parameters and return annotated
+    (scripts/hint_coverage.py measures it; before the work: studio 54 %, pipeline/text 73 %)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        from hint_coverage import coverage
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    for folder in ("studio", "pipeline/text"):
+        good, total, missing = coverage(REPO / folder)
+        assert total > 0 and good == total, missing
+
+
+@pytest.mark.slow
+def test_function_local_imports_buy_start_up_time_or_say_why():
+    """Issue 16 item 3: a function-local import is of a module that importing its file does not
+    load already, or it carries a comment (a cycle, a lazy library). Imports each module of
+    pipeline/ and studio/ in a fresh interpreter (about 2.5 min on two busy cores)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        from local_imports import offenders
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    assert offenders() == []

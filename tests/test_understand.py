@@ -95,7 +95,7 @@ def test_held_out_prompts_are_not_training_captions(understand) -> None:
     """The paraphrase sets in benchmarks/ are never among the captions the models are trained on."""
     from benchmarks.prompt_sets import IN_VOCABULARY, OUT_OF_VOCABULARY
 
-    from pipeline.motion.procedural import action_names
+    from pipeline.data.synthetic.procedural import action_names
 
     entries = understand.procedural_entries(draws=12, actions=action_names()) + understand.mocap_entries()
     trained = {e.text for e in entries} | {e.caption.lower().rstrip(".") for e in entries}
@@ -127,7 +127,7 @@ def test_known_actions_are_the_ones_the_shipped_models_were_trained_on(understan
     import json
     from pathlib import Path
 
-    from pipeline.motion.procedural import action_names
+    from pipeline.data.synthetic.procedural import action_names
 
     labels = json.loads((Path(__file__).resolve().parents[1] / "assets" / "checkpoints" / "action_classifier"
                          / "labels.json").read_text())

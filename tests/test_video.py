@@ -10,7 +10,8 @@ import pytest
 
 from pipeline.audio import AudioClip, AudioError
 from pipeline.render.backends import BackendUnavailable, available_backends, render
-from pipeline.video import RenderCancelled, frame_count, probe_video, read_audio_track, write_video
+from pipeline.jobs import RenderCancelled
+from pipeline.video import frame_count, probe_video, read_audio_track, write_video
 from tests.test_render_warp import hold, silent_then_loud, synthetic_portrait
 
 FPS = 25.0

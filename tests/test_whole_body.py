@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.text_control import active_side
 from pipeline.motion import skeleton as sk
-from pipeline.motion.procedural import ACTIONS, action_names, generate_action
+from pipeline.data.synthetic.procedural import ACTIONS, action_names, generate_action
 from pipeline.motion.skeleton import REST_PELVIS_HEIGHT
 
 J = sk.JOINT_INDEX

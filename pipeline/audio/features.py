@@ -10,12 +10,13 @@ Two extractors share one interface (:class:`AudioFeatureExtractor`):
 
 Row ``k`` of a feature matrix describes the audio around time ``k / MOTION_FPS`` (the span
 ``[k, k+1) / MOTION_FPS``); a clip of ``d`` seconds gives ``ceil(d * MOTION_FPS)`` rows. The
-generator's :class:`~pipeline.audio.temporal_block.AudioTemporalBlock` then brings the rows to
+generator's :class:`~pipeline.motion.generator.temporal_block.AudioTemporalBlock` then brings the rows to
 the token rate (``TOKENS_PER_SECOND``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -23,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio.io import AudioClip
-from pipeline.audio.temporal_block import AudioTemporalBlock  # noqa: F401  (re-exported)
 from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS
 
 AUDIO_ENCODER_ENV = "VERSA_AUDIO_ENCODER"
@@ -284,8 +284,6 @@ class Wav2Vec2Features(AudioFeatureExtractor):
                 normalize = True
                 pre = self.local_dir / "preprocessor_config.json"
                 if pre.is_file():
-                    import json
-
                     normalize = bool(json.loads(pre.read_text()).get("do_normalize", True))
                 _W2V_CACHE[key] = (model, normalize)
             return _W2V_CACHE[key]

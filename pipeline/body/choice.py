@@ -8,7 +8,7 @@ import threading
 
 from pipeline.body.model import BodyModel, default_body
 from pipeline.body.rig import fit_body
-from pipeline.body.smpl import SMPL_ENV, load_smpl_body
+from pipeline.body.smpl import SMPL_ENV, find_model_file, load_smpl_body
 
 _FITTED: dict[str, BodyModel] = {}
 _LOCK = threading.Lock()
@@ -25,8 +25,6 @@ def session_body(smpl_dir: str | None = None) -> BodyModel:
     folder = smpl_folder(smpl_dir)
     key = "anny"
     if folder:
-        from pipeline.body.smpl import find_model_file
-
         f = find_model_file(folder)
         key = f"{f}:{f.stat().st_mtime_ns}"
     with _LOCK:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.body.model import BodyModel
-from pipeline.body.rig import CHILDREN, FRAMES, fit_body, median_bone_lengths, pose_rig
+from pipeline.body.rig import CHILDREN, FRAMES, fit_body, joint_error_mm, median_bone_lengths, pose_rig
 from pipeline.body.video import vertex_normals
 from pipeline.constants import MOTION_FPS
 from pipeline.motion import skeleton as sk
@@ -89,8 +89,6 @@ def write_glb(body: BodyModel, joints: np.ndarray, out_path: str | Path, *, fps:
               name: str = "take") -> dict:
     """Writes the take (``joints`` (T, 22, 3) at ``fps``) on ``body`` (fitted to the motion
     skeleton, see ``rig.fit_body``) as a .glb; returns a summary (frames, duration, joint error)."""
-    from pipeline.body.rig import joint_error_mm
-
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (22, 3) or len(joints) < 1:
         raise ValueError(f"joints must be (T, 22, 3), got shape {joints.shape}")

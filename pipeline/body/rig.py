@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline.body.model import BodyModel
 from pipeline.motion import skeleton as sk
+from pipeline.motion.rotations import axis_angle, rotation_between
 
 PARENTS = np.array(sk.PARENTS)
 CHILDREN: dict[int, list[int]] = {j: [c for c, p in enumerate(sk.PARENTS) if p == j] for j in range(22)}
@@ -48,29 +49,6 @@ class Pose:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The smallest rotation turning direction a onto b, (..., 3, 3) (Rodrigues)."""
-    a, b = _unit(a), _unit(b)
-    axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=-1)
-    c = np.sum(a * b, axis=-1)
-    # antiparallel: any axis perpendicular to a
-    alt = np.cross(a, np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]))
-    axis = np.where((s < 1e-9)[..., None] & (c < 0)[..., None], _unit(alt), axis / np.maximum(s, 1e-12)[..., None])
-    s = np.where((s < 1e-9) & (c < 0), 0.0, s)
-    return axis_angle(axis, np.arctan2(s, c))
-
-
-def axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotation matrices about unit axes (..., 3) by angles (...)."""
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    c, s = np.cos(angle), np.sin(angle)
-    C = 1 - c
-    return np.stack([np.stack([c + x * x * C, x * y * C - z * s, x * z * C + y * s], -1),
-                     np.stack([y * x * C + z * s, c + y * y * C, y * z * C - x * s], -1),
-                     np.stack([z * x * C - y * s, z * y * C + x * s, c + z * z * C], -1)], -2)
 
 
 def _frame(up: np.ndarray, across: np.ndarray) -> np.ndarray:

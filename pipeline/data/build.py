@@ -5,7 +5,7 @@ Two sources, labelled in sources.csv and in every report:
              one copy per take) and of $VERSASTUDIO_DATA/cmu-amc (CMU's ASF/AMC originals, the takes the
              BVH folders lack), cut into windows of at most 10 s at pauses, captioned from CMU's
              descriptions; mirrored too.
-  synthetic  the procedural library of talking-relevant actions (pipeline.motion.procedural).
+  synthetic  the procedural library of talking-relevant actions (pipeline.data.synthetic.procedural).
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def cmu_clips(cmu_dir: Path | None, report: BuildReport, mirror: bool = True,
 
 def synthetic_clips(variations_per_action: int, seed: int) -> Iterator[BuiltClip]:
     """The procedural action library, labelled synthetic."""
-    from pipeline.motion.procedural import sample_library
+    from pipeline.data.synthetic.procedural import sample_library
 
     counts: dict[str, int] = defaultdict(int)
     for clip in tqdm(sample_library(variations_per_action, seed), desc="synthetic actions", unit="clip"):

@@ -25,7 +25,7 @@ actions is not forced into one.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +36,12 @@ import torch.nn.functional as F
 from pipeline.constants import MOTION_FPS, NUM_JOINTS
 from pipeline.motion import skeleton as sk
 from pipeline.motion.retarget import resample
+from pipeline.paths import REPO_ROOT
+from pipeline.pretrained import CONFIG_NAME, PretrainedConfig, PretrainedModel
 
 OTHER_LABEL = "other"
 """The label for motion that is none of the procedural actions (trained on CMU mocap)."""
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 LABELS_FILE = "labels.json"
 
 INPUT_DIM = 2 * ((NUM_JOINTS - 1) * 3 + 3)  # 132
@@ -99,7 +99,9 @@ def motion_input(joints: np.ndarray, fps: float = MOTION_FPS) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 @dataclass
-class ActionClassifierConfig:
+class ActionClassifierConfig(PretrainedConfig):
+    model_type = "action_classifier"
+
     labels: list[str] = field(default_factory=list)
     input_dim: int = INPUT_DIM
     hidden: int = 64
@@ -108,13 +110,6 @@ class ActionClassifierConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     dropout: float = 0.1
     fps: int = MOTION_FPS
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ActionClassifierConfig":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        if "dilations" in known:
-            known["dilations"] = tuple(known["dilations"])
-        return cls(**known)
 
 
 class _ResBlock(nn.Module):
@@ -132,8 +127,26 @@ class _ResBlock(nn.Module):
         return (x + h) * mask
 
 
-class ActionClassifier(nn.Module):
+def masked_pool(h: torch.Tensor, mask: torch.Tensor, fill: float) -> torch.Tensor:
+    """Mean and max over the valid frames of h (B, C, T), mask (B, 1, T) of 0/1 -> (B, 2C); ``fill``
+    stands in for masked frames in the max. Shared by the classifier and the retrieval evaluator."""
+    mean = (h * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
+    peak = h.masked_fill(mask == 0, fill).amax(-1)
+    return torch.cat([mean, peak], dim=-1)
+
+
+class ActionClassifier(PretrainedModel, nn.Module):
     """Temporal-conv action classifier over joints; see the module docstring for the input."""
+
+    card_metadata = {
+        "license": "mit",
+        "library_name": "pytorch",
+        "tags": ["motion", "action-recognition", "evaluation", "versaanimator", "safetensors"],
+        "datasets": ["cmu-mocap", "versastudio-procedural-actions"],
+    }
+
+    config_class = ActionClassifierConfig
+    missing_hint = "train one with `python -m pipeline.train.action_classifier --out {path}`"
 
     def __init__(self, config: ActionClassifierConfig):
         super().__init__()
@@ -168,9 +181,7 @@ class ActionClassifier(nn.Module):
         h = h * mask
         for block in self.blocks:
             h = block(h, mask)
-        mean = h.sum(-1) / mask.sum(-1).clamp_min(1.0)
-        mx = h.masked_fill(mask == 0, float("-inf")).amax(-1)
-        return self.head(torch.cat([mean, mx], dim=-1))
+        return self.head(masked_pool(h, mask, float("-inf")))
 
     # ---- inference on joints -------------------------------------------------------------
 
@@ -202,37 +213,19 @@ class ActionClassifier(nn.Module):
         labels = self.labels
         return [[(labels[i], float(p[i])) for i in np.argsort(-p)[:k]] for p in probs]
 
-    # ---- persistence ----------------------------------------------------------------------
+    # ---- persistence: config.json + model.safetensors (PretrainedModel) and labels.json --------
 
-    def save_pretrained(self, out_dir: Path | str) -> Path:
-        from safetensors.torch import save_file
-
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        cfg = asdict(self.config)
-        cfg["dilations"] = list(cfg["dilations"])
-        (out / CONFIG_FILE).write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
-        (out / LABELS_FILE).write_text(json.dumps(self.labels, indent=2) + "\n", encoding="utf-8")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(out / WEIGHTS_FILE), metadata={"format": "pt"})
-        return out
+    def _save_files(self, directory: Path) -> None:
+        (directory / LABELS_FILE).write_text(json.dumps(self.labels, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def from_pretrained(cls, path: Path | str, map_location: str = "cpu") -> "ActionClassifier":
-        from safetensors.torch import load_file
-
-        root = Path(path)
-        if not (root / CONFIG_FILE).exists() or not (root / WEIGHTS_FILE).exists():
-            raise FileNotFoundError(
-                f"{root} has no {CONFIG_FILE}/{WEIGHTS_FILE}; train one with "
-                f"`python -m pipeline.train.action_classifier --out {root}`")
-        cfg = json.loads((root / CONFIG_FILE).read_text(encoding="utf-8"))
-        if (root / LABELS_FILE).exists():
-            cfg["labels"] = json.loads((root / LABELS_FILE).read_text(encoding="utf-8"))
-        model = cls(ActionClassifierConfig.from_dict(cfg))
-        model.load_state_dict(load_file(str(root / WEIGHTS_FILE), device=map_location))
-        model.eval()
-        return model
+    def _load_config(cls, directory: Path) -> ActionClassifierConfig:
+        """config.json, with the labels of labels.json when it is there (it wins over config.json's)."""
+        path = directory / CONFIG_NAME
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if (directory / LABELS_FILE).exists():
+            data["labels"] = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
+        return ActionClassifierConfig.from_dict(data, source=path)
 
 
 def collate(inputs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -246,7 +239,7 @@ def collate(inputs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
 
 def default_checkpoint_dir() -> Path:
     """Where the shipped classifier lives (assets/checkpoints/action_classifier)."""
-    return Path(__file__).resolve().parents[2] / "assets" / "checkpoints" / "action_classifier"
+    return REPO_ROOT / "assets" / "checkpoints" / "action_classifier"
 
 
 def action_accuracy(model: ActionClassifier, joints_list: list[np.ndarray], targets: list[str],

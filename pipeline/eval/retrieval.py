@@ -22,24 +22,26 @@ first / in the first three. FID: Frechet distance between the motion embeddings 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy import linalg
 
-from pipeline.eval.action_classifier import INPUT_DIM, _ResBlock, collate, motion_input
+from pipeline.eval.action_classifier import INPUT_DIM, _ResBlock, collate, masked_pool, motion_input
+from pipeline.paths import REPO_ROOT
+from pipeline.pretrained import PretrainedConfig, PretrainedModel, with_card_header
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-NORM_FILE = "input_norm.safetensors"
 POOL_SIZE = 32
 
 
 @dataclass
-class RetrievalConfig:
+class RetrievalConfig(PretrainedConfig):
+    model_type = "retrieval_evaluator"
+
     input_dim: int = INPUT_DIM
     text_dim: int = 384
     hidden: int = 128
@@ -50,16 +52,23 @@ class RetrievalConfig:
     temperature: float = 0.07
     text_encoder: str = "minilm"
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "RetrievalConfig":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        if "dilations" in known:
-            known["dilations"] = tuple(known["dilations"])
-        return cls(**known)
 
+class RetrievalEvaluator(PretrainedModel, nn.Module):
+    """Contrastive text and motion encoders into one embedding space.
 
-class RetrievalEvaluator(nn.Module):
-    """Contrastive text and motion encoders into one embedding space."""
+    Its motion side reuses the action classifier's input, residual blocks and pooling; both save
+    and load through :class:`pipeline.pretrained.PretrainedModel`."""
+
+    card_metadata = {
+        "license": "mit",
+        "library_name": "pytorch",
+        "pipeline_tag": "feature-extraction",
+        "tags": ["motion", "text-motion-retrieval", "contrastive", "evaluation", "versaanimator", "safetensors"],
+        "datasets": ["cmu-mocap", "versastudio-procedural-actions"],
+    }
+
+    config_class = RetrievalConfig
+    missing_hint = "train one with python -m pipeline.train.retrieval"
 
     def __init__(self, config: RetrievalConfig):
         super().__init__()
@@ -80,9 +89,7 @@ class RetrievalEvaluator(nn.Module):
         h = self.inp(x) * m
         for block in self.blocks:
             h = block(h, m)
-        mean = (h * m).sum(-1) / m.sum(-1).clamp_min(1.0)
-        peak = h.masked_fill(m == 0, -1e4).max(-1).values
-        return F.normalize(self.motion_head(torch.cat([mean, peak], -1)), dim=-1)
+        return F.normalize(self.motion_head(masked_pool(h, m, -1e4)), dim=-1)
 
     def text_embedding(self, sentence: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.text_head(sentence), dim=-1)
@@ -107,31 +114,19 @@ class RetrievalEvaluator(nn.Module):
         return self.text_embedding(sentence).numpy()
 
     # ------------------------------------------------------------------ checkpoints
-    def save_pretrained(self, out_dir: Path | str, card: str | None = None, metrics: dict | None = None) -> Path:
-        from safetensors.torch import save_file
+    def save_pretrained(self, path: Path | str, *, card: str | None = None, metrics: dict | None = None) -> Path:
+        """config.json + model.safetensors, and the model card (README.md, given the Hub header of
+        :attr:`card_metadata` when it has none) and metrics.json when given."""
+        return super().save_pretrained(path, card=card, metrics=metrics)
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(out / WEIGHTS_FILE))
-        (out / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2), encoding="utf-8")
+    def _weights_to_save(self, *, card: str | None, metrics: dict | None) -> tuple[dict, dict]:
+        return super()._weights_to_save()
+
+    def _save_files(self, directory: Path, *, card: str | None, metrics: dict | None) -> None:
         if metrics is not None:
-            (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-        if card is not None:
-            (out / "README.md").write_text(card, encoding="utf-8")
-        return out
-
-    @classmethod
-    def from_pretrained(cls, path: Path | str) -> "RetrievalEvaluator":
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        if not (path / WEIGHTS_FILE).is_file():
-            raise FileNotFoundError(f"no retrieval evaluator at {path} ({WEIGHTS_FILE} missing); train one with "
-                                    "python -m pipeline.train.retrieval")
-        config = RetrievalConfig.from_dict(json.loads((path / CONFIG_FILE).read_text(encoding="utf-8")))
-        model = cls(config)
-        model.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
-        return model.eval()
+            (directory / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        if card is not None:   # the model card, opening with the Hub's YAML header
+            (directory / "README.md").write_text(with_card_header(card, self.card_metadata), encoding="utf-8")
 
 
 def length_mask(lengths: torch.Tensor, t: int) -> torch.Tensor:
@@ -140,7 +135,7 @@ def length_mask(lengths: torch.Tensor, t: int) -> torch.Tensor:
 
 
 def default_checkpoint_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "assets" / "checkpoints" / "retrieval_evaluator"
+    return REPO_ROOT / "assets" / "checkpoints" / "retrieval_evaluator"
 
 
 # ------------------------------------------------------------------------------------ metrics
@@ -167,8 +162,6 @@ def r_precision(text_emb: np.ndarray, motion_emb: np.ndarray, pool: int = POOL_S
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """FID between two sets of embeddings (rows)."""
-    from scipy import linalg
-
     mu1, mu2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)

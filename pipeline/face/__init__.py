@@ -6,6 +6,7 @@ import numpy as np
 
 from pipeline.face.keypoints import STABLE, animate_face, eyelid_gap, face_frame, mouth_opening
 from pipeline.portrait.wholebody import WholeBodyPose
+from pipeline.render.audio_drive import blink_closure
 from pipeline.speech.visemes import MouthTrack
 
 BLINK_DURATION_S = 0.15
@@ -16,7 +17,6 @@ def talking_face(pose: WholeBodyPose, mouth: MouthTrack | None, *, blink_rate_pe
                  seed: int = 0, strength: float = 1.0) -> WholeBodyPose:
     """``pose`` with speaking lips and jaw (``mouth``), blinks at ``blink_rate_per_min`` (the same
     seeded timing as the renderers' ``blink_closure``) and small brow raises on stressed syllables."""
-    from pipeline.render.audio_drive import blink_closure
     from pipeline.speech.brows import brow_raise
 
     n = len(pose)

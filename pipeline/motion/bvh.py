@@ -24,6 +24,7 @@ from scipy.spatial.transform import Rotation
 
 from pipeline.constants import MOTION_FPS, NUM_JOINTS
 from pipeline.motion import skeleton
+from pipeline.motion.rotations import rotation_between
 from pipeline.validation import MAX_BVH_BYTES, MAX_BVH_DEPTH, MAX_MOTION_SECONDS
 
 BVH_UNITS_PER_METRE: float = 100.0
@@ -441,23 +442,6 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
-def _shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rotations (N, 3, 3) turning vectors a onto the directions of b by the smallest angle."""
-    a, b = _normalise(a), _normalise(b)
-    axis = np.cross(a, b)
-    sin = np.linalg.norm(axis, axis=-1)
-    cos = np.clip(np.sum(a * b, axis=-1), -1.0, 1.0)
-    # Opposite vectors: any axis perpendicular to a will do.
-    opposite = (sin < 1e-9) & (cos < 0)
-    if opposite.any():
-        helper = np.where(np.abs(a[opposite, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
-        axis[opposite] = np.cross(a[opposite], helper)
-    axis = _normalise(axis)
-    angle = np.arctan2(sin, cos)
-    angle = np.where(opposite, np.pi, angle)
-    return Rotation.from_rotvec(axis * angle[:, None]).as_matrix()
-
-
 def _best_rotation(rest: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-frame rotation (T, 3, 3) best aligning rest vectors (K, 3) to target vectors (T, K, 3)
     (Kabsch). Used where a joint has several children, which pins its twist."""
@@ -501,7 +485,7 @@ def inverse_kinematics(joints: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         elif len(children) == 1:
             c = children[0]
             current = np.einsum("tij,j->ti", parent_rot, offsets[c])
-            rot = _shortest_arc(current, joints[:, c] - placed[:, j]) @ parent_rot
+            rot = rotation_between(current, joints[:, c] - placed[:, j]) @ parent_rot
         else:
             rot = np.array(parent_rot)
         glob[:, j] = rot

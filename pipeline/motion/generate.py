@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings as _warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import torch
 
 from pipeline.constants import CODEBOOK_SIZE, MOTION_FPS, TOKEN_DOWNSAMPLE, TOKENS_PER_SECOND
 from pipeline.motion.generator.config import SPEECH_PROMPT, tokenizer_sha256
+from pipeline.motion.generator.model import DualBranchGenerator
 from pipeline.motion.generator.sampling import SamplingOptions, decode_windowed
 
 DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
@@ -92,7 +94,6 @@ def load_models(checkpoint_dir: str | Path | None = None) -> Models:
         if key in _MODELS:
             return _MODELS[key]
         from pipeline.audio import load_audio_features
-        from pipeline.motion.generator.model import DualBranchGenerator
         from pipeline.motion.tokenizer import MotionTokenizer
         from pipeline.text.encoder import load_text_encoder
 
@@ -102,7 +103,7 @@ def load_models(checkpoint_dir: str | Path | None = None) -> Models:
                                         f"(python -m pipeline.train.generator_text / generator_audio) or restore assets/")
         tokenizer = MotionTokenizer.from_pretrained(root / TOKENIZER_SUBDIR)
         generator = DualBranchGenerator.from_pretrained(root / GENERATOR_SUBDIR)
-        cfg = generator.cfg
+        cfg = generator.config
         text = load_text_encoder(None if cfg.text_encoder in ("default", "minilm") else cfg.text_encoder)
         audio = load_audio_features(None if cfg.audio_features in ("default", "librosa") else cfg.audio_features)
         if text.dim != cfg.text_dim:
@@ -243,8 +244,6 @@ def understand_prompts(models: Models, token_prompts: list[str | None]) -> tuple
 
 
 def _encode_prompts(models: Models, token_prompts: list[str | None]) -> tuple[torch.Tensor, list[str]]:
-    import warnings as _warnings
-
     unique = sorted({p if p is not None else SPEECH_PROMPT for p in token_prompts})
     with _warnings.catch_warnings():  # truncation is reported in result.warnings instead
         _warnings.simplefilter("ignore")
@@ -283,7 +282,7 @@ def _run(models: Models, audio_feats: np.ndarray, token_prompts: list[str | None
                 audio_tok = torch.cat([audio_tok, audio_tok[-1:].expand(n - audio_tok.shape[0], -1)])
             audio_tok = audio_tok[:n]
         opts = SamplingOptions(steps=int(steps), guidance=float(guidance),
-                               audio_guidance=float(getattr(gen.cfg, "audio_guidance", 1.0)))
+                               audio_guidance=float(getattr(gen.config, "audio_guidance", 1.0)))
         tokens = decode_windowed(gen, values, locked, cond, audio_tok=audio_tok, guided=guided,
                                  options=opts, generator=rng)
     return tokens, warnings

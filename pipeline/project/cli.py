@@ -15,8 +15,11 @@ from typing import Callable
 
 import numpy as np
 
+from pipeline import validation as check
+from pipeline.constants import VIDEO_FPS
 from pipeline.project import edits
 from pipeline.project import timeline as tl
+from pipeline.validation import check_tokens, load_npz_array
 
 MADE_BY = "`python -m pipeline generate`"
 
@@ -25,7 +28,6 @@ def read_motion(path: str | Path, clip) -> tuple[np.ndarray, np.ndarray | None, 
     """(tokens, locked mask or None, timeline) of a motion .npz, checked against ``clip`` (never unpickled)."""
     from pipeline.motion.generate import num_tokens_for
     from pipeline.project.motion_file import parse_segment_labels
-    from pipeline.validation import check_tokens, load_npz_array
 
     name = Path(path).name
     tokens = check_tokens(load_npz_array(path, "tokens", made_by=MADE_BY),
@@ -104,8 +106,6 @@ SETTING_OF_OPTION = {"backend": "backend", "resolution": "resolution", "fps": "f
 def saved_render_settings(project) -> dict:
     """The render settings the studio saved in ``project`` (checked; a value out of range is left
     out, so the command's default stands in for it)."""
-    from pipeline import validation as check
-
     checks = {"backend": lambda v: v if v in ("warp", "diffusion") else None,
               "resolution": check.check_resolution, "fps": check.check_fps,
               "blink_rate": check.check_blink_rate, "seed": check.check_seed}
@@ -156,7 +156,6 @@ def run_export(args: argparse.Namespace) -> int:
     """A saved project's motion as motion.npz + motion.bvh, and (with a portrait) the poses as
     JSON and a pose video, as the studio's Export writes them."""
     from pipeline.audio import load_audio
-    from pipeline.constants import VIDEO_FPS
     from pipeline.motion.bvh import write_bvh
     from pipeline.project.motion_file import write_motion_npz
 
@@ -177,9 +176,9 @@ def run_export(args: argparse.Namespace) -> int:
         if project.portrait_file and not args.no_poses:
             from pipeline.portrait.analysis import analyze_portrait
             from pipeline.portrait.wholebody import write_pose_json
+            from pipeline.render.pose_video import write_pose_video
             from pipeline.speech import mouth_track
             from pipeline.token2pose import translate
-            from pipeline.video.pose_video import write_pose_video
 
             mouth = mouth_track(clip, VIDEO_FPS, int(np.ceil(clip.duration_s * VIDEO_FPS)),
                                 transcript=project.transcript or None, strength=project.articulation,

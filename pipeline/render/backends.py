@@ -7,6 +7,7 @@ why not; :func:`render` runs one backend and writes the mp4.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ import numpy as np
 
 from pipeline.audio import AudioClip, load_audio
 from pipeline.constants import VIDEO_FPS
+from pipeline.jobs import Cancel, Progress
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import WholeBodyPose
-from pipeline.video.progress import Cancel, Progress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DIFFUSION_WEIGHTS_ENV = "VERSA_DIFFUSION_WEIGHTS"
@@ -79,8 +80,6 @@ def render(backend: str, portrait: PortraitAnalysis, poses: WholeBodyPose, audio
     if poses.fps and abs(poses.fps - rate) > 1e-6:
         raise ValueError(f"the poses run at {poses.fps} fps but {rate} fps was asked; resample the poses first")
     if backend == "warp":
-        from dataclasses import replace
-
         from pipeline.render.warp import WarpConfig, WarpRenderer
 
         cfg = replace(WarpConfig(), resolution=int(resolution), blink_rate_per_min=float(blink_rate_per_min),

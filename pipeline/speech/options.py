@@ -4,6 +4,7 @@ and passing the mouth track on to whichever renderer accepts it."""
 from __future__ import annotations
 
 import inspect
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,8 +44,6 @@ def render_speech_options(render_fn: Callable, backend: str, *, mouth=None, tran
     out = accepted_kwargs(render_fn, mouth=mouth, transcript=transcript, articulation=articulation,
                           language=language)
     if backend == "warp":
-        from dataclasses import fields
-
         from pipeline.render.warp import WarpConfig
 
         names = {f.name for f in fields(WarpConfig)}

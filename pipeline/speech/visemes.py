@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.render.audio_drive import mouth_openness
+from pipeline.render.audio_drive import band_energy_db, mouth_openness
 
 if TYPE_CHECKING:
     from pipeline.audio.io import AudioClip
@@ -231,8 +231,6 @@ def speech_level(samples: np.ndarray, sample_rate: int, rate: float = RATE, num:
                  range_db: float = 30.0) -> np.ndarray:
     """Loudness per 1/rate s in [0, 1]: speech-band dB over the ``range_db`` below the loud level
     (95th percentile), 0 at and under the silence floor (-55 dBFS)."""
-    from pipeline.render.audio_drive import band_energy_db
-
     n = num if num is not None else int(np.ceil(len(samples) * rate / sample_rate))
     db = band_energy_db(samples, sample_rate, rate, n)
     loud = db[db > -55.0]

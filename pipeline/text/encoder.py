@@ -12,6 +12,7 @@ also returns the warning texts so the UI can show them next to the segment.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import warnings
@@ -59,11 +60,11 @@ class TextEncoder:
     max_tokens: int = 0
     """Longest prompt read, in the encoder's tokens (special tokens included)."""
 
-    def encode(self, prompts: list[str]):
+    def encode(self, prompts: list[str]) -> torch.Tensor:
         """(N, dim) float32 tensor of L2-normalised embeddings; warns on truncated prompts."""
         return self.encode_with_info(prompts)[0]
 
-    def encode_with_info(self, prompts: list[str]):
+    def encode_with_info(self, prompts: list[str]) -> tuple[torch.Tensor, list[str | None]]:
         """(embeddings, warnings): ``warnings[i]`` is a message when prompt i was truncated, else None."""
         prompts = _check_prompts(prompts)
         emb, notes = self._encode(prompts)
@@ -151,8 +152,6 @@ class MiniLMTextEncoder(_HFTextEncoder):
     def __init__(self) -> None:
         self.model_dir = minilm_model_dir()
         try:
-            import json
-
             cfg = json.loads((self.model_dir / "sentence_bert_config.json").read_text())
             self.max_tokens = int(cfg.get("max_seq_length", self.max_tokens))
         except (OSError, ValueError):
@@ -260,7 +259,7 @@ def load_text_encoder(spec: str | Path | None = None) -> TextEncoder:
         return _ENCODERS[key]
 
 
-def cosine_similarity(a, b) -> np.ndarray:
+def cosine_similarity(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> np.ndarray:
     """Cosine similarities between two sets of embeddings (rows), as numpy."""
     a = np.asarray(a, dtype=np.float32)
     b = np.asarray(b, dtype=np.float32)

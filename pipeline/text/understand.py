@@ -27,10 +27,12 @@ import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 from pipeline.text.attributes import PromptAttributes, action_text, parse_attributes
+from pipeline.text.encoder import TextEncoder, load_text_encoder
 
 UNKNOWN_THRESHOLD: float = 0.50
 """Prompts whose best cosine similarity to a known caption is below this are reported as unknown.
@@ -149,10 +151,10 @@ def _action_sides(spec, draws: int = 24) -> list[str]:
     return seen
 
 
-def procedural_entries(draws: int = DRAWS_PER_ACTION, actions=GENERATOR_ACTIONS) -> list[VocabularyEntry]:
+def procedural_entries(draws: int = DRAWS_PER_ACTION, actions: Iterable[str] = GENERATOR_ACTIONS) -> list[VocabularyEntry]:
     """Every template of the given library actions, rendered with several parameter draws."""
-    from pipeline.motion.procedural import ACTIONS
-    from pipeline.motion.procedural.captions import render_captions
+    from pipeline.data.synthetic.procedural import ACTIONS
+    from pipeline.data.synthetic.procedural.captions import render_captions
 
     out, seen = [], set()
     for name in sorted(actions):
@@ -169,7 +171,7 @@ def procedural_entries(draws: int = DRAWS_PER_ACTION, actions=GENERATOR_ACTIONS)
     return out
 
 
-def mocap_entries(descriptions=TRAINED_MOCAP_DESCRIPTIONS) -> list[VocabularyEntry]:
+def mocap_entries(descriptions: Iterable[str] = TRAINED_MOCAP_DESCRIPTIONS) -> list[VocabularyEntry]:
     from pipeline.data.cmu_captions import captions_for_description
 
     out = []
@@ -182,9 +184,7 @@ def mocap_entries(descriptions=TRAINED_MOCAP_DESCRIPTIONS) -> list[VocabularyEnt
 class Vocabulary:
     """Known captions and their embeddings (computed once per process, cached on disk)."""
 
-    def __init__(self, entries: list[VocabularyEntry], encoder=None) -> None:
-        from pipeline.text.encoder import load_text_encoder
-
+    def __init__(self, entries: list[VocabularyEntry], encoder: TextEncoder | None = None) -> None:
         self.entries = entries
         self.encoder = encoder or load_text_encoder("minilm")
         self.families = sorted({e.family for e in entries})
@@ -253,8 +253,8 @@ def _resolve_action(family: str, best_entry: VocabularyEntry, attrs: PromptAttri
 
 def _render(action: str, attrs: PromptAttributes, seed: int) -> tuple[str, str | None, list[str]]:
     """A caption in the library's wording for `action` with the asked side / count / speed."""
-    from pipeline.motion.procedural import ACTIONS
-    from pipeline.motion.procedural.captions import render_captions
+    from pipeline.data.synthetic.procedural import ACTIONS
+    from pipeline.data.synthetic.procedural.captions import render_captions
 
     spec = ACTIONS[action]
     rng = np.random.default_rng(seed)
@@ -293,7 +293,7 @@ def _render(action: str, attrs: PromptAttributes, seed: int) -> tuple[str, str |
 
 
 def _times(n: int) -> str:
-    from pipeline.motion.procedural.captions import times_phrase
+    from pipeline.data.synthetic.procedural.captions import times_phrase
 
     return times_phrase(n) or f" {n} times"
 

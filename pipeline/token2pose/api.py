@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from pipeline.constants import MOTION_FPS, VIDEO_FPS
+from pipeline.motion.features import features_to_joints
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import WholeBodyPose
 from pipeline.token2pose.bank import RelationBank, default_bank
@@ -48,7 +49,6 @@ class Token2PoseResult:
 
 def decode_tokens(tokens: np.ndarray, tokenizer=None) -> np.ndarray:
     """Joints (4N, 22, 3) of tokens (N,) through the tokenizer's decoder (the shipped one by default)."""
-    from pipeline.motion.features import features_to_joints
     from pipeline.motion.tokenizer import MotionTokenizer
 
     tokenizer = tokenizer or MotionTokenizer.from_pretrained(DEFAULT_TOKENIZER_DIR)

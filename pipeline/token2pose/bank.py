@@ -11,22 +11,29 @@ on loading, which keeps the shipped bank small.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from pipeline.constants import CODEBOOK_SIZE, MOTION_FPS, TOKEN_DOWNSAMPLE
+from pipeline.paths import REPO_ROOT
 from pipeline.portrait.wholebody import FACE, HANDS, NUM_KEYPOINTS
+from pipeline.pretrained import CONFIG_NAME, PretrainedConfig, PretrainedModel
+from pipeline.token2pose.project import canonical_parts
 
-CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "bank.safetensors"
-DEFAULT_BANK_DIR = Path(__file__).resolve().parents[2] / "assets" / "relation_bank"
+DEFAULT_BANK_DIR = REPO_ROOT / "assets" / "relation_bank"
 
 
 @dataclass
-class RelationBankConfig:
-    """What a bank holds and how it was made (written to config.json)."""
+class RelationBankConfig(PretrainedConfig):
+    """What a bank holds and how it was made (written to config.json, with the entry count and
+    the number of codes covered for whoever reads the file; loading checks the count)."""
+
+    model_type = "relation_bank"
+    informational_keys = frozenset({"num_entries", "covered_codes"})
 
     codebook_size: int = CODEBOOK_SIZE
     window: int = TOKEN_DOWNSAMPLE
@@ -41,16 +48,17 @@ class RelationBankConfig:
     tokenizer: str = ""
     notes: str = ""
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "RelationBankConfig":
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
 
 @dataclass
-class RelationBank:
+class RelationBank(PretrainedModel):
     """Token -> 2D pose windows. codes (E,), keypoints (E, 4, 133, 2), scores (E, 4, 133),
     source (E,) index into config.sources, window (E,) the token index inside its source clip."""
+
+    card_metadata = {
+        "license": "mit",
+        "tags": ["pose", "token2pose", "coco-wholebody", "talking-human", "versaanimator", "numpy", "safetensors"],
+        "datasets": ["cmu-mocap", "versastudio-procedural-actions", "versastudio-synthetic-cospeech"],
+    }
 
     config: RelationBankConfig
     codes: np.ndarray
@@ -98,11 +106,19 @@ class RelationBank:
                             self.source[keep], self.window[keep])
 
     # ------------------------------------------------------------------ save / load
-    def save_pretrained(self, directory: str | Path) -> Path:
-        from safetensors.numpy import save_file
+    config_class = RelationBankConfig
+    weights_name = WEIGHTS_NAME
+    framework = "numpy"
+    missing_hint = "a folder written by RelationBank.save_pretrained or `python -m pipeline build-bank`"
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    def save_pretrained(self, path: str | Path) -> Path:
+        """config.json + bank.safetensors (float16 keypoints, uint8 scores; canonical parts left out)."""
+        return super().save_pretrained(path)
+
+    def _config_extras(self) -> dict[str, int]:
+        return {"num_entries": len(self), "covered_codes": int(len(self.covered_codes))}
+
+    def _weights_to_save(self) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         scores = np.round(np.clip(self.scores, 0.0, 1.0) * 255).astype(np.uint8)
         tensors = {
             "codes": self.codes.astype(np.int16),
@@ -112,25 +128,20 @@ class RelationBank:
         for part, sl in _stored_parts(self.config).items():
             tensors[f"keypoints_{part}"] = self.keypoints[:, :, sl].astype(np.float16)
             tensors[f"scores_{part}"] = scores[:, :, sl]
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(directory / WEIGHTS_NAME),
-                  metadata={"format": "relation_bank", "entries": str(len(self))})
-        data = asdict(self.config)
-        data["num_entries"] = len(self)
-        data["covered_codes"] = int(len(self.covered_codes))
-        (directory / CONFIG_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        return directory
+        return tensors, {"format": "relation_bank", "entries": str(len(self))}
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> "RelationBank":
-        from safetensors.numpy import load_file
+    def from_pretrained(cls, path: str | Path, *, device: str = "cpu") -> "RelationBank":
+        """The bank saved in ``path`` (numpy arrays: ``device`` can only be "cpu")."""
+        return super().from_pretrained(path, device=device)
 
-        directory = Path(directory)
-        if not (directory / CONFIG_NAME).exists() or not (directory / WEIGHTS_NAME).exists():
-            raise FileNotFoundError(f"{directory} needs {CONFIG_NAME} and {WEIGHTS_NAME} "
-                                    "(a folder written by RelationBank.save_pretrained or `python -m pipeline build-bank`)")
-        config = RelationBankConfig.from_dict(json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
-        t = load_file(str(directory / WEIGHTS_NAME))
+    @classmethod
+    def _from_weights(cls, config: RelationBankConfig, t: dict[str, np.ndarray], directory: Path,
+                      **options: Any) -> "RelationBank":
         e, w = len(t["codes"]), config.window
+        written = json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")).get("num_entries", e)
+        if written != e:
+            raise ValueError(f"{directory / CONFIG_NAME} says {written} entries, {directory / WEIGHTS_NAME} holds {e}")
         keypoints = np.zeros((e, w, config.num_keypoints, 2), dtype=np.float32)
         scores = np.zeros((e, w, config.num_keypoints), dtype=np.float32)
         for part, sl in _stored_parts(config).items():
@@ -157,8 +168,6 @@ def _stored_parts(config: RelationBankConfig) -> dict[str, slice]:
 
 def _redraw_canonical(config: RelationBankConfig, keypoints: np.ndarray, scores: np.ndarray) -> None:
     """Fill canonical hands / face (not stored) from the stored body, in place."""
-    from pipeline.token2pose.project import canonical_parts
-
     flat_k = keypoints.reshape(-1, *keypoints.shape[2:])
     flat_s = scores.reshape(-1, scores.shape[-1])
     canonical_parts(flat_k, flat_s, hands=config.hands_source == "canonical",

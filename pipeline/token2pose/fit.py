@@ -26,14 +26,23 @@ from pipeline.constants import MOTION_FPS
 from pipeline.motion.skeleton import REST_POSE
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import BODY_INDEX as B
-from pipeline.portrait.wholebody import FEET_INDEX as F
 from pipeline.portrait.wholebody import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND, WholeBodyPose
-from pipeline.token2pose.camera import WeakPerspectiveCamera
+from pipeline.portrait.wholebody import FEET_INDEX as F
+from pipeline.token2pose.camera import WeakPerspectiveCamera, fit_camera
 from pipeline.token2pose.mapping import NUM_BODY_FEET
 from pipeline.token2pose.project import HAND_LENGTH_M, TEMPLATE_HANDS, canonical_face, project_body
 from pipeline.token2pose.resample import interpolate, sample_positions, smooth_time
-from pipeline.token2pose.tree2d import (BONES, HIP_MID, LEG_KEYPOINTS, NECK, bone_angles, bone_lengths_2d,
-                                        rebuild, with_virtual, wrap)
+from pipeline.token2pose.tree2d import (
+    BONES,
+    HIP_MID,
+    LEG_KEYPOINTS,
+    NECK,
+    bone_angles,
+    bone_lengths_2d,
+    rebuild,
+    with_virtual,
+    wrap,
+)
 
 EASE_SECONDS = 0.5
 MIN_SCORE = 0.3
@@ -115,8 +124,6 @@ def person_model(portrait: PortraitAnalysis, camera: WeakPerspectiveCamera | Non
     person's proportions depend on the photo alone and not on the motion's first frame.
     """
     if camera is None:
-        from pipeline.token2pose.camera import fit_camera
-
         camera = fit_camera(portrait)
     kp = portrait.pose.keypoints[0].astype(np.float64)
     score = portrait.pose.scores[0].astype(np.float64)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import cv2
 import numpy as np
 
 from pipeline.constants import MOTION_FPS, TOKEN_DOWNSAMPLE
 from pipeline.motion.features import joints_to_features
+from pipeline.portrait.mediapipe_convert import holistic_to_wholebody
 from pipeline.portrait.wholebody import NUM_KEYPOINTS
 from pipeline.token2pose.bank import RelationBank, RelationBankConfig
 from pipeline.token2pose.from_motion import tokens_of_features
@@ -31,8 +33,6 @@ SMOOTH_SIGMA_FRAMES = 1.0
 
 def read_frames(path: str | Path) -> tuple[Iterator[np.ndarray], float, int]:
     """(RGB frame iterator, fps, frame count estimate) of a video file, through OpenCV."""
-    import cv2
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"video {path} not found")
@@ -58,8 +58,6 @@ def read_frames(path: str | Path) -> tuple[Iterator[np.ndarray], float, int]:
 def track_video(path: str | Path, progress: Callable | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """Per frame: keypoints (F, 133, 2) px, scores (F, 133), world landmarks (F, 33, 3), found (F,) bool, fps."""
     import mediapipe as mp
-
-    from pipeline.portrait.mediapipe_convert import holistic_to_wholebody
 
     frames, fps, count = read_frames(path)
     keypoints, scores, world, found = [], [], [], []

@@ -11,8 +11,8 @@ import numpy as np
 
 from pipeline.portrait.wholebody import BODY_INDEX as B
 from pipeline.portrait.wholebody import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND
-from pipeline.token2pose.camera import WeakPerspectiveCamera
-from pipeline.token2pose.mapping import NUM_BODY_FEET, smpl_to_body_feet
+from pipeline.token2pose.camera import WeakPerspectiveCamera, yaw_matrix
+from pipeline.token2pose.mapping import NUM_BODY_FEET, body_frame, smpl_to_body_feet
 from pipeline.token2pose.shapes import neutral_face, relaxed_hand
 
 HAND_LENGTH_M = 0.19
@@ -30,8 +30,6 @@ def project_body(joints: np.ndarray, camera: WeakPerspectiveCamera) -> np.ndarra
 
 def facing_camera(joints: np.ndarray, camera: WeakPerspectiveCamera) -> np.ndarray:
     """(T,) how much the head faces the camera: 1 frontal, 0 in profile, < 0 turned away."""
-    from pipeline.token2pose.camera import yaw_matrix
-    from pipeline.token2pose.mapping import body_frame
 
     forward, _ = body_frame(np.asarray(joints, dtype=np.float64))
     return (forward @ yaw_matrix(camera.yaw).T)[..., 2]

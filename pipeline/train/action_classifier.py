@@ -34,6 +34,7 @@ from pipeline.constants import MOTION_FPS
 from pipeline.data.humanml3d import MotionDataset, default_dataset_dir
 from pipeline.eval.action_classifier import (OTHER_LABEL, ActionClassifier, ActionClassifierConfig,
                                              collate, motion_input)
+from pipeline.pretrained import with_card_header
 
 Item = tuple[np.ndarray, str]
 
@@ -50,7 +51,7 @@ def round_trip(joints: np.ndarray) -> np.ndarray:
 
 def procedural_items(variations: int, seed: int, cache_dir: Path | None = None) -> list[Item]:
     """Fresh procedural clips (round-tripped), cached as an .npz under cache_dir when given."""
-    from pipeline.motion.procedural import action_names, sample_library
+    from pipeline.data.synthetic.procedural import action_names, sample_library
 
     cache = None
     if cache_dir is not None:
@@ -330,7 +331,7 @@ Trained on procedural gestures and CMU mocap only; real conversational motion th
 action (e.g. a beat gesture vs. a short wave) may be assigned to it. Scores on generated motion
 measure agreement with the procedural library's notion of each action.
 """
-    (out / "README.md").write_text(card, encoding="utf-8")
+    (out / "README.md").write_text(with_card_header(card, ActionClassifier.card_metadata), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> dict:

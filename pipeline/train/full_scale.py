@@ -7,7 +7,7 @@ Stages, each an ordinary trainer of this project started with ``accelerate launc
 first with ``accelerate config``; ``--launcher python`` runs them in one process, e.g. on a CPU):
   1. motion tokenizer, codebook 512 x 512 (pipeline.train.tokenizer) on the HumanML3D folder;
   2. text branch, 8 layers x 384 (pipeline.train.generator_text) on its captions and the new codes;
-  3. with --beat2: BEAT2 converted to speech + motion pairs (pipeline.cospeech.beat2), then the audio
+  3. with --beat2: BEAT2 converted to speech + motion pairs (pipeline.data.synthetic.cospeech.beat2), then the audio
      branch (pipeline.train.generator_audio) on them.
 The three checkpoints land in --out and belong together (the generator records the tokenizer's
 hash); the shipped CPU models in assets/ are not touched. ``--dry-run`` prints the commands.
@@ -84,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     check_inputs(a)
     for what, command in plan(a):
         if command is None:
-            print(f"[{what}] pipeline.cospeech.beat2.convert_beat2({a.beat2!r}, {str(Path(a.out) / 'beat2_pairs')!r})")
+            print(f"[{what}] pipeline.data.synthetic.cospeech.beat2.convert_beat2({a.beat2!r}, {str(Path(a.out) / 'beat2_pairs')!r})")
             if not a.dry_run:
-                from pipeline.cospeech.beat2 import convert_beat2
+                from pipeline.data.synthetic.cospeech.beat2 import convert_beat2
 
                 convert_beat2(a.beat2, Path(a.out) / "beat2_pairs")
             continue

@@ -1,10 +1,9 @@
-"""Video out: rendered frames and the speech into an H.264/AAC mp4, with progress and cancel."""
+"""Video out: rendered frames and the speech into an H.264/AAC mp4 (ffmpeg), and reading one back.
 
-from pipeline.video.pose_video import write_composite_video, write_pose_video
-from pipeline.video.progress import Cancel, Progress, RenderCancelled, check_cancel, is_cancelled
+Progress and cancel types are in :mod:`pipeline.jobs`; pose-map videos in
+:mod:`pipeline.render.pose_video`.
+"""
+
 from pipeline.video.writer import VideoError, frame_count, probe_video, read_audio_track, write_video
 
-__all__ = [
-    "Cancel", "Progress", "RenderCancelled", "VideoError", "check_cancel", "frame_count", "is_cancelled",
-    "probe_video", "read_audio_track", "write_composite_video", "write_pose_video", "write_video",
-]
+__all__ = ["VideoError", "frame_count", "probe_video", "read_audio_track", "write_video"]

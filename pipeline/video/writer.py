@@ -16,6 +16,7 @@ next video is written into the same folder.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -27,8 +28,7 @@ import numpy as np
 
 from pipeline.audio import AudioClip, AudioError, load_audio, save_wav
 from pipeline.constants import VIDEO_FPS
-
-from .progress import Cancel, Progress, RenderCancelled, is_cancelled
+from pipeline.jobs import Cancel, Progress, RenderCancelled, is_cancelled
 
 
 class VideoError(RuntimeError):
@@ -185,8 +185,6 @@ def write_video(frames: Iterable[np.ndarray], audio: "AudioClip | str | Path | t
 
 def probe_video(path: str | Path) -> dict:
     """What an mp4 holds: {'video': bool, 'audio': bool, 'frames': int, 'size': (w, h), 'fps': float}."""
-    import re
-
     import imageio_ffmpeg
 
     path = Path(path)

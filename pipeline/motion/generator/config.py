@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.constants import CODEBOOK_SIZE, MAX_CLIP_SECONDS, TOKENS_PER_SECOND
+from pipeline.pretrained import CONFIG_NAME, WEIGHTS_NAME, PretrainedConfig
 
 SPEECH_PROMPT: str = "A person is giving a speech."
 """The fixed text control of the audio branch (paper sec. 3.2.3); unprompted segments get it too."""
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
+__all__ = ["CONFIG_NAME", "SPEECH_PROMPT", "WEIGHTS_NAME", "GeneratorConfig", "tokenizer_sha256"]
 
 
 @dataclass
-class GeneratorConfig:
+class GeneratorConfig(PretrainedConfig):
     """Sizes of both branches (they share n_layers and d_model, as the paper's two transformers do).
 
     The paper uses 8 layers, 6 heads, width 384; the shipped CPU checkpoint may be smaller (its
     model card says which and why).
     """
+
+    model_type = "motion_generator"
 
     codebook_size: int = CODEBOOK_SIZE
     d_model: int = 384
@@ -59,7 +60,7 @@ class GeneratorConfig:
     def vocab_size(self) -> int:
         return self.codebook_size + 2
 
-    # ---- json round trip ---------------------------------------------------------------
+    # ---- checks (the JSON round trip is PretrainedConfig's) ------------------------------
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
@@ -67,30 +68,6 @@ class GeneratorConfig:
             raise ValueError("cond_drop_prob must be in [0, 1)")
         if self.max_tokens < 2:
             raise ValueError("max_tokens must be at least 2")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "GeneratorConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown GeneratorConfig keys: {', '.join(unknown)}")
-        return cls(**data)
-
-    def save(self, directory: Path | str) -> Path:
-        path = Path(directory) / CONFIG_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, directory: Path | str) -> "GeneratorConfig":
-        path = Path(directory) / CONFIG_NAME
-        if not path.exists():
-            raise FileNotFoundError(f"no {CONFIG_NAME} in {directory}")
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def tokenizer_sha256(tokenizer_dir: Path) -> str:

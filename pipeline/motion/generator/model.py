@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 
-from pipeline.motion.generator.config import WEIGHTS_NAME, GeneratorConfig
+from pipeline.motion.generator.config import GeneratorConfig
+from pipeline.motion.generator.temporal_block import AudioTemporalBlock  # the temporal conv block of appendix B
+from pipeline.pretrained import PretrainedModel
 
 TEXT_PREFIX = "text."
 AUDIO_PREFIX = "audio."
@@ -80,8 +81,6 @@ class TextBranch(nn.Module):
 class AudioBranch(nn.Module):
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
-        from pipeline.audio import AudioTemporalBlock  # the temporal conv block of appendix B
-
         d = cfg.d_model
         self.temporal = AudioTemporalBlock(cfg.audio_dim, d, hidden=cfg.audio_hidden, downsample=4)
         self.pos_emb = nn.Parameter(torch.zeros(1, cfg.max_tokens, d))
@@ -93,12 +92,19 @@ class AudioBranch(nn.Module):
             nn.init.zeros_(proj.bias)
 
 
-class DualBranchGenerator(nn.Module):
+class DualBranchGenerator(PretrainedModel, nn.Module):
     """p(tokens | text per position, audio): masked token logits over the codebook."""
+
+    card_metadata = {
+        "license": "mit",
+        "library_name": "pytorch",
+        "tags": ["motion-generation", "text-to-motion", "audio-to-motion", "co-speech-gesture", "masked-transformer", "versaanimator", "safetensors"],
+        "datasets": ["cmu-mocap", "versastudio-procedural-actions", "versastudio-synthetic-cospeech"],
+    }
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
-        self.cfg = cfg
+        self.config = cfg
         self.text = TextBranch(cfg)
         self.audio = AudioBranch(cfg)
 
@@ -128,7 +134,7 @@ class DualBranchGenerator(nn.Module):
     def drop_cond(self, cond: torch.Tensor, prob: float | None = None,
                   generator: torch.Generator | None = None) -> torch.Tensor:
         """Replace whole samples' conditions by the null text with probability prob (training CFG)."""
-        prob = self.cfg.cond_drop_prob if prob is None else prob
+        prob = self.config.cond_drop_prob if prob is None else prob
         if prob <= 0:
             return cond
         drop = torch.rand(cond.shape[0], generator=generator, device=cond.device) < prob
@@ -136,9 +142,9 @@ class DualBranchGenerator(nn.Module):
 
     # ---- forward -------------------------------------------------------------------------
     def _check_len(self, n: int) -> None:
-        if n > self.cfg.max_tokens:
+        if n > self.config.max_tokens:
             raise ValueError(f"sequence of {n} tokens is longer than the model window "
-                             f"({self.cfg.max_tokens}); decode long sequences by windows (sampling.py)")
+                             f"({self.config.max_tokens}); decode long sequences by windows (sampling.py)")
 
     def forward(self, tokens: torch.Tensor, cond: torch.Tensor, *,
                 audio_tok: torch.Tensor | None = None,
@@ -184,39 +190,41 @@ class DualBranchGenerator(nn.Module):
         return self
 
     # ---- persistence ------------------------------------------------------------------------
-    def save_pretrained(self, directory: Path | str, *, branches: tuple[str, ...] = BRANCHES,
+    config_class = GeneratorConfig
+
+    def save_pretrained(self, path: Path | str, *, branches: tuple[str, ...] = BRANCHES,
                         dtype: torch.dtype = torch.float16) -> Path:
         """config.json + model.safetensors (fp16 storage by default; loading returns fp32)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.cfg.save(directory)
+        return super().save_pretrained(path, branches=branches, dtype=dtype)
+
+    def _weights_to_save(self, *, branches: tuple[str, ...], dtype: torch.dtype
+                         ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         prefixes = tuple(f"{b}." for b in branches)
-        state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+        state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype)
                  for k, v in self.state_dict().items() if k.startswith(prefixes)}
-        save_file(state, str(directory / WEIGHTS_NAME),
-                  metadata={"branches": ",".join(branches), "format": "pt"})
-        return directory
+        return state, {"branches": ",".join(branches)}
 
     @classmethod
-    def from_pretrained(cls, directory: Path | str, *, branches: tuple[str, ...] | None = None,
-                        map_location: str = "cpu") -> "DualBranchGenerator":
+    def from_pretrained(cls, path: Path | str, *, device: str | torch.device = "cpu",
+                        branches: tuple[str, ...] | None = None) -> "DualBranchGenerator":
         """Load a checkpoint. branches=None loads whatever it holds (a stage-1 checkpoint holds only
         the text branch: the audio branch then keeps its zero-initialised projections, a no-op);
         branches=("text",) loads the text branch only (stage 2 starts from it)."""
-        directory = Path(directory)
-        weights = directory / WEIGHTS_NAME
-        if not weights.exists():
-            raise FileNotFoundError(f"no {WEIGHTS_NAME} in {directory}")
-        model = cls(GeneratorConfig.load(directory))
-        state = load_file(str(weights), device=map_location)
+        return super().from_pretrained(path, device=device, branches=branches)
+
+    @classmethod
+    def _from_weights(cls, config: GeneratorConfig, state: dict[str, torch.Tensor], directory: Path, *,
+                      branches: tuple[str, ...] | None = None) -> "DualBranchGenerator":
+        model = cls(config)
         held = tuple(b for b in BRANCHES if any(k.startswith(f"{b}.") for k in state))
         wanted = held if branches is None else tuple(branches)
         missing = [b for b in wanted if b not in held]
         if missing:
-            raise ValueError(f"{weights} holds no weights for branch(es) {missing} (it has {list(held)})")
+            raise ValueError(f"{directory / cls.weights_name} holds no weights for branch(es) {missing} "
+                             f"(it has {list(held)})")
         model.load_branches(state, wanted)
         model.loaded_branches = wanted
-        return model.eval()
+        return model
 
     def load_branches(self, state: dict[str, torch.Tensor], branches: tuple[str, ...]) -> None:
         own = self.state_dict()

@@ -87,7 +87,7 @@ def masked_decode(model: DualBranchGenerator, tokens: torch.Tensor, locked: torc
     """
     opts = options or SamplingOptions()
     steps = steps or opts.steps
-    cfg = model.cfg
+    cfg = model.config
     b, n = tokens.shape
     locked = locked.bool()
     if locked.shape != tokens.shape:
@@ -216,7 +216,7 @@ def decode_windowed(model: DualBranchGenerator, tokens: torch.Tensor, locked: to
     decode with the conditional logits). Returns (N,) LongTensor; locked positions unchanged.
     """
     opts = options or SamplingOptions()
-    window = model.cfg.max_tokens
+    window = model.config.max_tokens
     n = tokens.numel()
     if cond.shape[0] != n or (audio_tok is not None and audio_tok.shape[0] != n):
         raise ValueError(f"cond {tuple(cond.shape)} / audio tokens "
@@ -228,7 +228,7 @@ def decode_windowed(model: DualBranchGenerator, tokens: torch.Tensor, locked: to
     for index, plan in enumerate(passes):
         length = max(we - ws for _, _, ws, we in plan)
         b = len(plan)
-        tok = torch.full((b, length), model.cfg.pad_id, dtype=torch.long)
+        tok = torch.full((b, length), model.config.pad_id, dtype=torch.long)
         lck = torch.zeros((b, length), dtype=torch.bool)
         tgt = torch.zeros((b, length), dtype=torch.bool)
         padding = torch.ones((b, length), dtype=torch.bool)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.constants import CODEBOOK_SIZE, FEATURE_DIM, TOKEN_DOWNSAMPLE
+from pipeline.pretrained import CONFIG_NAME, WEIGHTS_NAME, PretrainedConfig
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
+__all__ = ["CONFIG_NAME", "WEIGHTS_NAME", "TokenizerConfig"]
 
 
 @dataclass
-class TokenizerConfig:
+class TokenizerConfig(PretrainedConfig):
     """Shape and training constants of a :class:`MotionTokenizer`.
 
     The architecture follows T2M-GPT / MoMask: a 1D-convolutional encoder with residual dilated
@@ -48,28 +48,17 @@ class TokenizerConfig:
     def downsample(self) -> int:
         return 2 ** self.down_t
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
+    # The old names of save / load, kept for the callers that still use them (pipeline/train).
     def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        """The config.json text; written to ``path`` when given."""
+        text = self.to_json_string()
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TokenizerConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    @classmethod
     def from_json(cls, path_or_text: str | Path) -> "TokenizerConfig":
-        """Read a config from a config.json path (or a folder holding one) or from a JSON string."""
+        """Read a config from a config.json path (or a folder holding one) or from a JSON string, strictly."""
         if isinstance(path_or_text, Path) or not str(path_or_text).lstrip().startswith("{"):
-            path = Path(path_or_text)
-            if path.is_dir():
-                path = path / CONFIG_NAME
-            text = path.read_text(encoding="utf-8")
-        else:
-            text = str(path_or_text)
-        return cls.from_dict(json.loads(text))
+            return cls.load(path_or_text)
+        return cls.from_dict(json.loads(str(path_or_text)))

@@ -9,15 +9,16 @@ inside the safetensors file as the ``mean``/``std`` buffers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
 
-from pipeline.motion.tokenizer.config import CONFIG_NAME, WEIGHTS_NAME, TokenizerConfig
+from pipeline.motion.tokenizer.config import TokenizerConfig
 from pipeline.motion.tokenizer.quantizer import EMAQuantizer
+from pipeline.pretrained import PretrainedModel
 
 TRAINING_ONLY_BUFFERS = ("quantizer.code_sum", "quantizer.code_count")
 """EMA statistics needed to go on training, not to tokenize; left out of shipped weights."""
@@ -92,8 +93,15 @@ class TokenizerOutput:
     usage: torch.Tensor
 
 
-class MotionTokenizer(nn.Module):
+class MotionTokenizer(PretrainedModel, nn.Module):
     """VQ-VAE motion tokenizer. ``encode`` raw features to tokens, ``decode`` tokens to raw features."""
+
+    card_metadata = {
+        "license": "mit",
+        "library_name": "pytorch",
+        "tags": ["motion", "vq-vae", "motion-tokenizer", "humanml3d", "talking-human", "versaanimator", "safetensors"],
+        "datasets": ["cmu-mocap", "versastudio-procedural-actions", "versastudio-synthetic-cospeech"],
+    }
 
     def __init__(self, config: TokenizerConfig | None = None, mean: torch.Tensor | None = None,
                  std: torch.Tensor | None = None):
@@ -175,19 +183,23 @@ class MotionTokenizer(nn.Module):
         return TokenizerOutput(recon, target, q.indices, q.commit_loss, q.perplexity, q.usage)
 
     # ------------------------------------------------------------------ save / load
-    def save_pretrained(self, directory: str | Path, dtype: torch.dtype | str = torch.float32,
+    config_class = TokenizerConfig
+    missing_hint = "a folder written by MotionTokenizer.save_pretrained"
+
+    def save_pretrained(self, path: str | Path, *, dtype: torch.dtype | str = torch.float32,
                         training_state: bool = False, metadata: dict | None = None) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` into ``directory``.
+        """Write ``config.json`` + ``model.safetensors`` into the folder ``path``.
 
         ``dtype`` applies to weights and codebook (mean/std stay float32); ``training_state``
-        keeps the EMA statistics needed to resume training.
+        keeps the EMA statistics needed to resume training; ``metadata`` goes into the
+        safetensors header.
         """
-        from safetensors.torch import save_file
+        return super().save_pretrained(path, dtype=dtype, training_state=training_state, metadata=metadata)
 
+    def _weights_to_save(self, *, dtype: torch.dtype | str, training_state: bool,
+                         metadata: dict | None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype)
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         tensors = {}
         for key, value in self.state_dict().items():
             if not training_state and key in TRAINING_ONLY_BUFFERS:
@@ -195,38 +207,30 @@ class MotionTokenizer(nn.Module):
             value = value.detach().cpu()
             if value.is_floating_point() and key not in FP32_KEYS:
                 value = value.to(dtype)
-            tensors[key] = value.contiguous()
-        meta = {"format": "pt", "model_type": self.config.model_type, "dtype": str(dtype).replace("torch.", "")}
-        if metadata:
-            meta.update({k: str(v) for k, v in metadata.items()})
-        save_file(tensors, str(directory / WEIGHTS_NAME), metadata=meta)
-        self.config.to_json(directory / CONFIG_NAME)
-        return directory
+            tensors[key] = value
+        return tensors, {"dtype": str(dtype).replace("torch.", ""), **(metadata or {})}
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> "MotionTokenizer":
+    def from_pretrained(cls, path: str | Path, *, device: str | torch.device = "cpu") -> "MotionTokenizer":
         """Load a tokenizer saved by :meth:`save_pretrained` (safetensors only), in float32, eval mode."""
-        from safetensors.torch import load_file
+        return super().from_pretrained(path, device=device)
 
-        directory = Path(directory)
-        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
-        if not config_path.exists() or not weights_path.exists():
-            raise FileNotFoundError(f"{directory} needs {CONFIG_NAME} and {WEIGHTS_NAME} "
-                                    "(a folder written by MotionTokenizer.save_pretrained)")
-        config = TokenizerConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+    @classmethod
+    def _from_weights(cls, config: TokenizerConfig, state: dict[str, torch.Tensor], directory: Path,
+                      **options: Any) -> "MotionTokenizer":
         model = cls(config)
-        state = load_file(str(weights_path), device="cpu")
         own = model.state_dict()
         state = {k: (v.to(own[k].dtype) if k in own and v.is_floating_point() else v) for k, v in state.items()}
         missing, unexpected = model.load_state_dict(state, strict=False)
         missing = [k for k in missing if k not in TRAINING_ONLY_BUFFERS]
         if missing or unexpected:
-            raise ValueError(f"{weights_path} does not match its config: missing {missing}, unexpected {unexpected}")
+            raise ValueError(f"{directory / cls.weights_name} does not match its config: missing {missing}, "
+                             f"unexpected {unexpected}")
         if "quantizer.code_count" not in state:
             # Shipped weights carry no EMA statistics: rebuild consistent ones from the codebook.
             model.quantizer.code_sum.copy_(model.quantizer.codebook)
             model.quantizer.code_count.fill_(1.0)
-        return model.to(device).eval()
+        return model
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -9,6 +9,8 @@ Names are imported on use so that checking the weights folder does not load diff
 
 from __future__ import annotations
 
+import importlib
+
 from .weights import validate_weights_dir
 
 __all__ = ["validate_weights_dir", "render_frames", "VersaAnimatorPipeline", "PoseNet", "VersaConditions",
@@ -21,7 +23,5 @@ _LAZY = {"render_frames": "render", "VersaAnimatorPipeline": "pipeline", "PoseNe
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipeline.pretrained import PretrainedConfig, PretrainedModel
+
 EXPRESSIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted", "contempt")
 """Expression labels (the eight MEAD emotions); index 0 is neutral."""
 CONDITIONS_PREFIX = "conditions."
@@ -38,8 +40,10 @@ CONFIG_METADATA_KEY = "versa_conditions_config"
 
 
 @dataclass
-class ConditionConfig:
+class ConditionConfig(PretrainedConfig):
     """Sizes of the condition tokens and of the extra attention layers."""
+
+    model_type = "versa_conditions"
 
     query_dims: list[int] = field(default_factory=list)
     """Width of each hooked UNet block, in hook order (see :func:`spatial_cross_attentions`)."""
@@ -58,14 +62,6 @@ class ConditionConfig:
     head_dim: int = 64
     face_size: int = 112
     """Side of the square face crop fed to the identity encoder."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ConditionConfig":
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
 
 
 @dataclass
@@ -117,7 +113,7 @@ class ConditionTokens(nn.Module):
     def __init__(self, cfg: ConditionConfig) -> None:
         super().__init__()
         d = cfg.token_dim
-        self.cfg = cfg
+        self.config = cfg
         self.identity_proj = nn.Linear(cfg.identity_dim, cfg.identity_tokens * d)
         self.identity_norm = nn.LayerNorm(d)
         self.audio_proj = nn.Sequential(nn.Linear(cfg.audio_dim, d), nn.SiLU(), nn.Linear(d, d))
@@ -130,16 +126,16 @@ class ConditionTokens(nn.Module):
 
     @property
     def num_tokens(self) -> int:
-        return self.cfg.identity_tokens + self.cfg.audio_window + 2
+        return self.config.identity_tokens + self.config.audio_window + 2
 
     def forward(self, identity: torch.Tensor, audio: torch.Tensor, mouth: torch.Tensor, blink: torch.Tensor,
                 expression: torch.Tensor) -> torch.Tensor:
         """identity (N or 1, identity_dim); audio (N, W, A); mouth, blink (N,); expression (N,) long."""
-        n, d = audio.shape[0], self.cfg.token_dim
-        if audio.shape[1:] != (self.cfg.audio_window, self.cfg.audio_dim):
-            raise ValueError(f"audio conditions must be (frames, {self.cfg.audio_window}, {self.cfg.audio_dim}), "
+        n, d = audio.shape[0], self.config.token_dim
+        if audio.shape[1:] != (self.config.audio_window, self.config.audio_dim):
+            raise ValueError(f"audio conditions must be (frames, {self.config.audio_window}, {self.config.audio_dim}), "
                              f"got {tuple(audio.shape)}")
-        ident = self.identity_norm(self.identity_proj(identity).view(-1, self.cfg.identity_tokens, d))
+        ident = self.identity_norm(self.identity_proj(identity).view(-1, self.config.identity_tokens, d))
         ident = ident.expand(n, -1, -1)
         face = ident.mean(dim=1, keepdim=True)  # the identity every motion token is read against
         audio_tok = self.audio_proj(audio) + self.audio_pos + self.type_embed[1]
@@ -189,15 +185,21 @@ def spatial_cross_attentions(unet: nn.Module) -> list[tuple[str, nn.Module]]:
     return found
 
 
-class VersaConditions(nn.Module):
+class VersaConditions(PretrainedModel, nn.Module):
     """Everything the face conditions add: the identity encoder, the token encoder and one
-    :class:`ConditionAttention` per hooked UNet block."""
+    :class:`ConditionAttention` per hooked UNet block.
+
+    On its own it saves as a folder (``save_pretrained`` / ``from_pretrained``: config.json +
+    model.safetensors); inside the diffusion weights it travels in one file with the pose encoder
+    (:func:`save_conditions` / :func:`load_conditions`, the config in the file's metadata)."""
+
+    config_class = ConditionConfig
 
     def __init__(self, cfg: ConditionConfig) -> None:
         super().__init__()
         if not cfg.query_dims:
             raise ValueError("ConditionConfig.query_dims is empty; build it with VersaConditions.for_unet(unet)")
-        self.cfg = cfg
+        self.config = cfg
         self.identity_encoder = FaceIdentityEncoder(cfg.identity_dim) if cfg.identity_source == "conv" else None
         self.tokens = ConditionTokens(cfg)
         self.layers = nn.ModuleList(ConditionAttention(q, cfg.token_dim, cfg.heads, cfg.head_dim)
@@ -277,7 +279,7 @@ def save_conditions(module: VersaConditions, path: str | Path, pose_net: nn.Modu
         tensors.update({"pose_net." + k: v.detach().contiguous().cpu() for k, v in pose_net.state_dict().items()})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={CONFIG_METADATA_KEY: json.dumps(module.cfg.to_dict())})
+    save_file(tensors, str(path), metadata={CONFIG_METADATA_KEY: json.dumps(module.config.to_dict())})
     return path
 
 
@@ -307,7 +309,7 @@ def load_conditions(path: str | Path, unet: nn.Module | None = None,
     if CONFIG_METADATA_KEY not in meta:
         raise ValueError(f"{path} has condition tensors but no '{CONFIG_METADATA_KEY}' metadata; "
                          "write it with save_conditions()")
-    cfg = ConditionConfig.from_dict(json.loads(meta[CONFIG_METADATA_KEY]))
+    cfg = ConditionConfig.from_dict(json.loads(meta[CONFIG_METADATA_KEY]), source=f"{path} ({CONFIG_METADATA_KEY})")
     if unet is not None:
         dims = [int(m.to_q.in_features) for _, m in spatial_cross_attentions(unet)]
         if dims != list(cfg.query_dims):

@@ -15,6 +15,7 @@ Run ``python -m pipeline.render.diffusion.hub`` to fetch the files ahead of the 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -270,7 +271,6 @@ def fetch_weights(cache_dir: str | Path | None = None, *, token: str | bool | No
 def main(argv: list[str] | None = None) -> int:
     """Fetch the weights now (``python -m pipeline.render.diffusion.hub``), with a progress bar per file."""
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(description=f"download {SVD_REPO} (fp16) and {MIMICMOTION_REPO}/"
                                                  f"{MIMICMOTION_FILE} into the Hugging Face cache")

@@ -25,7 +25,7 @@ from diffusers import UNetSpatioTemporalConditionModel
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from pipeline.video.progress import Cancel, RenderCancelled, is_cancelled
+from pipeline.jobs import Cancel, RenderCancelled, is_cancelled
 
 from .checkpoint import LoadReport, load_mimicmotion_checkpoint
 from .conditions import ConditionInjection, FrameConditions, VersaConditions, load_conditions, save_conditions
@@ -107,7 +107,7 @@ class VersaAnimatorPipeline(DiffusionPipeline):
                              f"first block has {unet.config.block_out_channels[0]}")
         self._pose_hook = PoseInjection(unet)
         self._condition_hook = ConditionInjection(unet, conditions) if conditions is not None else None
-        if conditions is not None and conditions.cfg.identity_source == "clip" and image_encoder is None:
+        if conditions is not None and conditions.config.identity_source == "clip" and image_encoder is None:
             raise ValueError("the condition module takes its identity from CLIP but there is no image encoder")
 
     # ------------------------------------------------------------------------------------- loading
@@ -123,6 +123,7 @@ class VersaAnimatorPipeline(DiffusionPipeline):
         The VAE stays in ``vae_dtype`` (float32 by default: SVD's VAE overflows in fp16).
         Untrained parts (no condition file) are zero-initialised and a warning says so.
         """
+        # transformers is a lazy module: the CLIP classes (seconds to import) load on this first access
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
         folder = Path(folder)
@@ -210,10 +211,10 @@ class VersaAnimatorPipeline(DiffusionPipeline):
         mod, device = self.conditions, self._execution_device
         dtype = next(mod.parameters()).dtype
         face = _to_pixels(conditions.face)
-        if mod.cfg.identity_source == "clip":
+        if mod.config.identity_source == "clip":
             identity = self._clip_embed(face)
         else:
-            size = mod.cfg.face_size
+            size = mod.config.face_size
             identity = mod.identity(_resize_antialiased(face, (size, size)).to(device, dtype))
         as_t = lambda a, t=dtype: torch.as_tensor(np.asarray(a), device=device).to(t)  # noqa: E731
         return mod.tokens(identity.to(dtype), as_t(conditions.audio), as_t(conditions.mouth), as_t(conditions.blink),

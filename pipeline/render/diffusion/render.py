@@ -19,18 +19,20 @@ from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
+import torch
 
-from pipeline.audio import AudioClip
+from pipeline.audio import AudioClip, load_audio_features
 from pipeline.constants import MOTION_FPS, VIDEO_FPS
+from pipeline.jobs import Cancel, Progress
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import WholeBodyPose
 from pipeline.render.audio_drive import blink_closure, mouth_openness
 from pipeline.render.pose_maps import draw_composite_map, draw_pose
-from pipeline.video.progress import Cancel, Progress
 
 from .conditions import EXPRESSIONS, ConditionConfig, FrameConditions
-from .runtime import RuntimeOptions
-from .sources import WeightPaths, local_paths
+from .hub import HubWeightsError
+from .runtime import RuntimeOptions, apply_runtime, gpu_memory_gib, options_from_env, wants_offload
+from .sources import WeightPaths, local_paths, obtain_weights
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +117,6 @@ def frame_conditions(portrait: PortraitAnalysis, clip: AudioClip, num_frames: in
                      cfg: ConditionConfig, *, seed: int = 0, expression: str | int = "neutral",
                      blink_rate_per_min: float = 15.0, audio_encoder: str | Path | None = None) -> FrameConditions:
     """The face conditions of every frame from the speech and the portrait."""
-    from pipeline.audio import load_audio_features
-
     extractor = load_audio_features(audio_encoder)
     if extractor.dim != cfg.audio_dim:
         raise ValueError(f"the condition layers expect {cfg.audio_dim} audio feature columns but the "
@@ -166,10 +166,7 @@ def load_pipeline(weights: WeightPaths | str | Path, device: str = "cuda", opts:
                   ) -> Any:
     """The pipeline for ``weights`` on ``device`` with ``opts`` applied, loaded once and kept
     (the UNet is 1.5 B parameters; one model in memory at a time)."""
-    import torch
-
     from .pipeline import VersaAnimatorPipeline
-    from .runtime import apply_runtime
 
     if not isinstance(weights, WeightPaths):
         weights = local_paths(Path(weights))
@@ -216,11 +213,8 @@ def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioC
     ``progress(done, total)`` counts UNet window calls. ``pipe`` (an already built pipeline)
     skips loading and the CUDA check (tests, notebooks).
     """
-    import torch
-
     from pipeline.render.backends import BackendUnavailable
 
-    from .runtime import options_from_env, wants_offload, gpu_memory_gib
     from .zerogpu import run_gpu_job, zero_gpu
 
     opts = options_from_env(runtime, steps=steps, window=window, overlap=overlap, decode_chunk_size=decode_chunk_size,
@@ -230,8 +224,6 @@ def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioC
         if device.startswith("cuda") and not torch.cuda.is_available() and not zero_gpu():
             raise BackendUnavailable("the diffusion renderer needs a CUDA GPU and none is available; "
                                      "use the warp renderer")
-        from .hub import HubWeightsError
-        from .sources import obtain_weights
 
         try:
             weights = obtain_weights(weights_dir, report=download_report)
@@ -259,7 +251,7 @@ def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioC
         write_model_pose_video(maps, clip, pose_video, fps, cancel=cancel)
     conditions = None
     if trained:
-        conditions = frame_conditions(portrait, clip, num_frames, fps, pipe.conditions.cfg, seed=seed,
+        conditions = frame_conditions(portrait, clip, num_frames, fps, pipe.conditions.config, seed=seed,
                                       expression=expression, blink_rate_per_min=blink_rate_per_min,
                                       audio_encoder=audio_encoder)
 
@@ -279,8 +271,6 @@ def render_frames(portrait: PortraitAnalysis, poses: WholeBodyPose, clip: AudioC
 
 def _denoise(pipe: Any, image: np.ndarray, maps: np.ndarray, conditions: FrameConditions | None, seed: int,
              call: dict, progress: Progress | None = None, cancel: Cancel = None) -> Any:
-    import torch
-
     generator = torch.Generator(device=pipe._execution_device).manual_seed(int(seed))
     return pipe(image, maps, conditions, generator=generator, callback=progress, cancel=cancel, **call)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import hub
-from .weights import CONDITIONS_FILE, validate_weights_dir
+from .weights import CONDITIONS_FILE, mimicmotion_checkpoint, validate_weights_dir
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,6 @@ class WeightsLookup:
 
 def local_paths(folder: Path) -> WeightPaths:
     """The layout of one complete local folder (see README.md)."""
-    from .weights import mimicmotion_checkpoint
-
     cond = folder / CONDITIONS_FILE
     return WeightPaths(folder, mimicmotion_checkpoint(folder), cond if cond.is_file() else None, "folder")
 

@@ -25,7 +25,7 @@ from pipeline.constants import VIDEO_FPS
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import FACE, WholeBodyPose
 from pipeline.render.audio_drive import blink_closure, mouth_openness
-from pipeline.video.progress import Cancel, Progress, check_cancel
+from pipeline.jobs import Cancel, Progress, check_cancel
 
 from .config import WarpConfig
 from .face import FaceAnimator, face_topology

@@ -14,7 +14,7 @@ import numpy as np
 from .easing import envelope, smootherstep
 from .motion import Motion
 from .pose import ARM_JOINTS, PELVIS
-from .rotations import rot_y
+from pipeline.motion.rotations import rot_y
 
 ROOT_AHEAD_OF_ANKLES = 0.025
 """In the rest pose the pelvis is this far in front of the midpoint of the ankles."""

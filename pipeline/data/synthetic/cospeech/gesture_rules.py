@@ -30,11 +30,11 @@ import numpy as np
 from scipy.ndimage import binary_closing, binary_opening, gaussian_filter1d
 from scipy.signal import find_peaks
 
-from ..constants import AUDIO_SAMPLE_RATE, MOTION_FPS
-from ..motion.procedural.easing import envelope, smooth_noise
-from ..motion.procedural.motion import REST_ANKLES, REST_ROOT, Motion, to_joints
-from ..motion.procedural.pose import ARM_JOINTS, NECK, PELVIS, SPINE, SPINE_WEIGHTS, Pose, toward
-from ..motion.procedural.secondary import apply_layers
+from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS
+from pipeline.data.synthetic.procedural.easing import envelope, smooth_noise
+from pipeline.data.synthetic.procedural.motion import REST_ANKLES, REST_ROOT, Motion, to_joints
+from pipeline.data.synthetic.procedural.pose import ARM_JOINTS, NECK, PELVIS, SPINE, SPINE_WEIGHTS, Pose, toward
+from pipeline.data.synthetic.procedural.secondary import apply_layers
 
 ANALYSIS_RATE = 100
 """Prosody analysis frames per second (10 ms hop): beats are located to 10 ms, well inside a

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import rest_offsets
+from pipeline.motion.skeleton import rest_offsets
 from .pose import (ARM_JOINTS, KNEE_LIMITS, LEG_JOINTS, LIMITS, arm_rotation, collar_rotation,
                    elbow_rotation)
-from .rotations import MIRROR_X, frame, rot_x
+from pipeline.motion.rotations import MIRROR_X, frame, rot_x
 
 OFFSETS = rest_offsets()
 X_AXIS = np.array([1.0, 0.0, 0.0])

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...constants import MOTION_FPS
-from ..skeleton import REST_PELVIS_HEIGHT, REST_POSE, forward_kinematics
+from pipeline.constants import MOTION_FPS
+from pipeline.motion.skeleton import REST_PELVIS_HEIGHT, REST_POSE, forward_kinematics
 from .ik import OFFSETS, arm_ik, leg_ik, lower_root_for_reach
 from .pose import (ARM_JOINTS, HEAD, LEG_JOINTS, NECK, PELVIS, RELAXED, SPINE, arm_rotation, clamp,
                    collar_rotation, elbow_rotation, euler_rotation, local_rotations)
-from .rotations import MIRROR_X, normalize, rot_x, rot_y
+from pipeline.motion.rotations import MIRROR_X, normalize, rot_x, rot_y
 
 REST_ROOT = np.array([0.0, REST_PELVIS_HEIGHT, 0.0])
 REST_ANKLES = np.stack([REST_POSE[LEG_JOINTS[s]["ankle"]] for s in ("left", "right")]) + REST_ROOT

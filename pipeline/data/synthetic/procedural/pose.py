@@ -21,8 +21,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..skeleton import JOINT_INDEX, JOINT_NAMES
-from .rotations import axis_angle, mirror, rot_x, rot_y, rot_z
+from pipeline.motion.skeleton import JOINT_INDEX, JOINT_NAMES
+from pipeline.motion.rotations import axis_angle, mirror, rot_x, rot_y, rot_z
 
 N_JOINTS = len(JOINT_NAMES)
 PELVIS = JOINT_INDEX["pelvis"]

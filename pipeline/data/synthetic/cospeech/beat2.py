@@ -31,8 +31,10 @@ from typing import Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from ..constants import AUDIO_SAMPLE_RATE, MOTION_FPS, NUM_JOINTS
-from ..motion.skeleton import FOOT_JOINT_HEIGHT, JOINT_INDEX, REST_POSE, rest_offsets
+from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS, NUM_JOINTS
+from pipeline.motion.skeleton import FOOT_JOINT_HEIGHT, JOINT_INDEX, REST_POSE, forward_kinematics, rest_offsets
+
+from .speech_synth import read_wav_16k, write_wav_16k
 
 BEAT2_FPS = 30
 SPLITS = ("train", "val", "test", "additional")
@@ -130,7 +132,6 @@ def resample_poses(poses: np.ndarray, trans: np.ndarray, fps: float,
 
 def approximate_joints(rotvec: np.ndarray, trans: np.ndarray) -> np.ndarray:
     """(T, 22, 3) joints by FK on the built-in T-pose skeleton (rotations about the pelvis)."""
-    from ..motion.skeleton import forward_kinematics
     n = rotvec.shape[0]
     mats = Rotation.from_rotvec(rotvec.reshape(-1, 3)).as_matrix().reshape(n, NUM_JOINTS, 3, 3)
     return forward_kinematics(mats, trans + SMPLX_PELVIS_REST, TPOSE_OFFSETS)
@@ -200,9 +201,9 @@ def convert_beat2(root: str | Path, out_dir: str | Path, splits: tuple[str, ...]
     """Write BEAT2 into the pairs.py layout (wav/, new_joints/, new_joint_vecs/, texts/,
     transcripts/, meta.csv, <split>.txt). Joints and features both keep T-1 rows: row i at audio
     time i / MOTION_FPS. Returns {split: count}."""
-    from ..motion.features import joints_to_features
+    from pipeline.motion.features import joints_to_features
+
     from .pairs import META_FIELDS, _write_text
-    from .speech_synth import read_wav_16k, write_wav_16k
 
     out = Path(out_dir)
     for sub in ("wav", "new_joints", "new_joint_vecs"):

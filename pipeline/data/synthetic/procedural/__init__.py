@@ -8,7 +8,8 @@ arm and leg IK, and returns joint positions at MOTION_FPS with HumanML3D-style c
     clip = generate_action("wave_right", np.random.default_rng(0), repetitions=3)
     clips = sample_library(variations_per_action=10, seed=0)
 
-Modules: easing (time curves), rotations (batched matrices), pose (angles, limits, rotations),
+Modules: easing (time curves), pose (angles, limits, rotations; the matrices come from
+pipeline.motion.rotations),
 ik (two-bone IK), motion (the Motion description and FK), secondary (follow-through, breathing,
 sway), gait (foot steps), build (helpers for actions), captions, registry; the actions live in
 gestures, contacts, head_torso and locomotion; library is the public entry point.

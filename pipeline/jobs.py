@@ -1,4 +1,6 @@
-"""Progress reporting and cancellation shared by the renderers and the video writer."""
+"""Long jobs: progress reporting and cancellation, shared by the renderers, the video writer, the
+pose videos and the studio's cancellable render (one place for the types; imports nothing of the
+pipeline, so every room may use it)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Synthetic (speech, co-speech motion) pairs for the audio branch, in the HumanML3D layout.
 
-    python -m pipeline.cospeech.pairs --out cache/cospeech --clips 400 --seed 0 --jobs 2
+    python -m pipeline.data.synthetic.cospeech.pairs --out cache/cospeech --clips 400 --seed 0 --jobs 2
 
 Layout of out_dir:
   wav/<id>.wav              16 kHz mono speech (AUDIO_SAMPLE_RATE)
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import AUDIO_SAMPLE_RATE, MOTION_FPS
+from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS
 from .gesture_rules import cospeech_motion
 from .speech_synth import ENGINES, SpeechSynthError, engine_available, synthesize_clip
 
@@ -45,7 +45,7 @@ def clip_id(index: int) -> str:
 
 
 def _write_text(root: Path, cid: str, transcript: str) -> None:
-    from ..data.humanml3d import simple_tokens
+    from pipeline.data.humanml3d import simple_tokens
     (root / "texts").mkdir(parents=True, exist_ok=True)
     (root / "transcripts").mkdir(parents=True, exist_ok=True)
     (root / "texts" / f"{cid}.txt").write_text(
@@ -57,7 +57,7 @@ def make_pair(root: str | Path, index: int, seed: int, engines: tuple[str, ...])
     """Build pair `index` (deterministic in seed and index) and return its meta row."""
     import torch
 
-    from ..motion.features import joints_to_features
+    from pipeline.motion.features import joints_to_features
     torch.set_num_threads(1)
     root = Path(root)
     cid = clip_id(index)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ...constants import MAX_CLIP_SECONDS
+from pipeline.constants import MAX_CLIP_SECONDS
 from .easing import keyframes
 from .motion import HandTarget, Motion
 from .pose import ARM_JOINTS, N_JOINTS, NECK, SPINE, Pose, stack

@@ -1,7 +1,7 @@
 """Pose-map videos: the pose sequence drawn as DWPose-style maps (or the paper's composite maps).
 
 Useful to check a motion before a full render, and as the conditioning video of the diffusion
-backend. The drawing itself lives in pipeline.render.pose_maps.
+backend. The drawing itself lives in pipeline.render.pose_maps, the mp4 writer in pipeline.video.
 """
 
 from __future__ import annotations
@@ -16,29 +16,19 @@ from pipeline.constants import VIDEO_FPS
 from pipeline.portrait.types import PortraitAnalysis
 from pipeline.portrait.wholebody import WholeBodyPose
 
-from .progress import Cancel, Progress
-from .writer import _as_clip, frame_count, write_video
-
-
-def _pose_maps():
-    try:
-        from pipeline.render import pose_maps
-    except ImportError as exc:
-        raise RuntimeError("pose-map videos need pipeline.render.pose_maps, which is missing from this "
-                           "install") from exc
-    return pose_maps
+from pipeline.jobs import Cancel, Progress
+from pipeline.render.pose_maps import draw_composite_map, draw_pose
+from pipeline.video.writer import _as_clip, frame_count, write_video
 
 
 def _pose_frames(poses: WholeBodyPose, total: int) -> Iterator[np.ndarray]:
-    pose_maps = _pose_maps()
     for i in range(total):
-        yield pose_maps.draw_pose(poses, min(i, len(poses) - 1))
+        yield draw_pose(poses, min(i, len(poses) - 1))
 
 
 def _composite_frames(poses: WholeBodyPose, portrait: PortraitAnalysis, total: int) -> Iterator[np.ndarray]:
-    pose_maps = _pose_maps()
     for i in range(total):
-        yield pose_maps.draw_composite_map(poses, min(i, len(poses) - 1), portrait)
+        yield draw_composite_map(poses, min(i, len(poses) - 1), portrait)
 
 
 def write_pose_video(poses: WholeBodyPose, audio: AudioClip | str | Path, out_path: str | Path, *,

@@ -5,7 +5,7 @@ learns from synthetic pairs: speech from espeak-ng / festival (speech_synth), ge
 rule-based co-speech model driven by the speech's prosody (gesture_rules), written in the
 HumanML3D layout (pairs). Users who own BEAT2 convert it to the same layout (beat2).
 
-    from pipeline.cospeech import cospeech_motion, build_pairs
+    from pipeline.data.synthetic.cospeech import cospeech_motion, build_pairs
     motion = cospeech_motion(samples, 16000, np.random.default_rng(0))
     build_pairs("cache/cospeech", n_clips=400, seed=0)
 """
@@ -17,6 +17,6 @@ __all__ = ["CoSpeechMotion", "SpeechSynthError", "build_pairs", "cospeech_motion
 
 
 def build_pairs(*args, **kwargs):
-    """See pipeline.cospeech.pairs.build_pairs (imported lazily: it pulls in torch)."""
+    """See pipeline.data.synthetic.cospeech.pairs.build_pairs (imported lazily: it pulls in torch)."""
     from .pairs import build_pairs as _build
     return _build(*args, **kwargs)

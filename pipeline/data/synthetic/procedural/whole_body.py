@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.motion.rotations import rot_y
+
 from .build import Timeline, animate, base_params
 from .easing import keyframes
 from .motion import REST_ANKLES, REST_ROOT, Motion
-from .pose import PELVIS, Pose, other, toward
+from .pose import ARM_JOINTS, NECK, PELVIS, SPINE, Pose, other, toward
 from .registry import register
-from .rotations import rot_y
 
 REST = Pose()
 Vec = tuple[float, float, float]
@@ -45,8 +46,6 @@ class Key:
 
 def _mirror_pose(pose: Pose) -> Pose:
     """The pose for the other side: left and right arm channels swapped, lateral/yaw signs flipped."""
-    from .pose import ARM_JOINTS, NECK, SPINE
-
     a = pose.angles.copy()
     for part in ("collar", "shoulder", "elbow", "wrist"):
         li, ri = ARM_JOINTS["left"][part], ARM_JOINTS["right"][part]

@@ -1,9 +1,9 @@
 """Join several synthetic pair folders (built with different seeds) into one, for stage-2 training.
 
     for s in $(seq 101 116); do
-        python -m pipeline.cospeech.pairs --out cache/cospeech-big-parts/s$s --clips 250 --seed $s --jobs 2
+        python -m pipeline.data.synthetic.cospeech.pairs --out cache/cospeech-big-parts/s$s --clips 250 --seed $s --jobs 2
     done
-    python -m pipeline.cospeech.join --out cache/cospeech-big --held-out cache/cospeech cache/cospeech-big-parts/s*
+    python -m pipeline.data.synthetic.cospeech.join --out cache/cospeech-big --held-out cache/cospeech cache/cospeech-big-parts/s*
 
 Every part numbers its clips from cs000000, so ids are prefixed with the part's folder name
 (s101_cs000000). The out folder holds symbolic links (wav, new_joints, new_joint_vecs, texts,
@@ -40,7 +40,7 @@ def join_pairs(out: str | Path, parts: list[str | Path], held_out: list[str | Pa
     parts = [Path(p) for p in parts]
     for p in parts:
         if not (p / "all.txt").exists():
-            raise FileNotFoundError(f"{p} is not a pair folder (no all.txt); build it with pipeline.cospeech.pairs")
+            raise FileNotFoundError(f"{p} is not a pair folder (no all.txt); build it with pipeline.data.synthetic.cospeech.pairs")
     start_folder(out, LINKED)
     held = {t for h in held_out for split in ("val", "test") for c in _ids(Path(h), split)
             if (t := _transcript(Path(h), c)) is not None}
@@ -63,7 +63,7 @@ def join_pairs(out: str | Path, parts: list[str | Path], held_out: list[str | Pa
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("parts", nargs="+", help="pair folders written by pipeline.cospeech.pairs")
+    ap.add_argument("parts", nargs="+", help="pair folders written by pipeline.data.synthetic.cospeech.pairs")
     ap.add_argument("--out", required=True)
     ap.add_argument("--held-out", action="append", default=[], help="a pair folder whose val/test "
                     "transcripts must not appear in the joined train split (repeatable)")

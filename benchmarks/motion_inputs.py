@@ -1,6 +1,7 @@
 """Inputs and measures for timing the generator: held-out speech, segment plans, border smoothness.
 
-Used by `python -m benchmarks.motion` (which prints the figures) and by the generator tests.
+Used by `python -m benchmarks.motion` (which prints the figures) and by the generator tests; not a
+benchmark of its own.
 
 Speech: held-out synthetic co-speech pairs (cache/cospeech test split) concatenated to 60 s,
 or a speech-like tone when the pairs are absent.
@@ -14,7 +15,7 @@ import numpy as np
 
 from pipeline.constants import AUDIO_SAMPLE_RATE, MOTION_FPS
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 PROMPTS = ["a person waves with the right hand", None, "a person raises both arms", None,
            "a person points forward with the left hand", None, "a person claps their hands", None]
 

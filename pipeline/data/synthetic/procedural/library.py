@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import contacts, gestures, head_torso, locomotion, whole_body  # noqa: F401  (they self-register)
-from ...constants import MAX_CLIP_SECONDS
+from pipeline.constants import MAX_CLIP_SECONDS
 from .captions import render_captions
 from .motion import Motion, to_joints
 from .registry import ACTIONS, ActionSpec

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import AUDIO_SAMPLE_RATE
+from pipeline.constants import AUDIO_SAMPLE_RATE
 
 ENGINES = ("espeak", "festival")
 FESTIVAL_VOICE = "voice_cmu_us_slt_arctic_hts"

@@ -12,7 +12,7 @@ from .gait import Step, apply_steps
 from .motion import REST_ANKLES, Motion
 from .pose import NECK, SPINE, SPINE_WEIGHTS, toward
 from .registry import register
-from .rotations import rot_y
+from pipeline.motion.rotations import rot_y
 
 FOOT = {"left": 0, "right": 1}
 
