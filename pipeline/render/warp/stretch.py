@@ -47,6 +47,17 @@ def _luma(rgb: np.ndarray) -> float:
     return float(np.dot(np.asarray(rgb, np.float64), [0.299, 0.587, 0.114]))
 
 
+def _lit_colour(pixels: np.ndarray) -> np.ndarray:
+    """The colour of the lit side of a piece of cloth or skin: the mean of its pixels between the
+    70th and the 95th percentile of brightness (an elbow's folds and the shade under an arm
+    darken a plain median; the brightest pixels are highlights)."""
+    px = pixels.astype(np.float64).reshape(-1, 3)
+    luma = px @ np.array([0.299, 0.587, 0.114])
+    lo, hi = np.percentile(luma, [70, 95])
+    sel = (luma >= lo) & (luma <= hi)
+    return px[sel].mean(axis=0) if sel.any() else np.median(px, axis=0)
+
+
 def _smooth_profile(profile: np.ndarray, have: np.ndarray, sigma: float) -> np.ndarray:
     """Fill the offsets nobody measured from their neighbours, then blur: lighting, not texture."""
     idx = np.arange(len(profile))
@@ -131,7 +142,7 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     offsets = np.arange(-bins, bins + 1)
     roundness = np.sqrt(np.clip(1.0 - (offsets / (bins + 0.5)) ** 2, 0.0, 1.0))
     hand = np.median(image[skin].astype(np.float64), axis=0) if skin.sum() >= 20 else None
-    near = np.median(image[nearby].astype(np.float64), axis=0) if nearby is not None and nearby.sum() >= 20 else None
+    near = _lit_colour(image[nearby]) if nearby is not None and nearby.sum() >= 20 else None
     # the forearm's own pixels: opaque, within its half width of the bone, along its length
     sy, sx = np.nonzero(opaque)
     along = (sx - a[0]) * u[0] + (sy - a[1]) * u[1]
@@ -170,6 +181,12 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
             lumas = profile @ np.array([0.299, 0.587, 0.114])
             shade = np.clip(lumas / max(float(np.median(lumas)), 1.0), 0.85, 1.1)
             profile = hand[None, :] * shade[:, None] * ((0.86 + 0.14 * roundness[:, None]) / 0.96)
+        elif near is not None:
+            # a sleeve: the end-on blob is its shadowed end too; the unfolded sleeve takes the colour
+            # of the same sleeve by the elbow, which faces the light, with the blob's shading
+            lumas = profile @ np.array([0.299, 0.587, 0.114])
+            shade = np.clip(lumas / max(float(np.median(lumas)), 1.0), 0.85, 1.1)
+            profile = near[None, :] * shade[:, None] * ((0.86 + 0.14 * roundness[:, None]) / 0.96)
     else:
         # the photo shows (almost) none of it: skin like the hand's, or the sleeve by the elbow,
         # shaded as a cylinder
