@@ -236,11 +236,12 @@ def _torso_outline_fill(core: np.ndarray, limbs: np.ndarray, top: int, bottom: i
     lo_side, hi_side = np.minimum(side_a, side_b), np.maximum(side_a, side_b)
     left[left < lo_side - margin] = np.nan
     right[right > hi_side + margin] = np.nan
-    # under the armpit the torso's side is a little inside the shoulder joint
+    # under the armpit the torso's side is a little inside the shoulder joint (only a little: a
+    # line drawn further in opens a slit of background between torso and arm as the arm swings out)
     if not np.isfinite(left[0]):
-        left[0] = lo_side[0] + 0.4 * margin
+        left[0] = lo_side[0] + 0.1 * margin
     if not np.isfinite(right[0]):
-        right[0] = hi_side[0] - 0.4 * margin
+        right[0] = hi_side[0] - 0.1 * margin
     # a side the arm hides from armpit to hip lies on the shoulder-to-hip line: an arm that the
     # photo holds against the body covers about half its own width of torso, so a few degrees of
     # swing uncover shirt, not a wedge of background
