@@ -404,3 +404,35 @@ def test_background_plate_continues_the_rows_that_a_person_hides() -> None:
     # the photo outside the hole is untouched
     far = (slice(0, h), slice(0, 50))
     assert np.array_equal(plate[far], image[far])
+
+
+def test_a_forearm_folded_over_the_upper_arm_uncovers_an_arm() -> None:
+    """halfbody_0140 holds her forearms up in front of her upper arms: the upper arm behind them is
+    made up (a fill from the upper arm's own colours), so a forearm swung out to the side leaves an
+    arm in one piece behind it, not a hole the torso's fill or the background shows through."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp import renderer as warp_renderer
+
+    cuts = []
+    original = warp_renderer.cut_body
+    warp_renderer.cut_body = lambda *a, **k: cuts.append(original(*a, **k)) or cuts[-1]
+    try:
+        portrait = analyze_portrait(SHARED / "portraits" / "halfbody_0140.jpg")
+        renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    finally:
+        warp_renderer.cut_body = original
+    filled = {limb.name: limb.fills.get(limb.bones[0]) for limb in cuts[0].limbs}
+    assert all(f is not None and f.sum() > 50 for f in filled.values()), {k: None if f is None else int(f.sum())
+                                                                        for k, f in filled.items()}
+    rest = renderer.render_pose(renderer.rest.keypoints, portrait.pose.scores[0])
+    person = cv2.resize(portrait.mask, (renderer.width, renderer.height)) > 0.5
+    ref = cv2.resize(portrait.image, (renderer.width, renderer.height), interpolation=cv2.INTER_AREA)
+    assert psnr(rest[person], ref[person]) > 30                       # the forearms still cover it at rest
+    kp = renderer.rest.keypoints.copy()
+    for side in ("left", "right"):                                     # forearms swung out and down
+        sign = 1 if side == "left" else -1
+        elbow = kp[J[f"{side}_elbow"]]
+        kp[[J[f"{side}_wrist"]]] = rotate_about(kp[[J[f"{side}_wrist"]]], elbow, -sign * 60)
+    renderer.render_pose(kp, portrait.pose.scores[0])
+    blobs = _blobs(renderer.last_alpha > 128)
+    assert len(blobs) == 1 or blobs[1] < 0.01 * blobs[0], blobs

@@ -90,7 +90,7 @@ def _open(context, url: str, *, fresh: bool = True):
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(url, wait_until="domcontentloaded")
-    expect(page.get_by_role("button", name="Load examples")).to_be_visible()
+    expect(page.get_by_role("button", name="Load examples")).to_be_visible(timeout=60_000)   # a loaded machine takes seconds to build the page
     expect(page.locator("#director-root")).not_to_have_class("studio-loading", timeout=60_000)
     if fresh:
         page.wait_for_function(f"() => localStorage.getItem({STORAGE_KEY!r}) !== null", timeout=10_000)

@@ -17,7 +17,7 @@ shirt, not a hole and not the background.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -50,6 +50,9 @@ class LimbCut:
     region: np.ndarray        # (H, W) float32 in [0, 1]: the arm's own share of each pixel
     parts: dict[str, np.ndarray]    # bone name -> (H, W) float32 opacity of that part's layer
     half_widths: dict[str, float]   # measured half width per bone, px (for tests and the model card)
+    fills: dict[str, np.ndarray] = field(default_factory=dict)
+    """bone name -> (H, W) bool: pixels of that part the photo does not show (covered by the
+    forearm or hand folded over it), whose colour the renderer makes up from the part's own"""
 
     @property
     def hand(self) -> np.ndarray:
@@ -306,6 +309,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         tube_u, tube_f = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
         _fill_poly(tube_u, poly_u)
         _fill_poly(tube_f, poly_f)
+        whole_upper = tube_u > 0.5
         # the cap covers the joint's own pixels, not the torso around a joint that lies over it
         elbow_cap = _disc((h, w), e, 1.15 * max(half_u, half_f)) * cv2.dilate(
             np.maximum(tube_u, tube_f), np.ones((2 * seam + 1, 2 * seam + 1), np.uint8))
@@ -354,7 +358,16 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         # keeps these pixels too (not part of the arm's claim)
         shoulder_cap = _disc((h, w), s, 1.1 * half_u) * (person > 0.5) * free
         parts[bones[0]] = np.maximum(parts[bones[0]], shoulder_cap)
-        limbs.append(LimbCut(name, bones, region, parts, halves))
+        # the upper arm behind a forearm or hand folded over it in the photo: made up from the
+        # upper arm's own colours, so that the forearm swinging away uncovers an arm, not a hole
+        # the torso's fill shows through (the forearm lies over it whenever it is where the photo has it)
+        hidden_upper = whole_upper & (parts[bones[0]] < 0.5) & (person > 0.5) & (free > 0.5) & (
+            (parts[bones[1]] > 0.5) | (parts.get(bones[2], np.zeros_like(region)) > 0.5))
+        fills = {}
+        if hidden_upper.any():
+            parts[bones[0]] = np.maximum(parts[bones[0]], hidden_upper.astype(np.float32))
+            fills[bones[0]] = hidden_upper
+        limbs.append(LimbCut(name, bones, region, parts, halves, fills))
         union = np.maximum(union, region)
     hard_person = person > 0.5
     _adopt_leftovers(hard_person, limbs)

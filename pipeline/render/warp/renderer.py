@@ -136,8 +136,12 @@ class WarpRenderer:
                         by_elbow = upper_own
                     tube = forearm_tube(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5), a, b, half,
                                         cfg.feather_px, by_elbow)
+                texture = self.image
+                if bone in limb.fills:   # the part's pixels a folded forearm covers: its own colours
+                    hidden = limb.fills[bone]
+                    texture = pyramid_fill(self.image, hidden, known=(alpha > 0.9) & ~hidden)
                 self.layers.append(_Layer(part_mesh(bone, alpha, self.rest, step, cfg.shoulder_blend),
-                                          self.image, to_u8(alpha), tube, k))
+                                          texture, to_u8(alpha), tube, k))
 
         # Face seam: the face is painted into the core layer's texture (core_rgb -> core_work) in the
         # rest frame before the warp, so the head bone carries it (pipeline/render/warp/face.py).
