@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from pipeline.constants import CODEBOOK_SIZE
 from pipeline.data.humanml3d import MotionDataset
-from pipeline.motion.features import features_to_joints_torch
+from pipeline.motion.features import ROOT_HEIGHT, ROOT_ROT_VEL, features_to_joints_torch, recover_root
 from pipeline.motion.tokenizer import MotionTokenizer, TokenizerConfig
 
 CHECKPOINT_DIR = "checkpoint"
@@ -47,7 +47,11 @@ class TrainConfig:
     warmup_steps: int = 200
     min_lr_ratio: float = 0.05
     vel_weight: float = 0.5
-    joint_weight: float = 0.5          # on smooth-L1 of joint positions in metres (x10 scale inside)
+    joint_weight: float = 0.5          # on smooth-L1 of joint positions (metres x joint_scale)
+    joint_scale: float = 10.0          # 10: decimetres (smooth L1 is quadratic under 10 cm); 100: centimetres
+    root_weight: float = 1.0           # weight of the 4 root channels (rot vel, lin vel x/z, height) in the
+                                       # feature loss, relative to the other 259
+    traj_weight: float = 0.0           # smooth L1 of the root's ground path (x, z) integrated over the window, cm
     grad_clip: float = 1.0
     save_every: int = 500
     eval_every: int = 0                # 0: only at the end
@@ -108,7 +112,12 @@ def tokenizer_loss(model: MotionTokenizer, features: torch.Tensor, mask: torch.T
                    cfg: TrainConfig) -> tuple[torch.Tensor, dict]:
     out = model(features)
     rec, tgt = out.reconstruction, out.target
-    loss_rec = _masked_mean(F.smooth_l1_loss(rec, tgt, reduction="none"), mask)
+    per_channel = F.smooth_l1_loss(rec, tgt, reduction="none")
+    if cfg.root_weight != 1.0:
+        weight = torch.ones(per_channel.shape[-1], dtype=rec.dtype, device=rec.device)
+        weight[ROOT_ROT_VEL.start:ROOT_HEIGHT.stop] = cfg.root_weight
+        per_channel = per_channel * weight
+    loss_rec = _masked_mean(per_channel, mask)
     vmask = mask[:, 1:] * mask[:, :-1]
     loss_vel = _masked_mean(F.smooth_l1_loss(rec[:, 1:] - rec[:, :-1], tgt[:, 1:] - tgt[:, :-1],
                                              reduction="none"), vmask)
@@ -117,9 +126,20 @@ def tokenizer_loss(model: MotionTokenizer, features: torch.Tensor, mask: torch.T
     if cfg.joint_weight > 0:
         pj = features_to_joints_torch(model.denormalize(rec))
         gj = features_to_joints_torch(features.to(rec.dtype))
-        loss_joint = _masked_mean(F.smooth_l1_loss(pj * 10.0, gj * 10.0, reduction="none"), mask)
+        scale = cfg.joint_scale
+        loss_joint = _masked_mean(F.smooth_l1_loss(pj * scale, gj * scale, reduction="none"), mask)
         loss = loss + cfg.joint_weight * loss_joint
         logs["joint"] = loss_joint.item()
+    if cfg.traj_weight > 0:
+        # The root's ground path integrated from the window's first frame: the drift the global
+        # MPJPE of whole clips measures, penalised in centimetres (L1-like above 1 cm).
+        _, p_pos = recover_root(model.denormalize(rec))
+        _, g_pos = recover_root(features.to(rec.dtype))
+        xz = [0, 2]
+        loss_traj = _masked_mean(F.smooth_l1_loss(p_pos[..., xz] * 100.0, g_pos[..., xz] * 100.0,
+                                                  reduction="none"), mask)
+        loss = loss + cfg.traj_weight * loss_traj
+        logs["traj"] = loss_traj.item()
     logs["perplexity"] = out.perplexity.item()
     logs["usage"] = out.usage.item()
     return loss, logs
@@ -353,6 +373,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup-steps", type=int, default=t.warmup_steps)
     p.add_argument("--vel-weight", type=float, default=t.vel_weight)
     p.add_argument("--joint-weight", type=float, default=t.joint_weight)
+    p.add_argument("--joint-scale", type=float, default=t.joint_scale,
+                   help="joint positions are compared in metres x this (10: dm, 100: cm)")
+    p.add_argument("--root-weight", type=float, default=t.root_weight,
+                   help="weight of the 4 root channels in the feature loss")
+    p.add_argument("--traj-weight", type=float, default=t.traj_weight,
+                   help="weight of the integrated root ground path loss (cm)")
     p.add_argument("--save-every", type=int, default=t.save_every)
     p.add_argument("--eval-every", type=int, default=t.eval_every)
     p.add_argument("--max-minutes", type=float, default=t.max_minutes,
@@ -374,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     model_cfg = TokenizerConfig(codebook_size=a.codebook_size, code_dim=a.code_dim, width=a.width, depth=a.depth,
                                 commit_beta=a.commit_beta)
     cfg = TrainConfig(steps=a.steps, batch_size=a.batch_size, window=a.window, lr=a.lr, warmup_steps=a.warmup_steps,
-                      vel_weight=a.vel_weight, joint_weight=a.joint_weight, save_every=a.save_every,
+                      vel_weight=a.vel_weight, joint_weight=a.joint_weight, joint_scale=a.joint_scale,
+                      root_weight=a.root_weight, traj_weight=a.traj_weight, save_every=a.save_every,
                       eval_every=a.eval_every, max_minutes=a.max_minutes, seed=a.seed, num_threads=a.threads, model=model_cfg)
     if a.resume and (Path(a.out) / CHECKPOINT_DIR / "config.json").exists():
         cfg.model = TokenizerConfig.from_json(Path(a.out) / CHECKPOINT_DIR / "config.json")
