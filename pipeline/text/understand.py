@@ -138,9 +138,13 @@ SIDE_FAMILIES: dict[str, str] = {
     "point_left": "point to a side", "point_right": "point to a side",
     "step_left": "step sideways", "step_right": "step sideways",
     "turn_left": "turn", "turn_right": "turn",
+    "kick_front_left": "kick forward", "kick_front_right": "kick forward",
+    "kick_side_left": "kick sideways", "kick_side_right": "kick sideways",
 }
 """Actions that differ only by side or direction: matched as one family, resolved by the rules."""
 DIRECTION_FAMILIES = ("point to a side", "step sideways", "turn")
+LIMB_FAMILIES = ("kick forward", "kick sideways")
+"""Families whose action name says the limb (kick_front_left): resolved by the side the prompt names."""
 BOTH_SIDES_COUNTERPART = {"raise_hand": "raise_both_arms"}
 ONE_SIDE_COUNTERPART = {"raise_both_arms": "raise_hand"}
 SLOW_SPEED, FAST_SPEED, NORMAL_SPEED = 0.7, 1.4, 1.0
@@ -278,19 +282,20 @@ class Vocabulary:
         return out
 
 
-_VOCAB: Vocabulary | None = None
+_VOCABS: dict[str, Vocabulary] = {}
 _VOCAB_LOCK = threading.Lock()
 
 
-def default_vocabulary() -> Vocabulary:
-    """The procedural actions and mocap descriptions the shipped generator was trained on
-    (its vocabulary.json, see :func:`generator_vocabulary`)."""
-    global _VOCAB
+def default_vocabulary(generator_dir: str | Path | None = None) -> Vocabulary:
+    """The procedural actions and mocap descriptions the generator in ``generator_dir`` (default:
+    the shipped one) was trained on (its vocabulary.json, see :func:`generator_vocabulary`);
+    built once per folder and process."""
+    key = str(Path(generator_dir or DEFAULT_GENERATOR_DIR).resolve())
     with _VOCAB_LOCK:
-        if _VOCAB is None:
-            actions, descriptions = generator_vocabulary()
-            _VOCAB = Vocabulary(procedural_entries(actions=actions) + mocap_entries(descriptions))
-        return _VOCAB
+        if key not in _VOCABS:
+            actions, descriptions = generator_vocabulary(generator_dir)
+            _VOCABS[key] = Vocabulary(procedural_entries(actions=actions) + mocap_entries(descriptions))
+        return _VOCABS[key]
 
 
 # ------------------------------------------------------------------------------------ resolution
@@ -299,6 +304,11 @@ def _resolve_action(family: str, best_entry: VocabularyEntry, attrs: PromptAttri
     if family == "wave":
         side = attrs.side or attrs.direction or "right"
         return f"wave_{side}", notes
+    if family in LIMB_FAMILIES:
+        side = attrs.side if attrs.side in ("left", "right") else None
+        if side is None:
+            return best_entry.action, notes
+        return f"{best_entry.action.rsplit('_', 1)[0]}_{side}", notes
     if family in DIRECTION_FAMILIES:
         direction = attrs.direction or (attrs.side if attrs.side in ("left", "right") else None)
         if direction is None:
