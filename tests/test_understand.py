@@ -93,13 +93,14 @@ def test_generation_reports_unknown_prompts_in_its_warnings(understand) -> None:
 
 def test_held_out_prompts_are_not_training_captions(understand) -> None:
     """The paraphrase sets in benchmarks/ are never among the captions the models are trained on."""
-    from benchmarks.prompt_sets import IN_VOCABULARY, OUT_OF_VOCABULARY
+    from benchmarks.prompt_sets import IN_VOCABULARY, NEW_ACTIONS, OUT_OF_VOCABULARY
 
     from pipeline.motion.procedural import action_names
 
     entries = understand.procedural_entries(draws=12, actions=action_names()) + understand.mocap_entries()
     trained = {e.text for e in entries} | {e.caption.lower().rstrip(".") for e in entries}
-    for prompt in [p for p, _, _ in IN_VOCABULARY] + OUT_OF_VOCABULARY:
+    assert {a for _, a, _ in NEW_ACTIONS} == set(action_names()) - set(understand.GENERATOR_ACTIONS)
+    for prompt in [p for p, _, _ in IN_VOCABULARY + NEW_ACTIONS] + OUT_OF_VOCABULARY:
         assert action_text(prompt) not in trained and prompt.lower().rstrip(".") not in trained, prompt
 
 
