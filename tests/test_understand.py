@@ -79,9 +79,9 @@ def test_unknown_prompt_is_reported_with_the_closest_actions(understand) -> None
 
 
 def test_generation_reports_unknown_prompts_in_its_warnings(understand) -> None:
-    from pipeline.motion.generate import understand_prompts
+    from pipeline.motion.generate import DEFAULT_CHECKPOINT_DIR, understand_prompts
 
-    models = SimpleNamespace(understand_prompts=True)
+    models = SimpleNamespace(understand_prompts=True, checkpoint_dir=DEFAULT_CHECKPOINT_DIR)   # its vocabulary
     captions, found, warnings = understand_prompts(models, [None, "a person rides a bicycle", "a person shrugs",
                                                             "a person shrugs"])
     assert captions[0] is None and captions[1] == "a person rides a bicycle" and "shrug" in captions[2]
