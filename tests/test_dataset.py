@@ -85,7 +85,7 @@ def test_mirror_swaps_sides():
 
 def test_procedural_clips_get_mirrored_copies_with_sides_swapped():
     """Every procedural clip has a mirror whose action name, captions and moving hand are swapped:
-    the library draws the right side about 3 times as often as the left, the mirrors balance it."""
+    the library draws the right side more often than the left (3 to 2 overall), the mirrors balance it."""
     clips = list(builder.synthetic_clips(1, seed=0))
     by_id = {c.clip_id: c for c in clips}
     originals = [c for c in clips if not c.mirrored]
