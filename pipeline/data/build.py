@@ -207,11 +207,10 @@ def synthetic_clips(variations_per_action: int, seed: int, mirror: bool = True) 
     mirror with the sides of its captions and action name swapped ("Msyn_..." ids, same group and so
     the same split as the original).
 
-    Why the mirrors: the library draws the right side far more often than the left (a salute, a
-    pointing hand: up to 5 to 1; train-split clips captioned with one side only: 199 right, 133 left),
-    so a generator trained on it alone learns that a
-    sided gesture is done with the right hand whatever the caption says. Mirroring gives every
-    sided clip its exact counterpart on the other side."""
+    Why the mirrors: the library draws the right side more often than the left (a salute, a
+    pointing hand: up to 5 to 1; train-split clips captioned with one side only: 199 right, 133
+    left), so a generator trained on it alone sees few left-handed examples of many gestures.
+    Mirroring gives every sided clip its exact counterpart on the other side."""
     from pipeline.motion.procedural import sample_library
 
     counts: dict[str, int] = defaultdict(int)
