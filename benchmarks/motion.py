@@ -1,12 +1,17 @@
 """Motion model figures: `python -m benchmarks.motion`.
 
 Prints a table, then one machine-readable line:
-vq_mpjpe_mm=<float> text_action_acc=<float> beat_consistency=<float> audio_only_beat_consistency=<float>
+vq_mpjpe_mm=<float> vq_base_mpjpe_mm=<float> text_action_acc=<float> beat_consistency=<float> audio_only_beat_consistency=<float>
 rtf_60s=<float> edit_5s_ms=<float> paraphrase_action_acc=<float> side_acc=<float>
 unknown_prompt_recall=<float> unknown_false_alarm=<float> r_precision_top1=<float> r_precision_top3=<float>
-fid=<float> real_r_precision_top3=<float>
+fid=<float> real_r_precision_top3=<float> [new_action_acc=<float> new_action_side_acc=<float>]
+The action classifier and retrieval evaluator are those in --checkpoints (default assets/checkpoints).
 
-- vq_mpjpe_mm: tokenizer reconstruction error (global joints, mm) on the dataset's test split.
+- vq_mpjpe_mm: tokenizer reconstruction error (global joints, root path integrated over each whole
+  clip, mm) on the dataset's test split, with every residual layer (MoMask's figure: real motion
+  through encode_residual/decode); vq_base_mpjpe_mm: the same with the base tokens only, which is
+  all the generator produces (generated motion cannot be closer than this to what it imitates).
+  Without residual layers both are the same number.
 - text_action_acc: prompts naming the procedural actions, generated WITH speech present (held-out
   synthetic speech), classified by the shipped action classifier; share assigned to the prompted action.
 - beat_consistency: BC (audio onsets vs motion velocity minima, sigma 0.1 s) of audio-driven motion
@@ -19,6 +24,9 @@ fid=<float> real_r_precision_top3=<float>
   (test half, never trained on) generated over held-out speech, with prompt understanding; the
   classifier's top-1 must be the expected action, and the hand that moved more the side named
   (benchmarks/text_control.py). The table also gives both with the prompts fed verbatim.
+- new_action_acc / new_action_side_acc: the same on benchmarks/prompt_sets.NEW_ACTIONS, director's
+  prompts for the 37 whole-body actions issue 14 added (understood mode only; printed when the
+  classifier knows those actions).
 - unknown_prompt_recall / unknown_false_alarm: out-of-vocabulary test prompts reported as unknown,
   and in-vocabulary ones wrongly reported (threshold chosen on the dev half; benchmarks.prompts).
 - r_precision_top1 / top3 / fid: generated motion for the test split's captions scored by the
@@ -64,13 +72,14 @@ def tokenizer_quality(checkpoints: Path, dataset: MotionDataset) -> dict:
     return evaluate_tokenizer(model, dataset, split="test")
 
 
-def text_action_accuracy(models, speech: list[tuple[str, np.ndarray]], per_action: int, seed: int) -> dict:
+def text_action_accuracy(models, speech: list[tuple[str, np.ndarray]], per_action: int, seed: int,
+                         classifier_dir: Path | None = None) -> dict:
     """Generate each action's own captions (fresh draws) over held-out speech; classify the result."""
     from pipeline.eval.action_classifier import ActionClassifier, action_accuracy, default_checkpoint_dir
     from pipeline.motion.generate import generate
     from pipeline.data.synthetic.procedural import action_names, generate_action
 
-    classifier = ActionClassifier.from_pretrained(default_checkpoint_dir()).eval()
+    classifier = ActionClassifier.from_pretrained(classifier_dir or default_checkpoint_dir()).eval()
     rng = np.random.default_rng(seed)
     motions, targets = [], []
     names = [n for n in action_names() if n in classifier.labels]   # the actions the shipped models know
@@ -180,18 +189,24 @@ def main() -> None:
         raise SystemExit(f"--bc-pairs {args.bc_pairs} has no test.txt")
     speech_clips = _held_out_speech(20)
     bc_clips = _held_out_speech(args.speech_clips, args.bc_pairs)
-    action = text_action_accuracy(models, speech_clips, args.per_action, args.seed)
+    classifier_dir = args.checkpoints / "action_classifier"    # the classifier beside the models benchmarked
+    action = text_action_accuracy(models, speech_clips, args.per_action, args.seed, classifier_dir)
     beats = beat_scores(models, bc_clips, args.seed, args.bc_pairs)
     timing = speed(models, args.repeats)
     rtf = timing["duration_s"] / timing["generate_s"]
     from benchmarks.prompts import evaluate as evaluate_prompts
+    from benchmarks.prompt_sets import NEW_ACTIONS
     from benchmarks.text_control import paraphrase_generation
-    from pipeline.eval.action_classifier import ActionClassifier, default_checkpoint_dir
+    from pipeline.eval.action_classifier import ActionClassifier
 
-    classifier = ActionClassifier.from_pretrained(default_checkpoint_dir()).eval()
+    classifier = ActionClassifier.from_pretrained(classifier_dir).eval()
     para = paraphrase_generation(models, [s for _, s in speech_clips], classifier, args.seed)
+    new_items = [item for item in NEW_ACTIONS if item[1] in classifier.labels]
+    para_new = (paraphrase_generation(models, [s for _, s in speech_clips], classifier, args.seed, items=new_items,
+                                      modes=("understood",))["understood"] if new_items else None)
     prompts = evaluate_prompts("test")
-    from pipeline.eval.retrieval import default_checkpoint_dir as retrieval_dir
+    def retrieval_dir() -> Path:
+        return args.checkpoints / "retrieval_evaluator"
 
     retrieval = None
     if (retrieval_dir() / "model.safetensors").is_file():
@@ -205,8 +220,11 @@ def main() -> None:
 
     print(f"| {'measure':<58} | {'value':>14} |")
     print(f"|{'-' * 60}|{'-' * 16}|")
-    _row("tokenizer: test MPJPE, global joints (mm)", f"{vq['mpjpe_mm']:.1f}")
-    _row("tokenizer: test MPJPE, root-relative (mm)", f"{vq['mpjpe_root_rel_mm']:.1f}")
+    if "mpjpe_mm_all_layers" in vq:
+        _row("tokenizer: test MPJPE, global, all residual layers (mm)", f"{vq['mpjpe_mm_all_layers']:.1f}")
+        _row("tokenizer: test MPJPE, root-relative, all layers (mm)", f"{vq['mpjpe_root_rel_mm_all_layers']:.1f}")
+    _row("tokenizer: test MPJPE, global, base tokens (mm)", f"{vq['mpjpe_mm']:.1f}")
+    _row("tokenizer: test MPJPE, root-relative, base tokens (mm)", f"{vq['mpjpe_root_rel_mm']:.1f}")
     _row("tokenizer: codebook usage on test", f"{vq['codebook_usage']:.2f}")
     _row(f"text control with speech: top-1 ({action['n']} generations)", f"{action['top1']:.3f}")
     _row("text control with speech: top-3", f"{action['top3']:.3f}")
@@ -226,6 +244,9 @@ def main() -> None:
     _row("  the same, prompts fed verbatim (no understanding)", f"{v['action_acc']:.3f}")
     _row(f"unseen paraphrases: side of generated motion ({u['n_sided']})", f"{u['side_acc']:.3f}")
     _row("  the same, prompts fed verbatim (no understanding)", f"{v['side_acc']:.3f}")
+    if para_new is not None:
+        _row(f"unseen prompts for the 37 new actions: action ({para_new['n']})", f"{para_new['action_acc']:.3f}")
+        _row(f"  the same: side of generated motion ({para_new['n_sided']})", f"{para_new['side_acc']:.3f}")
     _row(f"unknown prompts reported ({prompts['n_out']} out-of-vocabulary)", f"{prompts['recall']:.3f}")
     _row(f"known prompts wrongly reported unknown ({prompts['n_in']})", f"{prompts['false_alarm']:.3f}")
     if retrieval is not None:
@@ -236,11 +257,14 @@ def main() -> None:
     extra = "" if retrieval is None else (
         f" r_precision_top1={retrieval['generated']['top1']:.3f} r_precision_top3={retrieval['generated']['top3']:.3f}"
         f" fid={retrieval['fid']:.3f} real_r_precision_top3={retrieval['real']['top3']:.3f}")
-    print(f"vq_mpjpe_mm={vq['mpjpe_mm']:.2f} text_action_acc={action['top1']:.3f} "
+    vq_all = vq.get("mpjpe_mm_all_layers", vq["mpjpe_mm"])
+    print(f"vq_mpjpe_mm={vq_all:.2f} vq_base_mpjpe_mm={vq['mpjpe_mm']:.2f} text_action_acc={action['top1']:.3f} "
           f"beat_consistency={beats['generated']:.3f} audio_only_beat_consistency={beats['shuffled']:.3f} "
           f"rtf_60s={rtf:.1f} edit_5s_ms={timing['edit_ms']:.1f} paraphrase_action_acc={u['action_acc']:.3f} "
           f"side_acc={u['side_acc']:.3f} unknown_prompt_recall={prompts['recall']:.3f} "
-          f"unknown_false_alarm={prompts['false_alarm']:.3f}{extra}")
+          f"unknown_false_alarm={prompts['false_alarm']:.3f}{extra}"
+          + ("" if para_new is None else f" new_action_acc={para_new['action_acc']:.3f}"
+             f" new_action_side_acc={para_new['side_acc']:.3f}"))
 
 
 if __name__ == "__main__":

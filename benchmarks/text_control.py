@@ -35,16 +35,19 @@ def active_side(joints: np.ndarray) -> str:
 
 
 def paraphrase_generation(models, speech: list[np.ndarray], classifier, seed: int = 0,
-                          half: str = "test") -> dict:
-    """{'understood': {...}, 'verbatim': {...}} with action_acc, side_acc and their counts."""
+                          half: str = "test", items: list | None = None,
+                          modes: tuple[str, ...] = ("understood", "verbatim")) -> dict:
+    """{'understood': {...}, 'verbatim': {...}} with action_acc, side_acc and their counts; ``items``
+    (prompt, action, side) replaces the test half of IN_VOCABULARY (e.g. prompt_sets.NEW_ACTIONS)."""
     from benchmarks.prompt_sets import IN_VOCABULARY, split
     from pipeline.motion.generate import generate
 
-    items = [(p, a, s) for p, a, s in split(IN_VOCABULARY, half) if not a.startswith("mocap:")]
+    if items is None:
+        items = [(p, a, s) for p, a, s in split(IN_VOCABULARY, half) if not a.startswith("mocap:")]
     out = {}
     saved = models.understand_prompts
     try:
-        for mode, flag in (("understood", True), ("verbatim", False)):
+        for mode, flag in [m for m in (("understood", True), ("verbatim", False)) if m[0] in modes]:
             models.understand_prompts = flag
             motions, sides = [], []
             for k, (prompt, _, side) in enumerate(items):

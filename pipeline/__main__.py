@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--variations", type=arg_range("int", 0, 1000), default=10,
                        help="variations per procedural action")
     build.add_argument("--seed", type=SEED, default=0)
-    build.add_argument("--no-mirror", action="store_true", help="do not add left-right mirrored CMU clips")
+    build.add_argument("--no-mirror", action="store_true", help="do not add left-right mirrored copies (CMU takes and procedural clips)")
     build.set_defaults(run=_build_dataset)
 
     export = commands.add_parser("export-bvh", help="write a 22-joint motion (.npy/.npz) as BVH")

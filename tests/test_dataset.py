@@ -83,6 +83,29 @@ def test_mirror_swaps_sides():
     assert builder.mirror_caption("a bright light") == "a bright light"
 
 
+def test_procedural_clips_get_mirrored_copies_with_sides_swapped():
+    """Every procedural clip has a mirror whose action name, captions and moving hand are swapped:
+    the library draws the right side more often than the left (3 to 2 overall), the mirrors balance it."""
+    clips = list(builder.synthetic_clips(1, seed=0))
+    by_id = {c.clip_id: c for c in clips}
+    originals = [c for c in clips if not c.mirrored]
+    assert len(clips) == 2 * len(originals)
+    for clip in originals:
+        twin = by_id["M" + clip.clip_id]
+        assert twin.mirrored and twin.group == clip.group            # same split as the original
+        assert twin.origin == builder.mirror_action(clip.origin)
+        assert twin.captions == [builder.mirror_caption(c) for c in clip.captions]
+        assert np.allclose(twin.joints, builder.mirror_joints(clip.joints))
+    assert builder.mirror_action("wave_left") == "wave_right"
+    assert builder.mirror_action("kick_side_right") == "kick_side_left"
+    assert builder.mirror_action("salute") == "salute"
+    wave = by_id["Msyn_wave_right_000"]
+    assert wave.origin == "wave_left" and all("right" not in c for c in wave.captions)
+    wrist = sk.JOINT_INDEX["left_wrist"], sk.JOINT_INDEX["right_wrist"]
+    travel = [np.linalg.norm(np.diff(wave.joints[:, j], axis=0), axis=-1).sum() for j in wrist]
+    assert travel[0] > 2 * travel[1]                                  # the mirrored wave uses the left hand
+
+
 @pytest.fixture(scope="module")
 def small_build(tmp_path_factory, shared_data):
     """A real build from three CMU takes (one per rig, one duplicate) and 2 variations per action."""
@@ -111,7 +134,8 @@ def test_build_writes_both_sources(small_build):
     assert len(syn_ids) >= 60                      # >= 30 actions x 2 variations
     assert report.clips["cmu"] + report.clips["cmu mirrored"] == len(cmu_ids)
     assert report.clips["cmu"] == report.clips["cmu mirrored"]
-    assert report.clips["synthetic"] == len(syn_ids)
+    assert report.clips["synthetic"] + report.clips["synthetic mirrored"] == len(syn_ids)
+    assert report.clips["synthetic"] == report.clips["synthetic mirrored"]
     assert sorted(ds.clip_ids("train") + ds.clip_ids("val") + ds.clip_ids("test")) == sorted(ids)
     mean, std = ds.statistics()
     assert mean.shape == std.shape == (263,) and (std > 0).all()

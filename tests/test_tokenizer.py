@@ -252,3 +252,53 @@ def test_evaluate_tokenizer_keys(tiny_dataset, tiny_model):
     metrics = evaluate_tokenizer(model, MotionDataset(tiny_dataset), split="test")
     assert set(metrics) >= {"mpjpe_mm", "mpjpe_root_rel_mm", "codebook_usage", "perplexity"}
     assert 0 < metrics["codebook_usage"] <= 1 and metrics["perplexity"] >= 1
+
+
+# ---------------------------------------------------------------------------------------- residual layers
+def test_residual_layers_refine_and_keep_the_base_tokens(tiny_model):
+    """encode() is the base layer whatever the residual layers; more layers reconstruct the latents
+    more closely; decode takes (B, N) base tokens or (B, L, N) layers."""
+    torch.manual_seed(1)
+    cfg = _tiny_config(residual_layers=2, codebook_size=64)
+    model = MotionTokenizer(cfg)
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(8, 64, FEATURE_DIM))          # k-means initialises every layer
+    model.eval()
+    x = torch.randn(2, 32, FEATURE_DIM)
+    layers = model.encode_residual(x)
+    assert layers.shape == (2, 3, 8) and torch.equal(layers[:, 0], model.encode(x))
+    with torch.no_grad():
+        z = model.encode_latents(x)
+    approx = [model.quantizer.dequantize(layers[:, 0])]
+    for q, layer in zip(model.residuals, layers[:, 1:].unbind(1)):
+        approx.append(approx[-1] + q.dequantize(layer))
+    errors = [float((z - a).pow(2).mean()) for a in approx]
+    assert errors[2] < errors[1] < errors[0]
+    assert model.decode(layers[:, :1]).shape == model.decode(layers[:, 0]).shape == (2, 32, FEATURE_DIM)
+    assert torch.allclose(model.decode(layers[:, :1]), model.decode(layers[:, 0]))
+    with pytest.raises(ValueError):
+        model.decode(torch.zeros(1, 4, 8, dtype=torch.long))   # more layers than it has
+
+
+@pytest.mark.slow
+def test_residual_training_with_a_frozen_base_keeps_the_tokens(tiny_dataset, tmp_path):
+    """--residual-layers with --freeze-base: residual codebooks are added to a trained tokenizer and
+    only they and the decoder learn, so every motion keeps its base tokens (the generator's and the
+    relation bank's) and reloads with the layers."""
+    first = TrainConfig(steps=10, batch_size=8, window=16, warmup_steps=2, save_every=0, num_threads=1,
+                        model=_tiny_config())
+    train_tokenizer(tiny_dataset, tmp_path / "base", first, progress=False, fp16_check=False)
+    cfg = TrainConfig(steps=6, batch_size=8, window=16, warmup_steps=2, save_every=0, num_threads=1,
+                      residual_layers=2, freeze_base=True)
+    result = train_tokenizer(tiny_dataset, tmp_path / "rvq", cfg, progress=False, fp16_check=False,
+                             init_from=tmp_path / "base")
+    assert np.isfinite(result["test"]["mpjpe_mm_all_layers"])
+    base = MotionTokenizer.from_pretrained(tmp_path / "base")
+    rvq = MotionTokenizer.from_pretrained(tmp_path / "rvq")
+    assert rvq.config.residual_layers == 2 and len(rvq.residuals) == 2
+    ds = MotionDataset(tiny_dataset)
+    for cid in ds.clip_ids():
+        f = torch.from_numpy(ds.load(cid).features)[None]
+        assert torch.equal(base.encode(f), rvq.encode(f))
+    assert torch.equal(base.encoder.net[0].weight, rvq.encoder.net[0].weight)

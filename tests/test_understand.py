@@ -79,9 +79,9 @@ def test_unknown_prompt_is_reported_with_the_closest_actions(understand) -> None
 
 
 def test_generation_reports_unknown_prompts_in_its_warnings(understand) -> None:
-    from pipeline.motion.generate import understand_prompts
+    from pipeline.motion.generate import DEFAULT_CHECKPOINT_DIR, understand_prompts
 
-    models = SimpleNamespace(understand_prompts=True)
+    models = SimpleNamespace(understand_prompts=True, checkpoint_dir=DEFAULT_CHECKPOINT_DIR)   # its vocabulary
     captions, found, warnings = understand_prompts(models, [None, "a person rides a bicycle", "a person shrugs",
                                                             "a person shrugs"])
     assert captions[0] is None and captions[1] == "a person rides a bicycle" and "shrug" in captions[2]
@@ -93,13 +93,14 @@ def test_generation_reports_unknown_prompts_in_its_warnings(understand) -> None:
 
 def test_held_out_prompts_are_not_training_captions(understand) -> None:
     """The paraphrase sets in benchmarks/ are never among the captions the models are trained on."""
-    from benchmarks.prompt_sets import IN_VOCABULARY, OUT_OF_VOCABULARY
+    from benchmarks.prompt_sets import IN_VOCABULARY, NEW_ACTIONS, OUT_OF_VOCABULARY
 
     from pipeline.data.synthetic.procedural import action_names
 
     entries = understand.procedural_entries(draws=12, actions=action_names()) + understand.mocap_entries()
     trained = {e.text for e in entries} | {e.caption.lower().rstrip(".") for e in entries}
-    for prompt in [p for p, _, _ in IN_VOCABULARY] + OUT_OF_VOCABULARY:
+    assert {a for _, a, _ in NEW_ACTIONS} == set(action_names()) - set(understand.GENERATOR_ACTIONS)
+    for prompt in [p for p, _, _ in IN_VOCABULARY + NEW_ACTIONS] + OUT_OF_VOCABULARY:
         assert action_text(prompt) not in trained and prompt.lower().rstrip(".") not in trained, prompt
 
 
@@ -132,10 +133,11 @@ def test_known_actions_are_the_ones_the_shipped_models_were_trained_on(understan
     labels = json.loads((Path(__file__).resolve().parents[1] / "assets" / "checkpoints" / "action_classifier"
                          / "labels.json").read_text())
     labels = labels["labels"] if isinstance(labels, dict) else labels
-    assert set(understand.GENERATOR_ACTIONS) == set(labels) - {"other"}
-    assert set(understand.GENERATOR_ACTIONS) < set(action_names())
-    it = understand.interpret_prompt("a person does a deep squat")      # a library action the generator lacks
-    assert it.action != "squat"
+    actions, _ = understand.generator_vocabulary()        # the shipped generator's vocabulary.json
+    assert set(actions) <= set(labels) - {"other"}          # the classifier can score every action offered
+    assert set(actions) <= set(action_names())
+    it = understand.interpret_prompt("a person does a deep squat")
+    assert (it.action == "squat") == ("squat" in actions)   # offered only when the generator knows it
 
 
 def test_cli_reports_understood_and_unknown_prompts(tmp_path, shared_data, capsys) -> None:
@@ -147,3 +149,45 @@ def test_cli_reports_understood_and_unknown_prompts(tmp_path, shared_data, capsy
     out = capsys.readouterr()
     assert "not understood" in out.err and "violin" in out.err and "closest known" in out.err
     assert "understood:" in out.out and "wave_right" in out.out
+
+
+def test_vocabulary_follows_the_generator_folder(understand, tmp_path) -> None:
+    """A generator folder's vocabulary.json says what prompt understanding may offer; a folder
+    without one is the pre-issue-14 generator (43 actions, the BVH descriptions)."""
+    import json
+
+    assert understand.generator_vocabulary(tmp_path) == (understand.GENERATOR_ACTIONS,
+                                                          understand.TRAINED_MOCAP_DESCRIPTIONS)
+    (tmp_path / understand.VOCABULARY_FILE).write_text(json.dumps(
+        {"actions": ["wave_left", "wave_right", "kick_front_left", "kick_front_right", "squat"],
+         "mocap_descriptions": ["walk"]}))
+    assert understand.generator_vocabulary(tmp_path)[0][-1] == "squat"
+    vocab = understand.default_vocabulary(tmp_path)
+    assert {e.action for e in vocab.entries} == {"wave_left", "wave_right", "kick_front_left", "kick_front_right",
+                                                 "squat", None}
+    squat, kick, walk = understand.interpret_prompts(
+        ["a person does a deep squat", "kicks forward with the right leg", "she strolls along"], vocab)
+    assert squat.known and squat.action == "squat"
+    assert kick.action == "kick_front_right" and "right" in kick.caption     # the leg named, not the best match's
+    assert walk.family == "mocap: walk"
+
+
+def test_dataset_vocabulary_lists_train_actions_and_takes(tmp_path) -> None:
+    import numpy as np
+
+    from pipeline.data.humanml3d import write_clip, write_index
+    from pipeline.text.understand import dataset_vocabulary
+
+    feats = np.zeros((8, 263), np.float32)
+    joints = np.zeros((8, 22, 3), np.float32)
+    for cid in ("syn_nod_000", "Msyn_wave_right_000", "cmu_002_01_00", "Mcmu_002_01_00", "syn_squat_000"):
+        write_clip(tmp_path, cid, joints, feats, ["a caption."])
+    write_index(tmp_path, {"train": ["syn_nod_000", "Msyn_wave_right_000", "cmu_002_01_00", "Mcmu_002_01_00"],
+                           "val": [], "test": ["syn_squat_000"]},
+                {"syn_nod_000": ("synthetic", "nod"), "Msyn_wave_right_000": ("synthetic", "wave_left"),
+                 "cmu_002_01_00": ("cmu", "x"), "Mcmu_002_01_00": ("cmu", "x mirrored"),
+                 "syn_squat_000": ("synthetic", "squat")})
+    index = tmp_path / "cmu_index.csv"
+    index.write_text("Subject,Trial #,Motion Description\n2,1,walk\n")
+    v = dataset_vocabulary(tmp_path, index_path=index)
+    assert v == {"actions": ["nod", "wave_left"], "mocap_descriptions": ["walk"]}    # test split left out

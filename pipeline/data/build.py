@@ -5,7 +5,8 @@ Two sources, labelled in sources.csv and in every report:
              one copy per take) and of $VERSASTUDIO_DATA/cmu-amc (CMU's ASF/AMC originals, the takes the
              BVH folders lack), cut into windows of at most 10 s at pauses, captioned from CMU's
              descriptions; mirrored too.
-  synthetic  the procedural library of talking-relevant actions (pipeline.data.synthetic.procedural).
+  synthetic  the procedural library of talking-relevant actions (pipeline.data.synthetic.procedural), with
+             mirrored copies too (sides of the captions and action names swapped).
 """
 
 from __future__ import annotations
@@ -195,16 +196,34 @@ def cmu_clips(cmu_dir: Path | None, report: BuildReport, mirror: bool = True,
         yield from _windows(name, key, joints, index, report, mirror)
 
 
-def synthetic_clips(variations_per_action: int, seed: int) -> Iterator[BuiltClip]:
-    """The procedural action library, labelled synthetic."""
+def mirror_action(name: str) -> str:
+    """The action a mirrored clip shows: wave_left <-> wave_right; actions without a side in the name
+    keep it (their side is a parameter the mirrored captions swap)."""
+    return _SIDE_WORD.sub(lambda m: _SWAP[m.group(1)], name.replace("_", " ")).replace(" ", "_")
+
+
+def synthetic_clips(variations_per_action: int, seed: int, mirror: bool = True) -> Iterator[BuiltClip]:
+    """The procedural action library, labelled synthetic, and (mirror=True) each clip's left-right
+    mirror with the sides of its captions and action name swapped ("Msyn_..." ids, same group and so
+    the same split as the original).
+
+    Why the mirrors: the library draws the right side more often than the left (a salute, a
+    pointing hand: up to 5 to 1; train-split clips captioned with one side only: 199 right, 133
+    left), so a generator trained on it alone sees few left-handed examples of many gestures.
+    Mirroring gives every sided clip its exact counterpart on the other side."""
     from pipeline.data.synthetic.procedural import sample_library
 
     counts: dict[str, int] = defaultdict(int)
     for clip in tqdm(sample_library(variations_per_action, seed), desc="synthetic actions", unit="clip"):
         k = counts[clip.name]
         counts[clip.name] += 1
+        group = f"syn_{clip.name}_{k}"
         yield BuiltClip(f"syn_{clip.name}_{k:03d}", clip.joints, list(clip.captions), "synthetic",
-                        clip.name, group=f"syn_{clip.name}_{k}")
+                        clip.name, group=group)
+        if mirror:
+            yield BuiltClip(f"Msyn_{clip.name}_{k:03d}", mirror_joints(clip.joints),
+                            [mirror_caption(c) for c in clip.captions], "synthetic", mirror_action(clip.name),
+                            group=group, mirrored=True)
 
 
 def split_of(group: str, seed: int) -> str:
@@ -249,7 +268,7 @@ def _build_into(out: Path, cmu_dir: Path | str | None, variations_per_action: in
     splits: dict[str, list[str]] = {s: [] for s in SPLIT_FRACTIONS}
     train_features: list[np.ndarray] = []
 
-    streams: list[Iterable[BuiltClip]] = [synthetic_clips(variations_per_action, seed)]
+    streams: list[Iterable[BuiltClip]] = [synthetic_clips(variations_per_action, seed, mirror)]
     if cmu_dir is not None or amc_dir is not None:
         streams.insert(0, cmu_clips(Path(cmu_dir) if cmu_dir is not None else None, report, mirror=mirror,
                                     amc_dir=Path(amc_dir) if amc_dir is not None else None))

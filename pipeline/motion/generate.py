@@ -237,7 +237,10 @@ def understand_prompts(models: Models, token_prompts: list[str | None]) -> tuple
     unique = sorted({p for p in token_prompts if p is not None})
     if not unique:
         return list(token_prompts), {}, []
-    found = {it.prompt: it for it in interpret_prompts(unique)}
+    from pipeline.text.understand import default_vocabulary
+
+    vocabulary = default_vocabulary(Path(models.checkpoint_dir) / GENERATOR_SUBDIR)  # what this generator knows
+    found = {it.prompt: it for it in interpret_prompts(unique, vocabulary)}
     warnings = [it.summary() for it in found.values() if not it.known]
     warnings += [f"prompt \"{_short(it.prompt)}\": {note}" for it in found.values() for note in it.notes]
     return [found[p].caption if p is not None else None for p in token_prompts], found, warnings

@@ -75,14 +75,78 @@ GENERATOR_ACTIONS: tuple[str, ...] = (
     "thumbs_up", "turn_left", "turn_right", "wave_both", "wave_left", "wave_right",
 )
 
+VOCABULARY_FILE = "vocabulary.json"
+"""Beside a generator's weights: the procedural actions and CMU descriptions its text branch was
+trained on ({"actions": [...], "mocap_descriptions": [...]}), written by
+``python -m pipeline.train.generator_text`` (or :func:`write_vocabulary`). A generator folder without
+it is the one trained before issue 14: GENERATOR_ACTIONS and TRAINED_MOCAP_DESCRIPTIONS describe it."""
+DEFAULT_GENERATOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints" / "motion_generator"
+
+
+def generator_vocabulary(generator_dir: str | Path | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(actions, mocap descriptions) the generator in ``generator_dir`` (default: the shipped one) knows."""
+    path = Path(generator_dir or DEFAULT_GENERATOR_DIR) / VOCABULARY_FILE
+    if not path.is_file():
+        return GENERATOR_ACTIONS, TRAINED_MOCAP_DESCRIPTIONS
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return tuple(data["actions"]), tuple(data["mocap_descriptions"])
+
+
+def dataset_vocabulary(*dataset_dirs: str | Path, index_path: str | Path | None = None) -> dict:
+    """The procedural actions and CMU take descriptions in the TRAIN splits of HumanML3D-layout
+    datasets (what a generator trained on them knows). CMU clip ids ("cmu_SSS_TT_KK", mirrored
+    "Mcmu_...") give the take, whose description comes from cmu_index.csv (default: the shared
+    data folder's cmu-bvh or cmu-amc copy)."""
+    from pipeline.data.cmu_captions import read_cmu_index
+    from pipeline.data.humanml3d import MotionDataset
+    from pipeline.paths import shared_data_dir
+
+    if index_path is None:
+        candidates = [shared_data_dir() / d / "cmu_index.csv" for d in ("cmu-bvh", "cmu-amc")]
+        index_path = next((c for c in candidates if c.is_file()), None)
+    index = read_cmu_index(Path(index_path)) if index_path is not None else {}
+    actions, descriptions = set(), set()
+    for folder in dataset_dirs:
+        ds = MotionDataset(folder)
+        for cid in ds.clip_ids("train"):
+            source = ds.source_of(cid)
+            if source == "synthetic":
+                actions.add(ds.load(cid).origin)
+            elif source == "cmu":
+                parts = cid.lstrip("M").split("_")
+                if not index:
+                    raise FileNotFoundError("cmu_index.csv is needed to name the CMU takes; pass index_path")
+                description = index.get((int(parts[1]), int(parts[2])), "")
+                if description:
+                    descriptions.add(description)
+    return {"actions": sorted(actions), "mocap_descriptions": sorted(descriptions)}
+
+
+def write_vocabulary(out_dir: str | Path, *dataset_dirs: str | Path) -> Path:
+    """Write ``vocabulary.json`` (see VOCABULARY_FILE) for a generator trained on ``dataset_dirs``."""
+    import json
+
+    path = Path(out_dir) / VOCABULARY_FILE
+    data = dataset_vocabulary(*dataset_dirs)
+    data["datasets"] = [Path(d).name for d in dataset_dirs]
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 SIDE_FAMILIES: dict[str, str] = {
     "wave_left": "wave", "wave_right": "wave", "wave_both": "wave",
     "point_left": "point to a side", "point_right": "point to a side",
     "step_left": "step sideways", "step_right": "step sideways",
     "turn_left": "turn", "turn_right": "turn",
+    "kick_front_left": "kick forward", "kick_front_right": "kick forward",
+    "kick_side_left": "kick sideways", "kick_side_right": "kick sideways",
 }
 """Actions that differ only by side or direction: matched as one family, resolved by the rules."""
 DIRECTION_FAMILIES = ("point to a side", "step sideways", "turn")
+LIMB_FAMILIES = ("kick forward", "kick sideways")
+"""Families whose action name says the limb (kick_front_left): resolved by the side the prompt names."""
 BOTH_SIDES_COUNTERPART = {"raise_hand": "raise_both_arms"}
 ONE_SIDE_COUNTERPART = {"raise_both_arms": "raise_hand"}
 SLOW_SPEED, FAST_SPEED, NORMAL_SPEED = 0.7, 1.4, 1.0
@@ -218,17 +282,20 @@ class Vocabulary:
         return out
 
 
-_VOCAB: Vocabulary | None = None
+_VOCABS: dict[str, Vocabulary] = {}
 _VOCAB_LOCK = threading.Lock()
 
 
-def default_vocabulary() -> Vocabulary:
-    """The procedural library plus the mocap descriptions the shipped generator was trained on."""
-    global _VOCAB
+def default_vocabulary(generator_dir: str | Path | None = None) -> Vocabulary:
+    """The procedural actions and mocap descriptions the generator in ``generator_dir`` (default:
+    the shipped one) was trained on (its vocabulary.json, see :func:`generator_vocabulary`);
+    built once per folder and process."""
+    key = str(Path(generator_dir or DEFAULT_GENERATOR_DIR).resolve())
     with _VOCAB_LOCK:
-        if _VOCAB is None:
-            _VOCAB = Vocabulary(procedural_entries() + mocap_entries())
-        return _VOCAB
+        if key not in _VOCABS:
+            actions, descriptions = generator_vocabulary(generator_dir)
+            _VOCABS[key] = Vocabulary(procedural_entries(actions=actions) + mocap_entries(descriptions))
+        return _VOCABS[key]
 
 
 # ------------------------------------------------------------------------------------ resolution
@@ -237,6 +304,11 @@ def _resolve_action(family: str, best_entry: VocabularyEntry, attrs: PromptAttri
     if family == "wave":
         side = attrs.side or attrs.direction or "right"
         return f"wave_{side}", notes
+    if family in LIMB_FAMILIES:
+        side = attrs.side if attrs.side in ("left", "right") else None
+        if side is None:
+            return best_entry.action, notes
+        return f"{best_entry.action.rsplit('_', 1)[0]}_{side}", notes
     if family in DIRECTION_FAMILIES:
         direction = attrs.direction or (attrs.side if attrs.side in ("left", "right") else None)
         if direction is None:
@@ -349,5 +421,6 @@ def interpret_prompt(prompt: str, vocabulary: Vocabulary | None = None,
     return interpret_prompts([prompt], vocabulary, threshold)[0]
 
 
-__all__ = ["GENERATOR_ACTIONS", "PromptInterpretation", "UNKNOWN_THRESHOLD", "Vocabulary", "default_vocabulary", "interpret_prompt",
+__all__ = ["GENERATOR_ACTIONS", "PromptInterpretation", "VOCABULARY_FILE", "dataset_vocabulary",
+           "generator_vocabulary", "write_vocabulary", "UNKNOWN_THRESHOLD", "Vocabulary", "default_vocabulary", "interpret_prompt",
            "interpret_prompts", "mocap_entries", "procedural_entries"]

@@ -401,6 +401,9 @@ def main(argv: list[str] | None = None) -> dict:
     metrics = {}
     if accelerator.is_main_process:
         model.save_pretrained(args.out, branches=("text",))
+        # What prompt understanding may offer: the actions and mocap descriptions trained on.
+        from pipeline.text.understand import write_vocabulary
+        write_vocabulary(args.out, args.dataset)
         for split in ("val", "test"):
             metrics[split] = evaluate_masked_accuracy(model, splits[split], emb)
         entry = {**result, "metrics": metrics, "dataset": str(args.dataset), "batch_tokens": args.batch_tokens,

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from pipeline.constants import CODEBOOK_SIZE
 from pipeline.data.humanml3d import MotionDataset
-from pipeline.motion.features import features_to_joints_torch
+from pipeline.motion.features import ROOT_HEIGHT, ROOT_ROT_VEL, features_to_joints_torch, recover_root
 from pipeline.motion.tokenizer import MotionTokenizer, TokenizerConfig
 
 CHECKPOINT_DIR = "checkpoint"
@@ -47,7 +47,14 @@ class TrainConfig:
     warmup_steps: int = 200
     min_lr_ratio: float = 0.05
     vel_weight: float = 0.5
-    joint_weight: float = 0.5          # on smooth-L1 of joint positions in metres (x10 scale inside)
+    joint_weight: float = 0.5          # on smooth-L1 of joint positions (metres x joint_scale)
+    joint_scale: float = 10.0          # 10: decimetres (smooth L1 is quadratic under 10 cm); 100: centimetres
+    root_weight: float = 1.0           # weight of the 4 root channels (rot vel, lin vel x/z, height) in the
+                                       # feature loss, relative to the other 259
+    traj_weight: float = 0.0           # smooth L1 of the root's ground path (x, z) integrated over the window, cm
+    residual_layers: int = 0           # with --init-from: add residual codebooks up to this many (MoMask RVQ)
+    residual_dropout: float = 0.5
+    freeze_base: bool = False          # encoder + base codebook fixed: the base tokens keep their meaning
     grad_clip: float = 1.0
     save_every: int = 500
     eval_every: int = 0                # 0: only at the end
@@ -108,7 +115,12 @@ def tokenizer_loss(model: MotionTokenizer, features: torch.Tensor, mask: torch.T
                    cfg: TrainConfig) -> tuple[torch.Tensor, dict]:
     out = model(features)
     rec, tgt = out.reconstruction, out.target
-    loss_rec = _masked_mean(F.smooth_l1_loss(rec, tgt, reduction="none"), mask)
+    per_channel = F.smooth_l1_loss(rec, tgt, reduction="none")
+    if cfg.root_weight != 1.0:
+        weight = torch.ones(per_channel.shape[-1], dtype=rec.dtype, device=rec.device)
+        weight[ROOT_ROT_VEL.start:ROOT_HEIGHT.stop] = cfg.root_weight
+        per_channel = per_channel * weight
+    loss_rec = _masked_mean(per_channel, mask)
     vmask = mask[:, 1:] * mask[:, :-1]
     loss_vel = _masked_mean(F.smooth_l1_loss(rec[:, 1:] - rec[:, :-1], tgt[:, 1:] - tgt[:, :-1],
                                              reduction="none"), vmask)
@@ -117,9 +129,20 @@ def tokenizer_loss(model: MotionTokenizer, features: torch.Tensor, mask: torch.T
     if cfg.joint_weight > 0:
         pj = features_to_joints_torch(model.denormalize(rec))
         gj = features_to_joints_torch(features.to(rec.dtype))
-        loss_joint = _masked_mean(F.smooth_l1_loss(pj * 10.0, gj * 10.0, reduction="none"), mask)
+        scale = cfg.joint_scale
+        loss_joint = _masked_mean(F.smooth_l1_loss(pj * scale, gj * scale, reduction="none"), mask)
         loss = loss + cfg.joint_weight * loss_joint
         logs["joint"] = loss_joint.item()
+    if cfg.traj_weight > 0:
+        # The root's ground path integrated from the window's first frame: the drift the global
+        # MPJPE of whole clips measures, penalised in centimetres (L1-like above 1 cm).
+        _, p_pos = recover_root(model.denormalize(rec))
+        _, g_pos = recover_root(features.to(rec.dtype))
+        xz = [0, 2]
+        loss_traj = _masked_mean(F.smooth_l1_loss(p_pos[..., xz] * 100.0, g_pos[..., xz] * 100.0,
+                                                  reduction="none"), mask)
+        loss = loss + cfg.traj_weight * loss_traj
+        logs["traj"] = loss_traj.item()
     logs["perplexity"] = out.perplexity.item()
     logs["usage"] = out.usage.item()
     return loss, logs
@@ -141,7 +164,9 @@ def evaluate_tokenizer(model: MotionTokenizer, dataset: MotionDataset | str | Pa
     """Reconstruction quality of decode(encode(x)) on a split's whole clips.
 
     Returns mpjpe_mm (global: root trajectory integrated from the reconstructed velocities, as the
-    pipeline uses it), mpjpe_root_rel_mm (joints relative to the root joint), codebook_usage
+    pipeline uses it; base-layer tokens only, what the generator produces), mpjpe_root_rel_mm (joints
+    relative to the root joint), with residual layers also mpjpe_mm_all_layers and
+    mpjpe_root_rel_mm_all_layers (every layer of encode_residual), codebook_usage
     (fraction of the codebook used by the split's tokens), perplexity (of the split's token
     histogram), clips and frames evaluated.
     """
@@ -151,24 +176,32 @@ def evaluate_tokenizer(model: MotionTokenizer, dataset: MotionDataset | str | Pa
     model.eval()
     device = model.mean.device
     ids = dataset.clip_ids(split)[:max_clips]
-    err_sum = err_rel_sum = 0.0
+    err_sum = err_rel_sum = err_all = err_rel_all = 0.0
     frames = 0
     tokens = []
+    layered = len(getattr(model, "residuals", ())) > 0
     for clip_id in ids:
         feats = torch.from_numpy(dataset.load(clip_id).features).float().to(device)[None]
         toks = model.encode(feats)
-        rec = model.decode(toks, length=feats.shape[1])
-        pj = features_to_joints_torch(rec.double())[0]
         gj = features_to_joints_torch(feats.double())[0]
-        err_sum += (pj - gj).norm(dim=-1).mean(-1).sum().item()
-        err_rel_sum += ((pj - pj[:, :1]) - (gj - gj[:, :1])).norm(dim=-1).mean(-1).sum().item()
+        recs = [model.decode(toks, length=feats.shape[1])]
+        if layered:
+            recs.append(model.decode(model.encode_residual(feats), length=feats.shape[1]))
+        for k, rec in enumerate(recs):
+            pj = features_to_joints_torch(rec.double())[0]
+            e = (pj - gj).norm(dim=-1).mean(-1).sum().item()
+            e_rel = ((pj - pj[:, :1]) - (gj - gj[:, :1])).norm(dim=-1).mean(-1).sum().item()
+            if k == 0:
+                err_sum, err_rel_sum = err_sum + e, err_rel_sum + e_rel
+            else:
+                err_all, err_rel_all = err_all + e, err_rel_all + e_rel
         frames += feats.shape[1]
         tokens.append(toks.reshape(-1).cpu())
     model.train(was_training)
     all_tokens = torch.cat(tokens)
     k = model.config.codebook_size
     perplexity, usage = model.quantizer.code_stats(all_tokens, k)
-    return {
+    out = {
         "mpjpe_mm": 1000.0 * err_sum / max(frames, 1),
         "mpjpe_root_rel_mm": 1000.0 * err_rel_sum / max(frames, 1),
         "codebook_usage": float(usage),
@@ -176,6 +209,10 @@ def evaluate_tokenizer(model: MotionTokenizer, dataset: MotionDataset | str | Pa
         "clips": len(ids),
         "frames": frames,
     }
+    if layered:   # base + every residual layer (real motion only: the generator makes base tokens)
+        out["mpjpe_mm_all_layers"] = 1000.0 * err_all / max(frames, 1)
+        out["mpjpe_root_rel_mm_all_layers"] = 1000.0 * err_rel_all / max(frames, 1)
+    return out
 
 
 # ---------------------------------------------------------------------------------------- checkpoints
@@ -226,14 +263,31 @@ def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConf
     mean, std = dataset.statistics()
     if init_from is not None and not (resume and (out / CHECKPOINT_DIR / STATE_FILE).exists()):
         model = MotionTokenizer.from_pretrained(init_from)
-        model.mean.copy_(torch.from_numpy(mean))
-        model.std.copy_(torch.from_numpy(std))
+        if cfg.residual_layers > model.config.residual_layers:
+            # New residual codebooks (k-means initialised on the first batch) after the loaded ones.
+            config = TokenizerConfig.from_dict({**model.config.to_dict(), "residual_layers": cfg.residual_layers,
+                                                "residual_dropout": cfg.residual_dropout})
+            grown = MotionTokenizer(config, model.mean, model.std)
+            missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+            if unexpected or not all(k.startswith("residuals.") for k in missing):
+                raise ValueError(f"cannot grow {init_from}: missing {missing}, unexpected {unexpected}")
+            model = grown
+        if not cfg.freeze_base:       # a frozen encoder keeps the normalisation it was trained with
+            model.mean.copy_(torch.from_numpy(mean))
+            model.std.copy_(torch.from_numpy(std))
         model.quantizer.initialized.fill_(True)
         cfg.model = model.config
         model.train()
     else:
+        cfg.model.residual_layers = max(cfg.model.residual_layers, cfg.residual_layers)
+        cfg.model.residual_dropout = cfg.residual_dropout
         model = MotionTokenizer(cfg.model, torch.from_numpy(mean), torch.from_numpy(std))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    if cfg.freeze_base:
+        if init_from is None:
+            raise ValueError("freeze_base needs --init-from (a trained encoder and base codebook to keep)")
+        model.freeze_base = True
+        model.encoder.requires_grad_(False)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     start_step, elapsed_before = 0, 0.0
     if resume and (out / CHECKPOINT_DIR / STATE_FILE).exists():
         start_step, elapsed_before = load_checkpoint(out, model, optimizer)
@@ -353,6 +407,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup-steps", type=int, default=t.warmup_steps)
     p.add_argument("--vel-weight", type=float, default=t.vel_weight)
     p.add_argument("--joint-weight", type=float, default=t.joint_weight)
+    p.add_argument("--joint-scale", type=float, default=t.joint_scale,
+                   help="joint positions are compared in metres x this (10: dm, 100: cm)")
+    p.add_argument("--root-weight", type=float, default=t.root_weight,
+                   help="weight of the 4 root channels in the feature loss")
+    p.add_argument("--traj-weight", type=float, default=t.traj_weight,
+                   help="weight of the integrated root ground path loss (cm)")
     p.add_argument("--save-every", type=int, default=t.save_every)
     p.add_argument("--eval-every", type=int, default=t.eval_every)
     p.add_argument("--max-minutes", type=float, default=t.max_minutes,
@@ -364,6 +424,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--depth", type=int, default=m.depth)
     p.add_argument("--codebook-size", type=int, default=CODEBOOK_SIZE)
     p.add_argument("--commit-beta", type=float, default=m.commit_beta)
+    p.add_argument("--residual-layers", type=int, default=t.residual_layers,
+                   help="residual codebooks after the base one (MoMask RVQ); with --init-from, added to it")
+    p.add_argument("--residual-dropout", type=float, default=t.residual_dropout)
+    p.add_argument("--freeze-base", action="store_true",
+                   help="keep the encoder and base codebook of --init-from (its tokens keep their meaning)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint/")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -374,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     model_cfg = TokenizerConfig(codebook_size=a.codebook_size, code_dim=a.code_dim, width=a.width, depth=a.depth,
                                 commit_beta=a.commit_beta)
     cfg = TrainConfig(steps=a.steps, batch_size=a.batch_size, window=a.window, lr=a.lr, warmup_steps=a.warmup_steps,
-                      vel_weight=a.vel_weight, joint_weight=a.joint_weight, save_every=a.save_every,
+                      vel_weight=a.vel_weight, joint_weight=a.joint_weight, joint_scale=a.joint_scale,
+                      root_weight=a.root_weight, traj_weight=a.traj_weight, residual_layers=a.residual_layers,
+                      residual_dropout=a.residual_dropout, freeze_base=a.freeze_base, save_every=a.save_every,
                       eval_every=a.eval_every, max_minutes=a.max_minutes, seed=a.seed, num_threads=a.threads, model=model_cfg)
     if a.resume and (Path(a.out) / CHECKPOINT_DIR / "config.json").exists():
         cfg.model = TokenizerConfig.from_json(Path(a.out) / CHECKPOINT_DIR / "config.json")

@@ -33,13 +33,18 @@ class TokenizerConfig(PretrainedConfig):
     ema_decay: float = 0.99
     reset_threshold: float = 1.0        # EMA count (per batch) below which a code is dead and gets reset
     kmeans_iters: int = 10              # Lloyd iterations of the first-batch codebook initialisation
+    residual_layers: int = 0            # MoMask-style residual codebooks after the base one (0: plain VQ).
+                                        # The base layer's tokens are THE motion tokens (generator, bank);
+                                        # the residual layers only refine reconstructions of real motion
+    residual_dropout: float = 0.5       # training: probability that a batch uses a random number of
+                                        # residual layers (0..R), so the base layer alone stays a good code
     model_type: str = "motion_tokenizer"
 
     def __post_init__(self) -> None:
         if 2 ** self.down_t != TOKEN_DOWNSAMPLE and self.model_type == "motion_tokenizer":
             # Other rates are allowed for experiments but the pipeline assumes TOKEN_DOWNSAMPLE.
             pass
-        if self.codebook_size < 2 or self.code_dim < 1 or self.width < 1 or self.depth < 0:
+        if self.codebook_size < 2 or self.code_dim < 1 or self.width < 1 or self.depth < 0 or self.residual_layers < 0:
             raise ValueError(f"invalid tokenizer config: {self}")
         if self.activation not in ("relu", "silu", "gelu"):
             raise ValueError(f"unknown activation {self.activation!r}")

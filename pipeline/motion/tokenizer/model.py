@@ -15,13 +15,19 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from pipeline.motion.tokenizer.config import TokenizerConfig
 from pipeline.motion.tokenizer.quantizer import EMAQuantizer
 from pipeline.pretrained import PretrainedModel
 
 TRAINING_ONLY_BUFFERS = ("quantizer.code_sum", "quantizer.code_count")
-"""EMA statistics needed to go on training, not to tokenize; left out of shipped weights."""
+"""EMA statistics needed to go on training, not to tokenize; left out of shipped weights (the
+residual codebooks' ``residuals.<i>.code_sum`` / ``code_count`` too, see :func:`_training_only`)."""
+
+
+def _training_only(key: str) -> bool:
+    return key in TRAINING_ONLY_BUFFERS or (key.startswith("residuals.") and key.endswith((".code_sum", ".code_count")))
 
 FP32_KEYS = ("mean", "std")
 """Tensors always stored in float32 (the normalisation statistics)."""
@@ -111,7 +117,14 @@ class MotionTokenizer(PretrainedModel, nn.Module):
         self.encoder = Encoder(cfg)
         self.quantizer = EMAQuantizer(cfg.codebook_size, cfg.code_dim, cfg.ema_decay, cfg.reset_threshold,
                                       cfg.kmeans_iters)
+        self.residuals = nn.ModuleList([EMAQuantizer(cfg.codebook_size, cfg.code_dim, cfg.ema_decay,
+                                                     cfg.reset_threshold, cfg.kmeans_iters)
+                                        for _ in range(cfg.residual_layers)])
         self.decoder = Decoder(cfg)
+        self.freeze_base = False
+        """Training only: encoder and base codebook fixed (no gradient, no EMA), so the base tokens of
+        a motion stay those the generator and relation bank were trained on; the decoder and the
+        residual codebooks still learn."""
         self.register_buffer("mean", torch.zeros(cfg.feature_dim) if mean is None
                              else torch.as_tensor(mean, dtype=torch.float32).reshape(cfg.feature_dim).clone())
         self.register_buffer("std", torch.ones(cfg.feature_dim) if std is None
@@ -160,15 +173,38 @@ class MotionTokenizer(PretrainedModel, nn.Module):
         """
         return self.quantizer.quantize(self.encode_latents(features))
 
+    @torch.no_grad()
+    def encode_residual(self, features: torch.Tensor) -> torch.Tensor:
+        """Tokens of every layer (B, 1 + residual_layers, N): [:, 0] is :meth:`encode`'s base layer,
+        the others quantise what the layers before them left over."""
+        z = self.encode_latents(features)
+        layers = [self.quantizer.quantize(z)]
+        resid = z - self.quantizer.dequantize(layers[0])
+        for q in self.residuals:
+            layers.append(q.quantize(resid))
+            resid = resid - q.dequantize(layers[-1])
+        return torch.stack(layers, dim=1)
+
     def decode_normalized(self, tokens: torch.Tensor) -> torch.Tensor:
-        latents = self.quantizer.dequantize(tokens.to(self.mean.device).long())
+        tokens = tokens.to(self.mean.device).long()
+        if tokens.dim() == 2:
+            latents = self.quantizer.dequantize(tokens)
+        else:
+            if tokens.shape[1] > 1 + len(self.residuals):
+                raise ValueError(f"got {tokens.shape[1]} token layers; this tokenizer has "
+                                 f"{1 + len(self.residuals)}")
+            latents = self.quantizer.dequantize(tokens[:, 0])
+            for q, layer in zip(self.residuals, tokens[:, 1:].unbind(1)):
+                latents = latents + q.dequantize(layer)
         return self.decoder(latents).transpose(1, 2)
 
     @torch.no_grad()
     def decode(self, tokens: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """Raw features (B, 4N, 263) of tokens (B, N); trimmed to ``length`` frames when given."""
-        if tokens.dim() != 2:
-            raise ValueError(f"expected tokens of shape (B, N), got {tuple(tokens.shape)}")
+        """Raw features (B, 4N, 263) of tokens (B, N) (the base layer: what the generator makes), or
+        of (B, L, N) layers from :meth:`encode_residual` (base + L - 1 residual layers); trimmed to
+        ``length`` frames when given."""
+        if tokens.dim() not in (2, 3):
+            raise ValueError(f"expected tokens of shape (B, N) or (B, layers, N), got {tuple(tokens.shape)}")
         out = self.denormalize(self.decode_normalized(tokens))
         return out if length is None else out[:, :length]
 
@@ -177,10 +213,35 @@ class MotionTokenizer(PretrainedModel, nn.Module):
         """Reconstruct raw features (B, T, 263); outputs stay in normalised space for the losses."""
         target = self.normalize(self._check(features))
         t = target.shape[1]
-        z = self.encoder(self._pad(target).transpose(1, 2))
-        q = self.quantizer(z)
-        recon = self.decoder(q.quantized).transpose(1, 2)[:, :t]
-        return TokenizerOutput(recon, target, q.indices, q.commit_loss, q.perplexity, q.usage)
+        x = self._pad(target).transpose(1, 2)
+        if self.freeze_base:
+            with torch.no_grad():
+                z = self.encoder(x)
+                indices = self.quantizer.quantize(z)
+                quant = self.quantizer.dequantize(indices)
+                perplexity, usage = self.quantizer.code_stats(indices, self.config.codebook_size)
+                commit = z.new_zeros(())
+        else:
+            z = self.encoder(x)
+            q = self.quantizer(z)
+            quant, indices, commit, perplexity, usage = q.quantized, q.indices, q.commit_loss, q.perplexity, q.usage
+        if self.residuals:
+            active = len(self.residuals)
+            if self.training and torch.rand(()) < self.config.residual_dropout:
+                active = int(torch.randint(0, len(self.residuals) + 1, ()))
+            codes = quant.detach()
+            resid = z.detach() - codes
+            for q_res in self.residuals[:active]:
+                step = q_res(resid).quantized.detach()      # EMA update of that codebook in training
+                codes = codes + step
+                resid = resid - step
+            if self.freeze_base:
+                quant = codes
+            else:
+                quant = z + (codes - z).detach()            # straight-through over all layers
+                commit = F.mse_loss(z, codes.detach())
+        recon = self.decoder(quant).transpose(1, 2)[:, :t]
+        return TokenizerOutput(recon, target, indices, commit, perplexity, usage)
 
     # ------------------------------------------------------------------ save / load
     config_class = TokenizerConfig
@@ -202,7 +263,7 @@ class MotionTokenizer(PretrainedModel, nn.Module):
             dtype = getattr(torch, dtype)
         tensors = {}
         for key, value in self.state_dict().items():
-            if not training_state and key in TRAINING_ONLY_BUFFERS:
+            if not training_state and _training_only(key):
                 continue
             value = value.detach().cpu()
             if value.is_floating_point() and key not in FP32_KEYS:
@@ -222,14 +283,15 @@ class MotionTokenizer(PretrainedModel, nn.Module):
         own = model.state_dict()
         state = {k: (v.to(own[k].dtype) if k in own and v.is_floating_point() else v) for k, v in state.items()}
         missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if k not in TRAINING_ONLY_BUFFERS]
+        missing = [k for k in missing if not _training_only(k)]
         if missing or unexpected:
             raise ValueError(f"{directory / cls.weights_name} does not match its config: missing {missing}, "
                              f"unexpected {unexpected}")
         if "quantizer.code_count" not in state:
             # Shipped weights carry no EMA statistics: rebuild consistent ones from the codebook.
-            model.quantizer.code_sum.copy_(model.quantizer.codebook)
-            model.quantizer.code_count.fill_(1.0)
+            for q in [model.quantizer, *model.residuals]:
+                q.code_sum.copy_(q.codebook)
+                q.code_count.fill_(1.0)
         return model
 
     def num_parameters(self) -> int:
