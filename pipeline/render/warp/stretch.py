@@ -58,6 +58,14 @@ def _lit_colour(pixels: np.ndarray) -> np.ndarray:
     return px[sel].mean(axis=0) if sel.any() else np.median(px, axis=0)
 
 
+def _relit(profile: np.ndarray, colour: np.ndarray, roundness: np.ndarray) -> np.ndarray:
+    """``colour`` (the limb's material in the light) across the tube with the light and shade the
+    measured ``profile`` has across its width, and a round limb's falloff towards its edges."""
+    lumas = profile @ np.array([0.299, 0.587, 0.114])
+    shade = np.clip(lumas / max(float(np.median(lumas)), 1.0), 0.85, 1.1)
+    return colour[None, :] * shade[:, None] * ((0.86 + 0.14 * roundness[:, None]) / 0.96)
+
+
 def _smooth_profile(profile: np.ndarray, have: np.ndarray, sigma: float) -> np.ndarray:
     """Fill the offsets nobody measured from their neighbours, then blur: lighting, not texture."""
     idx = np.arange(len(profile))
@@ -178,15 +186,11 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
             # the end-on blob is mostly the shadowed underside of the arm, darker and redder than
             # skin in the light; an unfolded forearm faces the light like the hand does, so it takes
             # the hand's colour, with the blob's light and shade across it and a round limb's falloff
-            lumas = profile @ np.array([0.299, 0.587, 0.114])
-            shade = np.clip(lumas / max(float(np.median(lumas)), 1.0), 0.85, 1.1)
-            profile = hand[None, :] * shade[:, None] * ((0.86 + 0.14 * roundness[:, None]) / 0.96)
+            profile = _relit(profile, hand, roundness)
         elif near is not None:
             # a sleeve: the end-on blob is its shadowed end too; the unfolded sleeve takes the colour
             # of the same sleeve by the elbow, which faces the light, with the blob's shading
-            lumas = profile @ np.array([0.299, 0.587, 0.114])
-            shade = np.clip(lumas / max(float(np.median(lumas)), 1.0), 0.85, 1.1)
-            profile = near[None, :] * shade[:, None] * ((0.86 + 0.14 * roundness[:, None]) / 0.96)
+            profile = _relit(profile, near, roundness)
     else:
         # the photo shows (almost) none of it: skin like the hand's, or the sleeve by the elbow,
         # shaded as a cylinder
