@@ -406,6 +406,7 @@ def test_background_plate_continues_the_rows_that_a_person_hides() -> None:
     assert np.array_equal(plate[far], image[far])
 
 
+@pytest.mark.skipif(not (SHARED / "portraits").is_dir(), reason="needs ../shared/data/portraits (present in CI)")
 def test_a_forearm_folded_over_the_upper_arm_uncovers_an_arm() -> None:
     """halfbody_0140 holds her forearms up in front of her upper arms: the upper arm behind them is
     made up (a fill from the upper arm's own colours), so a forearm swung out to the side leaves an

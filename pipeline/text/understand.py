@@ -22,6 +22,7 @@ alarms on the other half.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import zlib
@@ -88,7 +89,6 @@ def generator_vocabulary(generator_dir: str | Path | None = None) -> tuple[tuple
     path = Path(generator_dir or DEFAULT_GENERATOR_DIR) / VOCABULARY_FILE
     if not path.is_file():
         return GENERATOR_ACTIONS, TRAINED_MOCAP_DESCRIPTIONS
-    import json
 
     data = json.loads(path.read_text(encoding="utf-8"))
     return tuple(data["actions"]), tuple(data["mocap_descriptions"])
@@ -126,7 +126,6 @@ def dataset_vocabulary(*dataset_dirs: str | Path, index_path: str | Path | None 
 
 def write_vocabulary(out_dir: str | Path, *dataset_dirs: str | Path) -> Path:
     """Write ``vocabulary.json`` (see VOCABULARY_FILE) for a generator trained on ``dataset_dirs``."""
-    import json
 
     path = Path(out_dir) / VOCABULARY_FILE
     data = dataset_vocabulary(*dataset_dirs)
