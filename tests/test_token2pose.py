@@ -325,10 +325,10 @@ def test_resting_arms_keep_the_photos_posture_and_actions_take_the_motions() -> 
     angles = np.zeros((len(sweep) + 2, len(BONES)))
     angles[:-2, upper] = sweep
     angles[-2:, upper] = [talking + np.radians(5.0), np.radians(170.0)]   # a beat; across the body
-    drawn = angles + posture_offsets(angles, start, shown)
+    drawn = angles + posture_offsets(angles, start, shown)[0]
     assert np.degrees(drawn[-2, upper]) == pytest.approx(50.0, abs=1e-6)
     assert np.degrees(drawn[-1, upper]) == pytest.approx(170.0, abs=1e-6)
     assert np.degrees(np.abs(np.diff(drawn[:-2, upper]))).max() < 0.5
     # a bone whose photo direction is unknown keeps the motion's direction
-    unknown = posture_offsets(angles, start, np.zeros(len(BONES), bool))
-    assert not unknown.any()
+    unknown, keep = posture_offsets(angles, start, np.zeros(len(BONES), bool))
+    assert not unknown.any() and not keep.any()

@@ -217,7 +217,7 @@ at this share the person's forearm keeps the length the photo shows it with."""
 MIN_FOREARM_SHARE = 0.15
 
 
-def forearm_shares(motion: np.ndarray, person: PersonModel) -> np.ndarray:
+def forearm_shares(motion: np.ndarray, person: PersonModel, resting: np.ndarray | None = None) -> np.ndarray:
     """(T, n_bones) share of each bone's full length to draw: 1, except for the forearms.
 
     Lengths come from the person, directions from the motion, but a forearm also foreshortens: the
@@ -227,6 +227,9 @@ def forearm_shares(motion: np.ndarray, person: PersonModel) -> np.ndarray:
     grows to full length (a raised, straight arm), pointing more at the camera it shortens further.
     Drawing every forearm at full length would unfold a photo's hands-forward pose into arms
     spread out of the frame at the first beat gesture.
+    ``resting``: (T, n_bones) 0 .. 1, how much each bone keeps the photo's posture (the ``keep`` of
+    :func:`posture_offsets`, 0 where the photo's direction is unknown); that much of
+    :data:`TALKING_LENGTH_DAMP` of a forearm's change of length is taken out.
     """
     tree = with_virtual(np.asarray(motion, dtype=np.float64))
     length = bone_lengths_2d(tree)                                   # (T, n_bones), the motion's unit
@@ -240,6 +243,8 @@ def forearm_shares(motion: np.ndarray, person: PersonModel) -> np.ndarray:
         grow = p + (1.0 - p) * np.clip((s - ref) / (1.0 - ref), 0.0, 1.0)
         shrink = p * np.clip(s / ref, 0.0, 1.0)
         out[:, bone] = np.maximum(np.where(s >= ref, grow, shrink), MIN_FOREARM_SHARE)
+        if resting is not None:
+            out[:, bone] = p + (out[:, bone] - p) * (1.0 - TALKING_LENGTH_DAMP * resting[:, bone])
     return out
 
 
@@ -272,16 +277,11 @@ def _posture_weights(angles: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def posture_keep(angles: np.ndarray) -> np.ndarray:
-    """(T, n_bones) how much of the photo's posture each arm bone keeps: 1 near one of the motion's
-    resting postures, 0 far from all of them (see :data:`POSTURE_KEEP_DEG`), 0 for other bones."""
-    out = np.zeros_like(angles)
-    out[:, list(_ARM_BONES)] = np.max(np.stack(list(_posture_weights(angles).values())), axis=0)
-    return out
-
-
-def posture_offsets(angles: np.ndarray, start: np.ndarray, keep_photo: np.ndarray) -> np.ndarray:
-    """(T, n_bones) angle offsets that carry the photo's arm posture into the motion's resting ones.
+def posture_offsets(angles: np.ndarray, start: np.ndarray, keep_photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, keep), each (T, n_bones): angle offsets that carry the photo's arm posture into the
+    motion's resting ones, and how much of it each bone keeps (1 near one of the resting postures,
+    0 far from all of them (see :data:`POSTURE_KEEP_DEG`) or where the photo's direction is unknown;
+    0 for the bones that are not the arms').
 
     The motion's bone directions are absolute, so a photo whose arms rest differently from the
     motion's talking posture (arms at the sides, hands held in front) would swing its arms out to
@@ -294,15 +294,17 @@ def posture_offsets(angles: np.ndarray, start: np.ndarray, keep_photo: np.ndarra
     for. Between two resting postures the offsets blend by closeness, so nothing jumps.
     ``keep_photo``: (n_bones,) bool, the bones whose photo direction is known.
     """
+    arms = list(_ARM_BONES)
     weights = _posture_weights(angles)
-    keep = np.max(np.stack(list(weights.values())), axis=0)                     # (T, 4)
+    keep = np.max(np.stack(list(weights.values())), axis=0) * keep_photo[arms][None, :]   # (T, 4)
     total = np.maximum(sum(weights.values()), 1e-9)
-    offset = np.zeros((len(angles), len(_ARM_BONES)))
+    offset = np.zeros((len(angles), len(arms)))
     for name, refs in REST_POSTURES_DEG.items():
-        offset += weights[name] * wrap(start[list(_ARM_BONES)] - np.radians(refs))[None, :]
-    out = np.zeros_like(angles)
-    out[:, list(_ARM_BONES)] = keep * offset / total * keep_photo[list(_ARM_BONES)][None, :]
-    return out
+        offset += weights[name] * wrap(start[arms] - np.radians(refs))[None, :]
+    offsets, keeps = np.zeros_like(angles), np.zeros_like(angles)
+    offsets[:, arms] = keep * offset / total
+    keeps[:, arms] = keep
+    return offsets, keeps
 
 
 TALKING_LENGTH_DAMP = 0.75
@@ -334,20 +336,14 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     # and so do bones that leave the frame (a forearm whose wrist is below the picture points where
     # the detector placed the wrist outside it, not where the motion's first frame has it).
     angles = angles + 2 * np.pi * np.round((start - angles[0]) / (2 * np.pi))
-    keep = posture_keep(angles)   # the motion's own directions, at its rate like the forearm shares
-    angles = angles + posture_offsets(angles, start, directed)
+    offsets, resting = posture_offsets(angles, start, directed)   # at the motion's rate, like the shares
+    angles = angles + offsets
     positions = sample_positions(len(motion), src_fps, fps)
     times = np.arange(len(positions)) / fps
     weight = ease(times, ease_seconds)[:, None]
     angles = start + weight * (interpolate(angles, positions) - start)
     root = person.tree[NECK] + interpolate(displacement - displacement[:1], positions)
-    shares = forearm_shares(motion, person)
-    photo_share = np.clip(person.start_lengths / np.maximum(person.lengths, 1e-9), MIN_FOREARM_SHARE, 1.0)
-    forearms = np.zeros(len(BONES), bool)
-    forearms[list(FOREARM_BONE.values())] = True
-    damp = TALKING_LENGTH_DAMP * keep * (directed & forearms)
-    shares = photo_share + (shares - photo_share) * (1.0 - damp)
-    full_lengths = person.lengths * interpolate(shares, positions)
+    full_lengths = person.lengths * interpolate(forearm_shares(motion, person, resting), positions)
     lengths = person.start_lengths + weight * (full_lengths - person.start_lengths)
     tree = rebuild(root, angles, lengths)
 

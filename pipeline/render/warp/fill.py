@@ -83,14 +83,15 @@ ROW_REACH = 0.45
 hole's sides before the smooth fill takes over."""
 
 
-def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
-    """``smooth`` with the hole's margins continued along the rows from the nearer side.
+def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``smooth`` with the hole's margins continued along the rows from its sides.
 
     What an arm uncovers is a strip beside the torso, a few dozen pixels from the background the
     photo shows in the same rows; behind a person the background's lines mostly run across
     (desk tops, a board's frame, the floor line), so each row carries its own background in from
-    the hole's sides: the nearer side's colour (the median of a few pixels outside the hole,
-    steadied over neighbouring rows), fading into the smooth push-pull fill with the distance.
+    the hole's sides: the two sides' colours (each the median of a few pixels outside the hole,
+    steadied over neighbouring rows) weighted by nearness, so the nearer side leads and no seam
+    shows where they meet, fading into the smooth push-pull fill with the distance to the nearer.
     The strips keep the edges that the smooth fill blurs away; the hole's middle, which no motion
     uncovers for long, stays smooth. Image borders are no side (nothing to continue).
     """

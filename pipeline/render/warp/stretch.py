@@ -43,8 +43,9 @@ def _lab_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(_lab(a) - _lab(b)))
 
 
-def _luma(rgb: np.ndarray) -> float:
-    return float(np.dot(np.asarray(rgb, np.float64), [0.299, 0.587, 0.114]))
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Brightness (Rec. 601 weights) of each colour of ``rgb`` (..., 3)."""
+    return np.asarray(rgb, np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
 def _lit_colour(pixels: np.ndarray) -> np.ndarray:
@@ -52,7 +53,7 @@ def _lit_colour(pixels: np.ndarray) -> np.ndarray:
     70th and the 95th percentile of brightness (an elbow's folds and the shade under an arm
     darken a plain median; the brightest pixels are highlights)."""
     px = pixels.astype(np.float64).reshape(-1, 3)
-    luma = px @ np.array([0.299, 0.587, 0.114])
+    luma = _luma(px)
     lo, hi = np.percentile(luma, [70, 95])
     sel = (luma >= lo) & (luma <= hi)
     return px[sel].mean(axis=0) if sel.any() else np.median(px, axis=0)
@@ -61,7 +62,7 @@ def _lit_colour(pixels: np.ndarray) -> np.ndarray:
 def _relit(profile: np.ndarray, colour: np.ndarray, roundness: np.ndarray) -> np.ndarray:
     """``colour`` (the limb's material in the light) across the tube with the light and shade the
     measured ``profile`` has across its width, and a round limb's falloff towards its edges."""
-    lumas = profile @ np.array([0.299, 0.587, 0.114])
+    lumas = _luma(profile)
     shade = np.clip(lumas / max(float(np.median(lumas)), 1.0), 0.85, 1.1)
     return colour[None, :] * shade[:, None] * ((0.86 + 0.14 * roundness[:, None]) / 0.96)
 
@@ -182,15 +183,12 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
             have[:] = False
     if have.mean() >= 0.5:
         profile = _smooth_profile(profile, have, sigma=0.25 * half_width)
-        if bare:
-            # the end-on blob is mostly the shadowed underside of the arm, darker and redder than
-            # skin in the light; an unfolded forearm faces the light like the hand does, so it takes
-            # the hand's colour, with the blob's light and shade across it and a round limb's falloff
-            profile = _relit(profile, hand, roundness)
-        elif near is not None:
-            # a sleeve: the end-on blob is its shadowed end too; the unfolded sleeve takes the colour
-            # of the same sleeve by the elbow, which faces the light, with the blob's shading
-            profile = _relit(profile, near, roundness)
+        # the end-on blob is the limb's shadowed underside or end, darker (and skin redder) than the
+        # limb in the light; the unfolded forearm faces the light like the hand does (bare skin) or
+        # like the same sleeve by the elbow, so it takes that colour with the blob's light and shade
+        lit = hand if bare else near
+        if lit is not None:
+            profile = _relit(profile, lit, roundness)
     else:
         # the photo shows (almost) none of it: skin like the hand's, or the sleeve by the elbow,
         # shaded as a cylinder
