@@ -176,6 +176,40 @@ def test_an_end_on_forearm_unfolds_into_a_clean_tube() -> None:
     assert alpha[30, 32] == 255 and centre[1] > centre[0] + 30     # green, not skin
 
 
+def test_a_sleeved_forearm_tube_wears_the_upper_arms_sleeve() -> None:
+    """An unfolding sleeved forearm is textured with the upper arm's own sleeve (its weave and its
+    light across the arm), not a flat colour; the shadow along the upper arm does not come with it;
+    a bare forearm keeps the smooth skin profile even under a sleeved upper arm's texture."""
+    rng = np.random.default_rng(0)
+    img = np.zeros((160, 96, 3), np.uint8)
+    weave = rng.integers(-25, 26, (70, 24))[..., None]                       # a woven sleeve, upper arm
+    across = np.linspace(70, 130, 24)[None, :, None]                         # lit on one side
+    along = np.linspace(1.0, 0.6, 70)[:, None, None]                         # dark by the torso at the elbow
+    img[10:80, 36:60] = np.clip((np.array([40, 110, 80]) * across / 100 + weave) * along, 0, 255).astype(np.uint8)
+    own = np.zeros((160, 96), bool)
+    own[10:80, 36:60] = True
+    shoulder, elbow, wrist = np.array([48.0, 10.0]), np.array([48.0, 80.0]), np.array([48.0, 84.0])
+    opaque = np.zeros_like(own)
+    opaque[78:86, 38:58] = True                                              # an end-on blob of sleeve
+    img[80:86, 38:58] = (35, 70, 50)
+    hand = np.zeros_like(own)
+    hand[86:100, 40:56] = True
+    img[86:100, 40:56] = (225, 175, 150)
+    tube = forearm_tube(img, opaque, hand, elbow, wrist, 10.0, nearby=own,
+                        upper=(img, own, shoulder, elbow, 12.0))
+    assert tube is not None and tube.strip is not None and not tube.bare
+    a, b = np.array([20.0, 20.0]), np.array([20.0, 120.0])                  # swung out to its full length
+    rgb, alpha = tube.draw(a, b, (0, 0), (140, 40))
+    core = rgb[30:110, 15:26].astype(np.float64)
+    assert core.std(axis=0).mean() > 6                                       # textured along the bone
+    rows = core.mean(axis=(1, 2))
+    assert abs(rows[:20].mean() - rows[-20:].mean()) < 6                    # no shadow band carried along
+    assert abs(int(rgb[70, 14, 1]) - int(rgb[70, 26, 1])) > 8               # the light across is kept
+    bare = forearm_tube(img, opaque, hand, elbow, wrist, 10.0, nearby=own,
+                        upper=(img, own, shoulder, elbow, 12.0), bare=True)
+    assert bare is not None and bare.strip is None and bare.bare
+
+
 def test_pyramid_fill_continues_a_gradient_without_streaks() -> None:
     yy, xx = np.mgrid[0:96, 0:96].astype(np.float32)
     img = np.stack([xx * 2, yy * 2, 255 - xx - yy], -1).clip(0, 255).astype(np.uint8)

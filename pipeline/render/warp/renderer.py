@@ -31,12 +31,13 @@ from .config import WarpConfig
 from .face import FaceAnimator, face_topology
 from .face_params import FaceFrame, FaceMotion
 from .fill import background_plate, pyramid_fill
-from .limbs import cut_body
+from .limbs import LimbCut, cut_body
 from .raster import rasterize
 from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
-from .skeleton import BONE_INDEX, BONES, bone_transforms, build_rest_skeleton, unfold_weight
+from .skeleton import (BONE_INDEX, BONES, UNFOLD_FULL, UNFOLD_START, bone_transforms, build_rest_skeleton,
+                       unfold_weight)
 from .skinning import apply_skin
-from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube
+from .stretch import SLEEVE_UNFOLD, TUBE_HALF_WIDTH, ForearmTube, forearm_tube
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
@@ -118,30 +119,31 @@ class WarpRenderer:
         self.layers: list[_Layer] = [_Layer(
             core_mesh(cut.core_alpha, self.rest, step, cfg.limb_radius, cfg.weight_falloff, cfg.joint_radius),
             self.core_work, to_u8(cut.core_alpha))]
+        tubes: list[tuple[int, LimbCut, str, np.ndarray, np.ndarray]] = []
         for limb in cut.limbs:
+            textures = {}
+            for bone, part in limb.parts.items():
+                textures[bone] = self.image
+                if bone in limb.fills:   # the part's pixels a folded forearm covers: its own colours
+                    hidden = limb.fills[bone]
+                    known = (part * cut.person > 0.9) & ~hidden & (limb.hand < 0.05)
+                    textures[bone] = pyramid_fill(self.image, hidden, known=known)
             for bone, part in limb.parts.items():
                 alpha = part * cut.person
                 k = BONE_INDEX[bone]
                 tube = None
                 if "forearm" in bone:     # may unfold far beyond its length in the photo
-                    a, b = self.rest.segments[k]
-                    sw = self.rest.shoulder_width
-                    half = float(np.clip(limb.half_widths[bone], TUBE_HALF_WIDTH[0] * sw, TUBE_HALF_WIDTH[1] * sw))
-                    opaque = (alpha > 0.9) & (limb.hand < 0.05)
-                    s_up, e_up = self.rest.segments[BONE_INDEX[limb.bones[0]]]
-                    upper_own = (limb.parts[limb.bones[0]] * cut.person > 0.9) & (limb.hand < 0.05)
-                    by_elbow = upper_own & (
-                        segment_distance_map(part.shape, e_up, e_up) < 0.35 * float(np.hypot(*(e_up - s_up))))
-                    if by_elbow.sum() < 20:       # the elbow hidden (behind the hand): the upper arm
-                        by_elbow = upper_own
-                    tube = forearm_tube(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5), a, b, half,
-                                        cfg.feather_px, by_elbow)
-                texture = self.image
-                if bone in limb.fills:   # the part's pixels a folded forearm covers: its own colours
-                    hidden = limb.fills[bone]
-                    texture = pyramid_fill(self.image, hidden, known=(alpha > 0.9) & ~hidden)
+                    tube = self._forearm_tube(limb, bone, alpha, textures[limb.bones[0]])
+                    tubes.append((len(self.layers), limb, bone, alpha, textures[limb.bones[0]]))
                 self.layers.append(_Layer(part_mesh(bone, alpha, self.rest, step, cfg.shoulder_blend),
-                                          texture, to_u8(alpha), tube, k))
+                                          textures[bone], to_u8(alpha), tube, k))
+        # clothes are (nearly always) the same on both arms: a forearm that shows bare skin makes the
+        # other one bare too, where its own pixels are the shirt behind an end-on forearm
+        made = [self.layers[i].tube for i, *_ in tubes]
+        if any(t is not None and t.bare for t in made):
+            for (i, limb, bone, alpha, upper_texture), t in zip(tubes, made):
+                if t is not None and not t.bare:
+                    self.layers[i].tube = self._forearm_tube(limb, bone, alpha, upper_texture, bare=True) or t
 
         # Face seam: the face is painted into the core layer's texture (core_rgb -> core_work) in the
         # rest frame before the warp, so the head bone carries it (pipeline/render/warp/face.py).
@@ -151,6 +153,32 @@ class WarpRenderer:
         self._map = np.empty((h, w, 2), np.float32)
         self._seq: _Sequence | None = None
         self.last_alpha: np.ndarray | None = None
+
+    def _forearm_tube(self, limb: LimbCut, bone: str, alpha: np.ndarray, upper_texture: np.ndarray,
+                      bare: bool | None = None) -> ForearmTube | None:
+        """The tube the forearm ``bone`` of ``limb`` unfolds into (stretch.py), coloured from its own
+        pixels, the upper arm by the elbow and the hand, textured with the upper arm's sleeve."""
+        cut, cfg = self.cut, self.config
+        k = BONE_INDEX[bone]
+        a, b = self.rest.segments[k]
+        sw = self.rest.shoulder_width
+        half = float(np.clip(limb.half_widths[bone], TUBE_HALF_WIDTH[0] * sw, TUBE_HALF_WIDTH[1] * sw))
+        opaque = (alpha > 0.9) & (limb.hand < 0.05)
+        upper_bone = limb.bones[0]
+        s_up, e_up = self.rest.segments[BONE_INDEX[upper_bone]]
+        upper_own = (limb.parts[upper_bone] * cut.person > 0.9) & (limb.hand < 0.05)
+        if upper_bone in limb.fills:
+            upper_shown = upper_own & ~limb.fills[upper_bone]
+        else:
+            upper_shown = upper_own
+        by_elbow = upper_own & (
+            segment_distance_map(alpha.shape, e_up, e_up) < 0.35 * float(np.hypot(*(e_up - s_up))))
+        if by_elbow.sum() < 20:       # the elbow hidden (behind the hand): the upper arm
+            by_elbow = upper_own
+        return forearm_tube(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5), a, b, half,
+                            cfg.feather_px, by_elbow,
+                            upper=(upper_texture, upper_shown, s_up, e_up, float(limb.half_widths[upper_bone])),
+                            bare=bare)
 
     # ------------------------------------------------------------------------------------------
     # one frame
@@ -206,7 +234,8 @@ class WarpRenderer:
         lo, hi = used.min(0), used.max(0)
         mix, ends = 0.0, None
         if layer.tube is not None and (mesh.tri_bone[tris] == layer.bone).any():
-            mix = unfold_weight(transforms[layer.bone], *self.rest.segments[layer.bone])
+            span = SLEEVE_UNFOLD if layer.tube.strip is not None else (UNFOLD_START, UNFOLD_FULL)
+            mix = unfold_weight(transforms[layer.bone], *self.rest.segments[layer.bone], span)
             if mix > 0:
                 m = transforms[layer.bone]
                 ends = [m[:, :2] @ p + m[:, 2] for p in self.rest.segments[layer.bone]]

@@ -59,15 +59,16 @@ HAND_EXTENSION = 0.45
 """Without hand keypoints the hand is the forearm extended by this share of its length."""
 
 
-def unfold_weight(transform: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    """How far the bone a -> b mapped by ``transform`` (2x3) has unfolded, 0..1 (UNFOLD_START ..
-    UNFOLD_FULL of its rest length)."""
+def unfold_weight(transform: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  span: tuple[float, float] = (UNFOLD_START, UNFOLD_FULL)) -> float:
+    """How far the bone a -> b mapped by ``transform`` (2x3) has unfolded, 0..1 (``span``: from
+    start to full, in shares of its rest length; default UNFOLD_START .. UNFOLD_FULL)."""
     v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
     length = float(np.hypot(*v))
     if length < 1e-6:
         return 0.0
     stretch = float(np.hypot(*(np.asarray(transform)[:, :2] @ v))) / length
-    return float(np.clip((stretch - UNFOLD_START) / (UNFOLD_FULL - UNFOLD_START), 0.0, 1.0))
+    return float(np.clip((stretch - span[0]) / (span[1] - span[0]), 0.0, 1.0))
 
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray, scale_limits: tuple[float, float],

@@ -5,8 +5,11 @@ motion turns it sideways it must become several times longer, and stretching the
 drags the hand's edge, a shadow, the cuff and the gaps of the blob's outline into stripes and
 shreds. What can be stretched without streaks is a texture that does not change along the bone:
 a tube of a forearm's width, opaque inside, coloured with the limb's profile across its width
-(skin or sleeve, lit on one side, shaded on the other). The renderer crossfades from the photo's
-own texture to the tube as the bone stretches, so the photo's pose still shows the photo.
+(skin or sleeve, lit on one side, shaded on the other). A sleeve is more than a colour: its weave,
+folds and shading are those of the upper arm's sleeve, so a sleeved tube is textured with the upper
+arm's own pixels resampled in its bone's frame (``sleeve_strip``), and a flat profile is only what
+bare skin and limbs without a usable upper arm get. The renderer crossfades from the photo's own
+texture to the tube as the bone stretches, so the photo's pose still shows the photo.
 """
 
 from __future__ import annotations
@@ -24,6 +27,20 @@ SAME_MATERIAL = 30.0
 """Colours farther apart than this in CIELAB are different materials (skin, a sleeve, a helmet)."""
 SKIN_CHROMA = 14.0
 """Two colours closer than this in CIELAB chroma (a*, b*) are the same skin."""
+STRIP_SPAN = (0.15, 0.85)
+"""The stretch of the upper arm (shares of its length from the elbow) a sleeve strip is sampled
+on: short of the elbow (its crease, a hand or cuff over it) and of the shoulder (the torso's edge)."""
+STRIP_WIDTH = 0.85
+"""Share of the upper arm's half width a sleeve strip spans (its outline's pixels are half background)."""
+ELBOW_ROUND_LENGTH = 3.0
+"""A tube shorter than this many half widths has its elbow end flattened in proportion."""
+SLEEVE_UNFOLD = (1.02, 1.3)
+"""A sleeved tube textured like its upper arm takes over from the photo's end-on forearm within
+this stretch (start, full; the photo's texture otherwise gives way over 1.05 .. 1.6): that blob is
+the sleeve's shadowed opening and cuff, which stretched reads as a dark disc, and the sleeve
+itself matches the arm it continues."""
+STRIP_MIN_VALID = 0.6
+"""A strip with fewer of its samples on the upper arm's own pixels is not the sleeve: not used."""
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -93,6 +110,10 @@ class ForearmTube:
     bins: int
     half_width: float        # mid-forearm; TAPER wider at the elbow, narrower at the wrist
     feather_px: float = 1.2
+    strip: np.ndarray | None = None
+    """(rows, 2 * bins + 1, 3) float32: the sleeve's texture, row 0 at the elbow (``sleeve_strip``);
+    None: the flat ``profile`` along the whole tube."""
+    bare: bool = False      # bare skin (else a sleeve)
 
     def bounds(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pixel box (lo, hi) that the tube on a -> b covers."""
@@ -115,20 +136,90 @@ class ForearmTube:
         across = dx * n[0] + dy * n[1]
         t = np.clip(along / max(length, 1e-6), 0.0, 1.0)
         local = self.half_width * (1.0 + TAPER / 2 - TAPER * t)
-        # distance to the segment: a capsule, round at the elbow and at the wrist
-        beyond = np.where(along < 0, -along, np.where(along > length, along - length, 0.0))
+        # distance to the segment: a capsule, round at the elbow and at the wrist; a short (end-on)
+        # forearm's elbow end is flattened into the upper arm's end, where a full round end would
+        # stand out beside the hand as a disc that no forearm seen end-on shows
+        elbow_round = float(np.clip(length / (ELBOW_ROUND_LENGTH * self.half_width), 0.15, 1.0))
+        beyond = np.where(along < 0, -along / elbow_round, np.where(along > length, along - length, 0.0))
         dist = np.sqrt(across ** 2 + beyond ** 2)
         soft = max(self.feather_px, 0.5)
         alpha = np.clip((local - dist) / soft + 0.5, 0.0, 1.0)
-        k = np.clip(np.round(across * (self.half_width / np.maximum(local, 1e-6))).astype(np.int64) + self.bins,
-                    0, len(self.profile) - 1)
-        rgb = np.clip(self.profile[k] + 0.5, 0, 255).astype(np.uint8)
+        col = np.clip(across * (self.half_width / np.maximum(local, 1e-6)) + self.bins, 0, len(self.profile) - 1)
+        if self.strip is not None:
+            row = (t * (len(self.strip) - 1)).astype(np.float32)
+            rgb = cv2.remap(self.strip, col.astype(np.float32), row, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+            rgb = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+        else:
+            rgb = np.clip(self.profile[np.round(col).astype(np.int64)] + 0.5, 0, 255).astype(np.uint8)
         return rgb, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def sleeve_strip(texture: np.ndarray, own: np.ndarray, shoulder: np.ndarray, elbow: np.ndarray,
+                 upper_half_width: float, bins: int) -> np.ndarray | None:
+    """The upper arm's sleeve resampled in its bone's frame: (rows, 2 * bins + 1, 3) float32, row 0
+    by the elbow, columns across the bone like a tube's profile (None: too little of it is shown).
+
+    ``texture`` (H, W, 3): the upper arm's layer texture (its hidden pixels already made up);
+    ``own`` (H, W bool): the upper arm's own pixels. Across is measured on the same side of the
+    "down the arm" direction (shoulder -> elbow here, elbow -> wrist on the forearm), so the sleeve's
+    lit side stays on the same side of the arm when the forearm swings.
+    """
+    shoulder, elbow = np.asarray(shoulder, np.float64), np.asarray(elbow, np.float64)
+    v = elbow - shoulder
+    length = float(np.hypot(*v))
+    if length < 8 or upper_half_width < 2 or bins < 1:
+        return None
+    u = v / length
+    n = np.array([-u[1], u[0]])
+    rows = max(8, int(round((STRIP_SPAN[1] - STRIP_SPAN[0]) * length)))
+    from_elbow = (STRIP_SPAN[0] + (STRIP_SPAN[1] - STRIP_SPAN[0]) * np.arange(rows) / (rows - 1)) * length
+    centres = elbow[None, :] - u[None, :] * from_elbow[:, None]
+    across = np.arange(-bins, bins + 1) * (STRIP_WIDTH * upper_half_width / bins)
+    pts = centres[:, None, :] + across[None, :, None] * n[None, None, :]
+    mx, my = pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32)
+    valid = cv2.remap(own.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.99
+    if valid.mean() < STRIP_MIN_VALID:
+        return None
+    strip = cv2.remap(np.ascontiguousarray(texture, np.float32), mx, my, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+    if not valid.all():
+        # samples off the sleeve (its outline dips inside the strip): the nearest valid one in the row,
+        # else in the column
+        idx = np.arange(strip.shape[1])
+        for r in range(rows):
+            ok = valid[r]
+            if ok.any() and not ok.all():
+                for c in range(3):
+                    strip[r, ~ok, c] = np.interp(idx[~ok], idx[ok], strip[r, ok, c])
+                valid[r] = True
+        ridx = np.arange(rows)
+        good = valid.all(axis=1)
+        for r in np.nonzero(~good)[0]:
+            strip[r] = strip[ridx[good][np.argmin(np.abs(ridx[good] - r))]]
+    return strip
+
+
+def _even_rows(strip: np.ndarray) -> np.ndarray:
+    """The strip with the light and shade along the upper arm taken out (the shadow by the torso at
+    the elbow, a highlight on the shoulder belong to where it hangs in the photo, not to the
+    forearm): each row brought to the strip's brightness, so the weave and the light across the
+    arm are what remains."""
+    rows = len(strip)
+    row_level = _luma(strip).mean(axis=1)
+    sigma = max(2.0, 0.08 * rows)
+    radius = int(np.ceil(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    smooth = np.convolve(np.pad(row_level, radius, mode="edge"), kernel / kernel.sum(), mode="valid")
+    target = float(np.percentile(smooth, 60))
+    return np.clip(strip * (target / np.maximum(smooth, 1.0))[:, None, None].astype(np.float32), 0, 255)
 
 
 def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.ndarray, b: np.ndarray,
                  half_width: float, feather_px: float = 1.2,
-                 nearby: np.ndarray | None = None) -> ForearmTube | None:
+                 nearby: np.ndarray | None = None,
+                 upper: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None = None,
+                 bare: bool | None = None) -> ForearmTube | None:
     """The tube an end-on forearm unfolds into, coloured like the forearm (None: nothing to go by).
 
     A forearm the photo shows end-on is a short blob of skin or sleeve, with the elbow, the hand's
@@ -138,8 +229,12 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     bool: pixels that certainly are this forearm; bone a -> b in the photo) and blurred into
     lighting; where the photo shows too little of it, the colour of ``nearby`` (H, W bool: the
     upper arm by the elbow, the same sleeve or skin) with a cylinder's shading. Bare skin takes the
-    brightness of ``skin`` (H, W bool, the hand).
+    brightness of ``skin`` (H, W bool, the hand). ``upper``: (texture, own pixels, shoulder, elbow,
+    half width) of the upper arm: a sleeve (or a bare arm whose upper arm is bare too) is textured
+    with its strip (``sleeve_strip``). ``bare``: whether the forearm is bare skin, when the caller
+    knows better than this forearm's pixels show (the other arm's; None: decided here).
     """
+    forced = bare
     if half_width < 1:
         return None
     v = np.asarray(b, np.float64) - np.asarray(a, np.float64)
@@ -159,14 +254,28 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     inside = (np.abs(across) <= half_width) & (along > -soft) & (along < length + soft)
     sy, sx, across = sy[inside], sx[inside], across[inside]
     colours = image[sy, sx].astype(np.float64)
-    bare = False
-    if hand is not None and len(colours):
+    bare = bool(forced)
+    if forced is None and hand is not None and len(colours):
         # bare forearm or sleeve? Skin is what has the hand's chroma; a bare forearm measures its
         # skin only (not the shirt or the wall the blob's outline takes in)
         is_skin = _chroma_distances(colours, hand) < SKIN_CHROMA
         bare = bool(is_skin.mean() >= 0.35)
         keep = is_skin if bare else ~is_skin
         across, colours = across[keep], colours[keep]
+    if forced is not None and hand is not None and len(colours):
+        keep = _chroma_distances(colours, hand) < SKIN_CHROMA
+        keep = keep if forced else ~keep
+        across, colours = across[keep], colours[keep]
+    if forced is None and not bare and hand is not None and nearby is not None and nearby.sum() >= 20:
+        # an end-on forearm's pixels are mostly the shirt behind it: bare also if the arm by the
+        # elbow is (a short sleeve ends above it)
+        elbow_skin = float((_chroma_distances(image[nearby].astype(np.float64), hand) < SKIN_CHROMA).mean())
+        if elbow_skin >= 0.35:
+            bare = True
+            if len(colours):
+                keep = _chroma_distances(colours, hand) < SKIN_CHROMA
+                across, colours = across[keep], colours[keep]
+    own = np.median(colours, axis=0) if len(colours) >= 20 else None
     profile = np.zeros((len(offsets), 3))
     have = np.zeros(len(offsets), bool)
     if len(colours):
@@ -196,4 +305,19 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
         if base is None:
             return None
         profile = base[None, :] * (0.82 + 0.18 * roundness[:, None])
-    return ForearmTube(profile, bins, float(half_width), feather_px)
+    strip = None
+    if upper is not None:
+        strip = sleeve_strip(upper[0], upper[1], upper[2], upper[3], upper[4], bins)
+        if strip is not None and hand is not None:
+            # a sleeve on both: the upper arm's must be the forearm's material. Bare skin keeps the
+            # smooth profile: resampled from an upper arm, skin shows the arm's cross-wise creases
+            # and its shade beside the torso as bands across the forearm
+            skin = (_chroma_distances(strip.reshape(-1, 3), hand) < SKIN_CHROMA).reshape(strip.shape[:2])
+            if bare or (skin.mean(axis=1) > 0.5).mean() > 0.1:
+                strip = None
+        if strip is not None and own is not None and \
+                _lab_distance(np.median(strip.reshape(-1, 3), axis=0), own) > SAME_MATERIAL:
+            strip = None      # the forearm the photo shows is not the upper arm's sleeve (rolled up)
+        if strip is not None:
+            strip = _even_rows(strip)
+    return ForearmTube(profile, bins, float(half_width), feather_px, strip, bare)
