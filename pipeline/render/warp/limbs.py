@@ -29,6 +29,8 @@ from pipeline.portrait.wholebody import LEFT_HAND, RIGHT_HAND
 from .rig import segment_distance_map
 from .skeleton import BONE_INDEX, RestSkeleton
 
+ELBOW_ROUND = 1.2
+"""The upper arm's layer reaches this many of its half widths past the elbow (its round end)."""
 ARM_CHAINS: dict[str, tuple[str, str, str]] = {
     "left_arm": ("left_upper_arm", "left_forearm", "left_hand"),
     "right_arm": ("right_upper_arm", "right_forearm", "right_hand"),
@@ -345,6 +347,14 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         lateral = ((xs - s[0]) * out[0] + (ys - s[1]) * out[1]) > -0.03 * sw
         deltoid = (_disc((h, w), s, 1.4 * half_u) * (person > 0.5) * lateral).astype(np.float32)
         upper_part = np.maximum(upper_part, deltoid * (1.0 - hand_core))
+        # past the elbow's round the upper arm's outline has taken in pieces of the hand or forearm
+        # over it (fingers curled under the elbow): on the upper arm they would swing up with it
+        # as slivers; on the forearm they give way to its tube when it unfolds
+        bone_u = (e - s) / max(float(np.hypot(*(e - s))), 1e-6)
+        along_u = (xs - s[0]) * bone_u[0] + (ys - s[1]) * bone_u[1]
+        past_elbow = (along_u > float(np.hypot(*(e - s))) + ELBOW_ROUND * half_u).astype(np.float32)
+        fore_part = np.maximum(fore_part, upper_part * past_elbow)
+        upper_part = upper_part * (1.0 - past_elbow)
         parts = {bones[0]: upper_part, bones[1]: fore_part}
         if hand_region.any():
             parts[bones[2]] = hand_region

@@ -37,7 +37,7 @@ from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
 from .skeleton import (BONE_INDEX, BONES, UNFOLD_FULL, UNFOLD_START, bone_transforms, build_rest_skeleton,
                        unfold_weight)
 from .skinning import apply_skin
-from .stretch import SLEEVE_UNFOLD, TUBE_HALF_WIDTH, ForearmTube, forearm_tube
+from .stretch import SLEEVE_UNFOLD, TUBE_HALF_WIDTH, ForearmTube, forearm_tube, hand_skin_alpha
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
@@ -70,6 +70,9 @@ class _Layer:
     alpha: np.ndarray     # (H, W) uint8
     tube: ForearmTube | None = None   # shown instead of the photo's limb as the bone unfolds (stretch.py)
     bone: int = -1
+    unfolded_alpha: np.ndarray | None = None
+    """(H, W) uint8: a hand's opacity once its forearm has unfolded (its cuff left to the tube)."""
+    forearm: int = -1     # the bone whose unfolding switches to ``unfolded_alpha``
 
     def __post_init__(self) -> None:
         # the triangles back to front by bone (hand over forearm over upper arm): fixed per layer
@@ -135,8 +138,13 @@ class WarpRenderer:
                 if "forearm" in bone:     # may unfold far beyond its length in the photo
                     tube = self._forearm_tube(limb, bone, alpha, textures[limb.bones[0]])
                     tubes.append((len(self.layers), limb, bone, alpha, textures[limb.bones[0]]))
-                self.layers.append(_Layer(part_mesh(bone, alpha, self.rest, step, cfg.shoulder_blend),
-                                          textures[bone], to_u8(alpha), tube, k))
+                layer = _Layer(part_mesh(bone, alpha, self.rest, step, cfg.shoulder_blend),
+                               textures[bone], to_u8(alpha), tube, k)
+                if "hand" in bone:
+                    skin_only = hand_skin_alpha(self.image, alpha)
+                    if skin_only is not None:
+                        layer.unfolded_alpha, layer.forearm = to_u8(skin_only), BONE_INDEX[limb.bones[1]]
+                self.layers.append(layer)
         # clothes are (nearly always) the same on both arms: a forearm that shows bare skin makes the
         # other one bare too, where its own pixels are the shirt behind an end-on forearm
         made = [self.layers[i].tube for i, *_ in tubes]
@@ -144,6 +152,8 @@ class WarpRenderer:
             for (i, limb, bone, alpha, upper_texture), t in zip(tubes, made):
                 if t is not None and not t.bare:
                     self.layers[i].tube = self._forearm_tube(limb, bone, alpha, upper_texture, bare=True) or t
+
+        self._forearm_layers = {layer.bone: layer for layer in self.layers[1:] if layer.tube is not None}
 
         # Face seam: the face is painted into the core layer's texture (core_rgb -> core_work) in the
         # rest frame before the warp, so the head bone carries it (pipeline/render/warp/face.py).
@@ -253,6 +263,14 @@ class WarpRenderer:
         crop = self._map[box]
         rgb = self._remap(layer.rgb, crop)
         alpha = self._remap(layer.alpha, crop)
+        if layer.unfolded_alpha is not None:
+            fore = self._forearm_layers.get(layer.forearm)
+            span = SLEEVE_UNFOLD if fore is not None and fore.tube is not None and fore.tube.strip is not None \
+                else (UNFOLD_START, UNFOLD_FULL)
+            unfold = unfold_weight(transforms[layer.forearm], *self.rest.segments[layer.forearm], span)
+            if unfold > 0:
+                skin = self._remap(layer.unfolded_alpha, crop)
+                alpha = np.clip(alpha * (1.0 - unfold) + skin * unfold + 0.5, 0, 255).astype(np.uint8)
         if ends is not None:
             tube_rgb, tube_alpha = layer.tube.draw(ends[0], ends[1], (x0, y0), (y1 - y0, x1 - x0))
             rgb, alpha = _crossfade(rgb, alpha, tube_rgb, tube_alpha, mix)

@@ -215,6 +215,43 @@ def _even_rows(strip: np.ndarray) -> np.ndarray:
     return np.clip(strip * (target / np.maximum(smooth, 1.0))[:, None, None].astype(np.float32), 0, 255)
 
 
+def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray) -> np.ndarray | None:
+    """The hand layer's opacity without the sleeve's cuff (H, W float32; None: no hand to go by).
+
+    Over an end-on forearm the photo's wrist is the cuff and the sleeve's dark opening, and the
+    hand layer takes them in (and the shirt between the thumb and the fingers, inside the hull of
+    its keypoints); a forearm that unfolds draws its own wrist, and those pixels riding on the hand
+    would stick out of it as wedges of cloth. Removed: the pieces of the layer that are not the
+    hand's skin (its hue and some of its saturation) and reach the layer's outline. Kept: the rest,
+    the shadows enclosed between the fingers included.
+    """
+    inside = hand_alpha > 0.5
+    if inside.sum() < 30:
+        return None
+    ys, xs = np.nonzero(hand_alpha > 0.01)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    box = image[y0:y1, x0:x1]
+    ab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
+    ref = np.median(ab[inside[y0:y1, x0:x1]], axis=0)
+    dist = np.hypot(*(ab - ref).transpose(2, 0, 1))
+    chroma = np.hypot(ab[..., 0], ab[..., 1])
+    layer = hand_alpha[y0:y1, x0:x1] > 0.3
+    skin = (dist < 1.5 * SKIN_CHROMA) & (chroma > 0.4 * float(np.hypot(*ref)))
+    cloth = layer & ~skin
+    cloth = cv2.morphologyEx(cloth.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    rim = layer & ~(cv2.erode(layer.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    count, labels = cv2.connectedComponents(cloth, connectivity=8)
+    if count <= 1 or (layer & skin).sum() < 0.3 * inside.sum():
+        return None           # no cloth at its edge, or no hand's skin to go by (a glove): as it is
+    drop = np.isin(labels, np.unique(labels[rim & (labels > 0)]))
+    if not drop.any():
+        return None
+    keep = cv2.GaussianBlur((~drop).astype(np.float32), (0, 0), 0.8)
+    out = hand_alpha.astype(np.float32).copy()
+    out[y0:y1, x0:x1] *= keep
+    return out
+
+
 def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.ndarray, b: np.ndarray,
                  half_width: float, feather_px: float = 1.2,
                  nearby: np.ndarray | None = None,
