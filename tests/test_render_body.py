@@ -21,7 +21,7 @@ from pipeline.render.warp.depth import bone_depth
 from pipeline.render.warp.fill import pyramid_fill
 from pipeline.render.warp.skeleton import BONE_NAMES
 from pipeline.render.warp.skinning import apply_skin, two_bone_skin
-from pipeline.render.warp.stretch import forearm_tube
+from pipeline.render.warp.stretch import forearm_tube, hand_skin_alpha
 from tests.test_render_warp import (FOREARM_COLOUR, HAND_COLOUR, SIZE, hold, portrait,  # noqa: F401 (fixtures)
                                     psnr, renderer, rotate_about)
 
@@ -208,6 +208,28 @@ def test_a_sleeved_forearm_tube_wears_the_upper_arms_sleeve() -> None:
     bare = forearm_tube(img, opaque, hand, elbow, wrist, 10.0, nearby=own,
                         upper=(img, own, shoulder, elbow, 12.0), bare=True)
     assert bare is not None and bare.strip is None and bare.bare
+
+
+def test_an_unfolded_forearms_hand_leaves_the_cuff_to_the_tube() -> None:
+    """The hand layer over an end-on forearm holds a wedge of the sleeve at its edge; once the
+    forearm unfolds the hand is its skin alone: the wedge goes, a shadow enclosed between the
+    fingers stays, and a hand with no cloth at its edge is left as it is."""
+    img = np.full((80, 80, 3), (40, 60, 70), np.uint8)                       # a dark teal sleeve
+    yy, xx = np.mgrid[0:80, 0:80]
+    disc = (yy - 40) ** 2 + (xx - 40) ** 2 < 20 ** 2
+    img[disc] = (220, 170, 140)                                              # the hand's skin
+    shadow = (yy - 40) ** 2 + (xx - 44) ** 2 < 3 ** 2
+    img[shadow] = (60, 60, 60)                                               # dark, grey: a fold in the palm
+    wedge = disc & (xx < 28)
+    img[wedge] = (40, 60, 70)                                                # the cuff over its wrist side
+    alpha = disc.astype(np.float32)
+    kept = hand_skin_alpha(img, alpha)
+    assert kept is not None
+    assert kept[wedge & (xx < 25)].max() < 0.1                               # the cuff is dropped
+    assert kept[shadow].min() > 0.9 and kept[disc & ~wedge & (xx > 32)].min() > 0.9
+    clean = img.copy()
+    clean[disc] = (220, 170, 140)
+    assert hand_skin_alpha(clean, alpha) is None
 
 
 def test_pyramid_fill_continues_a_gradient_without_streaks() -> None:

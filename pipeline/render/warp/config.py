@@ -20,6 +20,8 @@ class WarpConfig:
     hole_dilate_frac: float = 0.004
     """The background plate is filled under the mask (> 0.5) grown by this share of the long side;
     the soft edge beyond keeps the photo's own pixels, so the still background stays exact."""
+    hand_plate_grow_frac: float = 0.012
+    """The hands' regions are filled out of the background plate grown by this share of the long side."""
     min_score: float = 0.3
     """Keypoints below this confidence are treated as unknown."""
     weight_falloff: float = 0.12

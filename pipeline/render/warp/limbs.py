@@ -360,8 +360,13 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
             parts[bones[2]] = hand_region
         # the arm takes a little more than its outline: what it leaves behind would show as a ghost
         free = 1.0 - union                            # the first arm keeps pixels both claim
+        # and the person's soft edge beyond it (the faint outline of a cuff or a hand that the
+        # mask barely holds): left on the core it stays behind as the arm's outline drawn in the air
+        soft_edge = ((person > 0.01) & (person <= 0.5)).astype(np.float32)
+        halo = np.ones((2 * 3 * seam + 1, 2 * 3 * seam + 1), np.uint8)
         for bone in parts:
-            parts[bone] = cv2.dilate(parts[bone], np.ones((5, 5), np.uint8)) * free
+            grown = cv2.dilate(parts[bone], np.ones((5, 5), np.uint8))
+            parts[bone] = np.maximum(grown, cv2.dilate(parts[bone], halo) * soft_edge) * free
         region = np.clip(np.maximum.reduce(list(parts.values())), 0.0, 1.0)
         # a round cap over the shoulder joint rides on the upper arm (its pixels near the joint
         # follow the torso), so a raised arm still meets the shoulder in a full round; the core

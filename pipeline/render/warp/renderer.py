@@ -113,6 +113,11 @@ class WarpRenderer:
         hands = np.zeros((h, w), bool)
         for limb in cut.limbs:
             hands |= limb.hand > 0.05
+        # a hand's soft edge and the shadow it casts lie beyond its region: left in the plate they
+        # stay behind as the outline of a hand when it moves
+        grow = max(1, int(round(cfg.hand_plate_grow_frac * max(w, h))))
+        hands = cv2.dilate(hands.astype(np.uint8), cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))) > 0
         self.plate = background_plate(self.image, cut.person, hole_px, hands)
         core_known = (cut.core_alpha > 0.5) & ~cut.core_fill
         self.core_rgb = pyramid_fill(self.image, cut.core_fill & (cut.core_alpha > 0.01), known=core_known)

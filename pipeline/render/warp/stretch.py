@@ -246,7 +246,9 @@ def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray) -> np.ndarray | N
     drop = np.isin(labels, np.unique(labels[rim & (labels > 0)]))
     if not drop.any():
         return None
-    keep = cv2.GaussianBlur((~drop).astype(np.float32), (0, 0), 0.8)
+    # feathered into the kept side only: the dropped pieces are gone to their last pixel
+    drop = cv2.dilate(drop.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    keep = 1.0 - np.clip(cv2.GaussianBlur(drop, (0, 0), 0.8) + drop, 0.0, 1.0)
     out = hand_alpha.astype(np.float32).copy()
     out[y0:y1, x0:x1] *= keep
     return out
