@@ -134,3 +134,53 @@ def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray) ->
     blended = alpha[..., None] * (side + grain) + (1.0 - alpha[..., None]) * out
     out[hole] = blended[hole]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, start: np.ndarray,
+                      end: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``fallback`` with the ``hole`` of a limb filled by mirroring the limb's own pixels across
+    where it disappears (H, W, 3 uint8).
+
+    The end of an upper arm hidden behind a folded forearm or a hand is more of the same sleeve:
+    each hole pixel takes the ``known`` pixel as far back up the bone (``start`` -> ``end``) from
+    the last known row of its column as it lies below it, so the fill has the sleeve's weave,
+    folds and shading instead of a flat average, which on a raised arm reads as a patch. Where the
+    mirror falls outside the known pixels, ``fallback`` stays.
+    """
+    hole = np.asarray(hole, bool)
+    if not hole.any():
+        return fallback
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    length = float(np.hypot(*(end - start)))
+    if length < 4:
+        return fallback
+    u = (end - start) / length
+    n = np.array([-u[1], u[0]])
+    ys, xs = np.nonzero(hole)
+    ky, kx = np.nonzero(known)
+    if len(ky) < 20:
+        return fallback
+    along_k = (kx - start[0]) * u[0] + (ky - start[1]) * u[1]
+    across_k = np.round((kx - start[0]) * n[0] + (ky - start[1]) * n[1]).astype(np.int64)
+    along_h = (xs - start[0]) * u[0] + (ys - start[1]) * u[1]
+    across_h = np.round((xs - start[0]) * n[0] + (ys - start[1]) * n[1]).astype(np.int64)
+    lo = min(across_k.min(), across_h.min())
+    bins = np.full(max(across_k.max(), across_h.max()) - lo + 1, -np.inf)
+    inside = (along_k >= 0) & (along_k <= length)
+    np.maximum.at(bins, across_k[inside] - lo, along_k[inside])          # the last known row per column
+    edge = bins[across_h - lo]
+    ok = np.isfinite(edge) & (along_h > edge)
+    src_along = 2 * edge - along_h
+    sx = xs + (src_along - along_h) * u[0]
+    sy = ys + (src_along - along_h) * u[1]
+    h, w = hole.shape
+    ix, iy = np.round(sx).astype(np.int64), np.round(sy).astype(np.int64)
+    ok &= (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
+    ok[ok] &= known[iy[ok], ix[ok]]
+    out = fallback.copy()
+    mx = sx[ok].astype(np.float32)[None, :]
+    my = sy[ok].astype(np.float32)[None, :]
+    if ok.any():
+        sampled = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+        out[ys[ok], xs[ok]] = sampled
+    return out

@@ -29,6 +29,8 @@ from pipeline.portrait.wholebody import LEFT_HAND, RIGHT_HAND
 from .rig import segment_distance_map
 from .skeleton import BONE_INDEX, RestSkeleton
 
+HIDDEN_UPPER_REACH = 1.3
+"""The upper arm made up behind a folded forearm or hand reaches this many half widths from its bone."""
 ELBOW_ROUND = 1.2
 """The upper arm's layer reaches this many of its half widths past the elbow (its round end)."""
 ARM_CHAINS: dict[str, tuple[str, str, str]] = {
@@ -376,11 +378,12 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         # the upper arm behind a forearm or hand folded over it in the photo: made up from the
         # upper arm's own colours, so that the forearm swinging away uncovers an arm, not a hole
         # the torso's fill shows through (the forearm lies over it whenever it is where the photo has it)
-        # (within the arm's own width of its bone: the outline measured where a hand lies over the
-        # arm takes in the hand, and a flap that wide would swing up with a raised arm)
+        # (within HIDDEN_UPPER_REACH of the arm's half width from its bone: the outline measured where
+        # a hand lies over the arm takes in the hand, and a flap that wide would swing up with a
+        # raised arm)
         hidden_upper = whole_upper & (parts[bones[0]] < 0.5) & (person > 0.5) & (free > 0.5) & (
             (parts[bones[1]] > 0.5) | (parts.get(bones[2], np.zeros_like(region)) > 0.5)) & (
-            segment_distance_map((h, w), s, e) <= 1.3 * half_u)
+            segment_distance_map((h, w), s, e) <= HIDDEN_UPPER_REACH * half_u)
         fills = {}
         if hidden_upper.any():
             parts[bones[0]] = np.maximum(parts[bones[0]], hidden_upper.astype(np.float32))

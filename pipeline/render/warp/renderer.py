@@ -30,7 +30,7 @@ from pipeline.jobs import Cancel, Progress, check_cancel
 from .config import WarpConfig
 from .face import FaceAnimator, face_topology
 from .face_params import FaceFrame, FaceMotion
-from .fill import background_plate, pyramid_fill
+from .fill import background_plate, mirror_along_bone, pyramid_fill
 from .limbs import LimbCut, cut_body
 from .raster import rasterize
 from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
@@ -135,7 +135,9 @@ class WarpRenderer:
                 if bone in limb.fills:   # the part's pixels a folded forearm covers: its own colours
                     hidden = limb.fills[bone]
                     known = (part * cut.person > 0.9) & ~hidden & (limb.hand < 0.05)
-                    textures[bone] = pyramid_fill(self.image, hidden, known=known)
+                    smooth = pyramid_fill(self.image, hidden, known=known)
+                    textures[bone] = mirror_along_bone(self.image, hidden, known, *self.rest.segments[BONE_INDEX[bone]],
+                                                       smooth)
             for bone, part in limb.parts.items():
                 alpha = part * cut.person
                 k = BONE_INDEX[bone]
