@@ -18,7 +18,7 @@ from pipeline.portrait.wholebody import BODY_INDEX as J
 from pipeline.portrait.wholebody import WholeBodyPose
 from pipeline.render.warp import WarpConfig, WarpRenderer
 from pipeline.render.warp.depth import bone_depth
-from pipeline.render.warp.fill import pyramid_fill
+from pipeline.render.warp.fill import mirror_along_bone, pyramid_fill
 from pipeline.render.warp.skeleton import BONE_NAMES
 from pipeline.render.warp.skinning import apply_skin, two_bone_skin
 from pipeline.render.warp.stretch import forearm_tube, hand_skin_alpha
@@ -230,6 +230,25 @@ def test_an_unfolded_forearms_hand_leaves_the_cuff_to_the_tube() -> None:
     clean = img.copy()
     clean[disc] = (220, 170, 140)
     assert hand_skin_alpha(clean, alpha) is None
+
+
+def test_a_hidden_arm_end_is_filled_with_the_arms_own_texture() -> None:
+    """The end of an arm hidden behind a hand is the arm's own pixels mirrored back up its bone
+    (the sleeve's stripes go on), not a flat average; outside the known pixels the fallback stays."""
+    yy, xx = np.mgrid[0:100, 0:60]
+    img = np.zeros((100, 60, 3), np.uint8)
+    img[..., 1] = (100 + 60 * np.sin(yy / 3.0)).astype(np.uint8)            # stripes across the arm
+    arm = (xx >= 20) & (xx < 40) & (yy < 90)
+    hidden = arm & (yy >= 60)
+    known = arm & ~hidden
+    fallback = np.full_like(img, 7)
+    out = mirror_along_bone(img, hidden, known, np.array([30.0, 0.0]), np.array([30.0, 90.0]), fallback)
+    filled = out[hidden, 1].astype(np.float64)
+    assert filled.std() > 20                                                 # textured, not flat
+    # each hidden row is the known row as far above the edge (y = 59) as it lies below it
+    for y in (62, 70, 80):
+        assert np.abs(out[y, 22:38, 1].astype(int) - img[118 - y, 22:38, 1].astype(int)).max() <= 2
+    assert (out[~hidden] == 7).all()                                         # nothing else touched
 
 
 def test_pyramid_fill_continues_a_gradient_without_streaks() -> None:
