@@ -231,11 +231,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"| {'portrait':<18} | {'motion':<8} | {'pose_err med':>12} | {'p90':>6} | {'detached':>8} | "
           f"{'holes':>8} | {'face_ssim':>9} | {'fps':>6} |")
     print(f"|{'-' * 20}|{'-' * 10}|{'-' * 14}|{'-' * 8}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 8}|")
+    # the sheet's rows are spread over the portraits (women and men, sleeves and bare arms, the
+    # astronaut and camera at the end), not the first few of one kind
+    on_sheet = set(np.unique(np.round(np.linspace(0, len(chosen) - 1, min(args.sheet_portraits, len(chosen))))
+                             .astype(int)).tolist()) if chosen else set()
     for k, (name, source) in enumerate(chosen.items()):
         portrait = analyze_portrait(source)
         for motion, result in made.items():
             poses = poses_for_portrait(result, portrait, fps=VIDEO_FPS)
-            sheet = [] if (args.sheet and motion == "prompted" and k < args.sheet_portraits) else None
+            sheet = [] if (args.sheet and motion == "prompted" and k in on_sheet) else None
             fig = measure_clip(name, motion, portrait, poses, audio, args.every, sheet, sheet_times)
             if sheet is not None:
                 sheet_rows.append((name, sheet))

@@ -31,6 +31,10 @@ from .skeleton import BONE_INDEX, RestSkeleton
 
 HIDDEN_UPPER_REACH = 1.3
 """The upper arm made up behind a folded forearm or hand reaches this many half widths from its bone."""
+THIN_STRAND = 0.05
+"""A piece of an upper arm's layer narrower than this share of the shoulder width is a strand."""
+STRAY_SKIN_CHROMA = 14.0
+"""CIELAB chroma distance within which a pixel has the hand's skin colour."""
 ELBOW_ROUND = 1.2
 """The upper arm's layer reaches this many of its half widths past the elbow (its round end)."""
 ARM_CHAINS: dict[str, tuple[str, str, str]] = {
@@ -290,6 +294,48 @@ def _adopt_leftovers(person: np.ndarray, limbs: list[LimbCut]) -> None:
             limb.parts[bone] = np.maximum(limb.parts[bone], piece.astype(np.float32))
 
 
+def _stray_skin(image: np.ndarray, upper: np.ndarray, hand: np.ndarray, reach: float) -> np.ndarray:
+    """(H, W float32) the upper arm's pixels within ``reach`` of the hand that have the hand's skin
+    colour, when the upper arm itself is a sleeve (else none: a bare arm's skin is its own)."""
+    ab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
+    ref = np.median(ab[hand], axis=0)
+    dist = np.hypot(*(ab - ref).transpose(2, 0, 1))
+    if upper.sum() < 20 or float(np.median(dist[upper])) < 2 * STRAY_SKIN_CHROMA:
+        return np.zeros(upper.shape, np.float32)
+    k = max(3, int(2 * round(reach) + 1))
+    near = cv2.dilate(hand.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    return (upper & near & (dist < STRAY_SKIN_CHROMA)).astype(np.float32)
+
+
+def _hand_thin_strands_to_forearm(limb: LimbCut, rest: RestSkeleton, sw: float) -> None:
+    """Strands thinner than THIN_STRAND of the shoulder width on the upper arm's lower half (a
+    thumb's edge, a finger's outline taken in by the arm's cut or its leftovers) go to the forearm:
+    on the upper arm they stick out of a raised arm as slivers; on the forearm they stay by the
+    elbow and give way to its tube as it unfolds. At rest every pixel is still drawn."""
+    upper, fore = limb.bones[0], limb.bones[1]
+    part = limb.parts[upper] > 0.5
+    if part.sum() < 50:
+        return
+    s, e = rest.segments[BONE_INDEX[upper]]
+    length = float(np.hypot(*(e - s)))
+    u = (e - s) / max(length, 1e-6)
+    ys, xs = np.nonzero(part)
+    k = max(3, int(2 * round(0.5 * THIN_STRAND * sw) + 1))
+    body = cv2.morphologyEx(part.astype(np.uint8), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    body = cv2.dilate(body.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    thin = part & ~body
+    lower = ((xs - s[0]) * u[0] + (ys - s[1]) * u[1]) > 0.5 * length
+    keep = np.zeros_like(part)
+    keep[ys[lower], xs[lower]] = True
+    thin &= keep
+    if not thin.any():
+        return
+    moved = thin.astype(np.float32)
+    limb.parts[fore] = np.maximum(limb.parts[fore], moved)
+    limb.parts[upper] = limb.parts[upper] * (1.0 - moved)
+
+
 def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px: float = 1.2) -> BodyCut:
     """The arm layers and the core layer of the portrait (all in the render frame)."""
     h, w = mask.shape
@@ -355,8 +401,13 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         bone_u = (e - s) / max(float(np.hypot(*(e - s))), 1e-6)
         along_u = (xs - s[0]) * bone_u[0] + (ys - s[1]) * bone_u[1]
         past_elbow = (along_u > float(np.hypot(*(e - s))) + ELBOW_ROUND * half_u).astype(np.float32)
-        fore_part = np.maximum(fore_part, upper_part * past_elbow)
-        upper_part = upper_part * (1.0 - past_elbow)
+        stray = past_elbow
+        if (hand_region > 0.5).sum() >= 20:
+            # and, on a sleeved upper arm, the hand's skin beside the hand's region (fingers the hand
+            # keypoints' hull missed): pieces of hand left on the sleeve float beside a raised arm
+            stray = np.maximum(stray, _stray_skin(image, upper_part > 0.5, hand_region > 0.5, half_u))
+        fore_part = np.maximum(fore_part, upper_part * stray)
+        upper_part = upper_part * (1.0 - stray)
         parts = {bones[0]: upper_part, bones[1]: fore_part}
         if hand_region.any():
             parts[bones[2]] = hand_region
@@ -392,6 +443,8 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         union = np.maximum(union, region)
     hard_person = person > 0.5
     _adopt_leftovers(hard_person, limbs)
+    for limb in limbs:
+        _hand_thin_strands_to_forearm(limb, rest, sw)
     if feather_px > 0:
         for limb in limbs:
             limb.region = cv2.GaussianBlur(limb.region, (0, 0), feather_px)
