@@ -28,7 +28,8 @@ The action classifier and retrieval evaluator are those in --checkpoints (defaul
   prompts for the 37 whole-body actions issue 14 added (understood mode only; printed when the
   classifier knows those actions).
 - unknown_prompt_recall / unknown_false_alarm: out-of-vocabulary test prompts reported as unknown,
-  and in-vocabulary ones wrongly reported (threshold chosen on the dev half; benchmarks.prompts).
+  and in-vocabulary ones wrongly reported (threshold chosen on the dev half; benchmarks.prompts),
+  against the vocabulary of the generator in --checkpoints.
 - r_precision_top1 / top3 / fid: generated motion for the test split's captions scored by the
   shipped retrieval evaluator (benchmarks/retrieval.py); real_r_precision_top3 is real test motion
   (the ceiling). Skipped, with the command that trains it, when the evaluator is absent.
@@ -204,7 +205,7 @@ def main() -> None:
     new_items = [item for item in NEW_ACTIONS if item[1] in classifier.labels]
     para_new = (paraphrase_generation(models, [s for _, s in speech_clips], classifier, args.seed, items=new_items,
                                       modes=("understood",))["understood"] if new_items else None)
-    prompts = evaluate_prompts("test")
+    prompts = evaluate_prompts("test", generator_dir=args.checkpoints / "motion_generator")  # its vocabulary
     def retrieval_dir() -> Path:
         return args.checkpoints / "retrieval_evaluator"
 
