@@ -27,8 +27,12 @@ The action classifier and retrieval evaluator are those in --checkpoints (defaul
 - new_action_acc / new_action_side_acc: the same on benchmarks/prompt_sets.NEW_ACTIONS, director's
   prompts for the 37 whole-body actions issue 14 added (understood mode only; printed when the
   classifier knows those actions).
+- the table's "tokenizer round trip" rows: the real library clips of the val and test splits after
+  the tokenizer's encode-decode, classified (raw clips score 1.000): the ceiling of text control for
+  any generator on these codes, for the older and the 37 new actions.
 - unknown_prompt_recall / unknown_false_alarm: out-of-vocabulary test prompts reported as unknown,
-  and in-vocabulary ones wrongly reported (threshold chosen on the dev half; benchmarks.prompts).
+  and in-vocabulary ones wrongly reported (threshold chosen on the dev half; benchmarks.prompts),
+  against the vocabulary of the generator in --checkpoints.
 - r_precision_top1 / top3 / fid: generated motion for the test split's captions scored by the
   shipped retrieval evaluator (benchmarks/retrieval.py); real_r_precision_top3 is real test motion
   (the ceiling). Skipped, with the command that trains it, when the evaluator is absent.
@@ -94,6 +98,32 @@ def text_action_accuracy(models, speech: list[tuple[str, np.ndarray]], per_actio
             motions.append(result.joints)
             targets.append(name)
     return action_accuracy(classifier, motions, targets)
+
+
+def tokenizer_action_ceiling(models, dataset: MotionDataset, classifier, new_actions: set[str]) -> dict:
+    """Classifier top-1 on the real procedural clips of the val and test splits, raw and after the
+    tokenizer's encode-decode, for the issue-14 actions (`new_actions`) and the others: what the
+    codes can express bounds what any generator on them can score in text control."""
+    from pipeline.eval.action_classifier import action_accuracy
+    from pipeline.motion.features import features_to_joints_torch
+
+    groups: dict[str, tuple[list, list, list]] = {"old": ([], [], []), "new": ([], [], [])}
+    for cid in dataset.clip_ids("val") + dataset.clip_ids("test"):
+        if dataset.source_of(cid) != "synthetic":
+            continue
+        clip = dataset.load(cid)
+        if clip.origin not in classifier.labels:
+            continue
+        raw, round_trip, targets = groups["new" if clip.origin in new_actions else "old"]
+        features = torch.from_numpy(np.asarray(clip.features, np.float32))[None]
+        with torch.inference_mode():
+            decoded = models.tokenizer.decode(models.tokenizer.encode(features), length=features.shape[1])[0]
+        raw.append(features_to_joints_torch(features[0].double()).numpy())
+        round_trip.append(features_to_joints_torch(decoded.double()).numpy())
+        targets.append(clip.origin)
+    return {name: {"n": len(t), "raw": action_accuracy(classifier, r, t)["top1"],
+                   "round_trip": action_accuracy(classifier, rt, t)["top1"]}
+            for name, (r, rt, t) in groups.items()}
 
 
 def _all_shifts_baseline(pairs, durations) -> float:
@@ -204,7 +234,8 @@ def main() -> None:
     new_items = [item for item in NEW_ACTIONS if item[1] in classifier.labels]
     para_new = (paraphrase_generation(models, [s for _, s in speech_clips], classifier, args.seed, items=new_items,
                                       modes=("understood",))["understood"] if new_items else None)
-    prompts = evaluate_prompts("test")
+    prompts = evaluate_prompts("test", generator_dir=args.checkpoints / "motion_generator")  # its vocabulary
+    ceiling = tokenizer_action_ceiling(models, MotionDataset(args.dataset), classifier, {a for _, a, _ in NEW_ACTIONS})
     def retrieval_dir() -> Path:
         return args.checkpoints / "retrieval_evaluator"
 
@@ -247,6 +278,10 @@ def main() -> None:
     if para_new is not None:
         _row(f"unseen prompts for the 37 new actions: action ({para_new['n']})", f"{para_new['action_acc']:.3f}")
         _row(f"  the same: side of generated motion ({para_new['n_sided']})", f"{para_new['side_acc']:.3f}")
+    for name, what in (("old", "43 older"), ("new", "37 new")):
+        c = ceiling[name]
+        if c["n"]:
+            _row(f"tokenizer round trip, {c['n']} library clips, {what}: top-1", f"{c['round_trip']:.3f}")
     _row(f"unknown prompts reported ({prompts['n_out']} out-of-vocabulary)", f"{prompts['recall']:.3f}")
     _row(f"known prompts wrongly reported unknown ({prompts['n_in']})", f"{prompts['false_alarm']:.3f}")
     if retrieval is not None:

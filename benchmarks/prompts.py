@@ -48,14 +48,17 @@ def choose_threshold(in_sims: np.ndarray, out_sims: np.ndarray, target_recall: f
     return float((ranked[allowed] + upper) / 2) if allowed > 0 else float(ranked[0] + 0.01)
 
 
-def evaluate(half: str, threshold: float | None = None) -> dict:
-    from pipeline.text.understand import UNKNOWN_THRESHOLD, interpret_prompts
+def evaluate(half: str, threshold: float | None = None, generator_dir=None) -> dict:
+    """Scores on one half; generator_dir: the generator whose vocabulary.json is understood
+    (default: the shipped one)."""
+    from pipeline.text.understand import UNKNOWN_THRESHOLD, default_vocabulary, interpret_prompts
 
     threshold = UNKNOWN_THRESHOLD if threshold is None else threshold
+    vocabulary = default_vocabulary(generator_dir)
     ins = split(IN_VOCABULARY, half)
     outs = split(OUT_OF_VOCABULARY, half)
-    got_in = interpret_prompts([p for p, _, _ in ins], threshold=threshold)
-    got_out = interpret_prompts(outs, threshold=threshold)
+    got_in = interpret_prompts([p for p, _, _ in ins], vocabulary, threshold=threshold)
+    got_out = interpret_prompts(outs, vocabulary, threshold=threshold)
     action = [expected_matches(it, a) for it, (_, a, _) in zip(got_in, ins)]
     sided = [(it, s) for it, (_, _, s) in zip(got_in, ins) if s is not None]
     side = [it.known and it.side == s for it, s in sided]
@@ -75,12 +78,14 @@ def evaluate(half: str, threshold: float | None = None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument("--generator", default=None,
+                        help="generator folder whose vocabulary.json is understood (default: the shipped one)")
     args = parser.parse_args()
     from pipeline.text.understand import UNKNOWN_THRESHOLD
 
-    dev = evaluate("dev")
+    dev = evaluate("dev", generator_dir=args.generator)
     chosen = choose_threshold(dev["in_sims"], dev["out_sims"])
-    test = evaluate("test")
+    test = evaluate("test", generator_dir=args.generator)
     print(f"| {'measure':<62} | {'value':>10} |")
     print(f"|{'-' * 64}|{'-' * 12}|")
     print(f"| {'threshold chosen on dev (' + str(dev['n_in']) + ' in / ' + str(dev['n_out']) + ' out)':<62} | {chosen:>10.3f} |")

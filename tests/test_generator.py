@@ -333,3 +333,34 @@ def test_segment_borders_do_not_jump(models):
     res = generate((16000, audio), segments_for(12.0, 3.0), seed=0, models=models)
     v = border_velocity(res)
     assert v["border_max"] <= 1.5 * v["inside_max"], v
+
+
+def test_fine_tune_init_refuses_another_tokenizer_or_other_sizes(tmp_path, model):
+    """generator_text --init: a checkpoint whose tokens came from another tokenizer, or sizes that
+    differ from its own, are refused with a message; a matching one loads with its audio branch."""
+    from pipeline.motion.generator.config import tokenizer_sha256
+    from pipeline.train.generator_text import load_init
+
+    for name, payload in (("tok_a", b"tokenizer A weights"), ("tok_b", b"tokenizer B weights")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(payload)
+    randomise_audio(model)
+    model.config.tokenizer_sha256 = tokenizer_sha256(tmp_path / "tok_a")
+    model.config.audio_guidance = 2.0
+    model.save_pretrained(tmp_path / "gen", dtype=torch.float32)
+    with pytest.raises(ValueError, match="codes of tokenizer .* not of --tokenizer"):
+        load_init(tmp_path / "gen", tmp_path / "tok_b")
+    with pytest.raises(ValueError, match="d_model 64 \\(it has 32\\)"):
+        load_init(tmp_path / "gen", tmp_path / "tok_a", overrides={"d_model": 64, "n_layers": None})
+    with pytest.raises(ValueError, match="width 384 \\(it has text_dim 16\\)"):
+        load_init(tmp_path / "gen", tmp_path / "tok_a", text_dim=384)
+    with pytest.raises(ValueError, match="no config.json"):
+        load_init(tmp_path / "nothing", tmp_path / "tok_a")
+    loaded = load_init(tmp_path / "gen", tmp_path / "tok_a", overrides={"d_model": 32}, text_dim=16)
+    assert loaded.loaded_branches == ("text", "audio") and loaded.config.audio_guidance == 2.0
+    tokens = torch.randint(0, CODEBOOK_SIZE, (1, 9))
+    cond = torch.randn(1, 9, 16)
+    audio_in = torch.randn(1, 36, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(tokens, cond, audio_tok=loaded.audio_tokens(audio_in)),
+                                   model(tokens, cond, audio_tok=model.audio_tokens(audio_in)))

@@ -10,6 +10,15 @@ positions become [MASK] (10 % a random code, 10 % unchanged, BERT-style); cross-
 masked positions; the text condition is replaced by the learned null text with probability
 cfg.cond_drop_prob (classifier-free guidance). The same script runs on CPU and under
 `accelerate launch` on GPUs; `--resume` continues from the last periodic checkpoint.
+
+Fine-tuning (`--init DIR`): start from a saved generator, its config.json and weights, instead of
+from scratch (e.g. the shipped one on a dataset with new actions, a lower --lr and short --warmup).
+Its tokenizer_sha256 must be that of --tokenizer (its weights predict those codes) and any size
+given (--config, --d-model, ...) must be its own; otherwise it refuses. Only the text branch is
+trained (as from scratch); an audio branch the checkpoint holds is carried over unchanged and saved
+with it, as are its config's inference defaults (audio_guidance). Note that the audio branch's
+per-layer outputs are added to the text layers' outputs, so its effect after fine-tuning has to be
+measured again (model card).
 """
 
 from __future__ import annotations
@@ -283,6 +292,35 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true")
 
 
+def load_init(init: Path, tokenizer: Path, *, overrides: dict | None = None, text_dim: int | None = None,
+              text_encoder: str | None = None) -> DualBranchGenerator:
+    """The generator saved in `init`, to fine-tune on tokens of `tokenizer` (ValueError if it cannot be).
+
+    Refuses a checkpoint trained on another tokenizer's codes (its config's tokenizer_sha256 is not
+    that of `tokenizer`, or is unknown), sizes in `overrides` ({"d_model": 256, ...}, None values
+    ignored) that differ from its own, a caption embedding width `text_dim` or a text encoder name
+    other than its own."""
+    init = Path(init)
+    if not (init / "config.json").is_file():
+        raise ValueError(f"--init {init}: no config.json there (give a saved generator folder)")
+    cfg = GeneratorConfig.load(init / "config.json")
+    sha = tokenizer_sha256(tokenizer)
+    if cfg.tokenizer_sha256 != sha:
+        raise ValueError(f"--init {init} was trained on the codes of tokenizer {cfg.tokenizer_sha256 or '(unknown)'}, "
+                         f"not of --tokenizer {tokenizer} ({sha}): its weights would predict the wrong codes; "
+                         "pass the tokenizer it was trained with, or train from scratch (no --init)")
+    wrong = [f"{k} {v} (it has {getattr(cfg, k)})" for k, v in (overrides or {}).items()
+             if v is not None and v != getattr(cfg, k)]
+    if text_dim is not None and text_dim != cfg.text_dim:
+        wrong.append(f"caption embeddings of width {text_dim} (it has text_dim {cfg.text_dim})")
+    if text_encoder is not None and text_encoder != cfg.text_encoder:
+        wrong.append(f"text encoder {text_encoder} (it has {cfg.text_encoder})")
+    if wrong:
+        raise ValueError(f"--init {init} does not match what was asked: {'; '.join(wrong)}. "
+                         "Fine-tuning keeps the checkpoint's sizes; drop those options or train from scratch")
+    return DualBranchGenerator.from_pretrained(init)
+
+
 def write_log(out: Path, stage: str, entry: dict) -> None:
     path = out / TRAIN_LOG
     log = json.loads(path.read_text()) if path.exists() else {}
@@ -352,6 +390,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--heads", type=int, default=None)
     p.add_argument("--ff", type=int, default=None)
     p.add_argument("--text-encoder", default=None)
+    p.add_argument("--init", type=Path, default=None,
+                   help="fine-tune: start from this saved generator (its config and weights; see the docstring)")
+    p.add_argument("--log-name", default="text", help="key of this run in train_log.json")
     add_common_args(p)
     args = p.parse_args(argv)
 
@@ -364,16 +405,37 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(args.seed)
     splits, emb, captions = tokenize_dataset(args.dataset, args.tokenizer, args.cache, args.text_encoder, log)
 
-    cfg = GeneratorConfig.from_dict(json.loads(args.config.read_text())) if args.config else default_cpu_config()
     overrides = {"d_model": args.d_model, "n_layers": args.layers, "n_heads": args.heads, "ff": args.ff}
-    cfg = GeneratorConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in overrides.items() if v is not None},
-                                     "text_dim": int(emb.shape[1]),
-                                     "text_encoder": args.text_encoder or "minilm",
-                                     "tokenizer_sha256": tokenizer_sha256(args.tokenizer)})
     from pipeline.audio import load_audio_features
-    cfg.audio_dim = int(load_audio_features(cfg.audio_features).dim)
-    model = DualBranchGenerator(cfg)
+    if args.init is not None:
+        if args.config is not None:
+            given = GeneratorConfig.from_dict(json.loads(args.config.read_text()))
+            overrides.update({k: getattr(given, k) for k in ("d_model", "n_layers", "n_heads", "ff")
+                              if overrides[k] is None})
+        model = load_init(args.init, args.tokenizer, overrides=overrides, text_dim=int(emb.shape[1]),
+                          text_encoder=args.text_encoder)
+        cfg = model.cfg
+        audio_dim = int(load_audio_features(cfg.audio_features).dim)
+        if "audio" in model.loaded_branches and audio_dim != cfg.audio_dim:
+            raise ValueError(f"--init {args.init}: its audio branch reads {cfg.audio_dim}-d features, "
+                             f"the feature extractor gives {audio_dim}")
+        log(f"fine-tuning {args.init} (branches {list(model.loaded_branches)}); config {cfg.to_dict()}")
+    else:
+        cfg = GeneratorConfig.from_dict(json.loads(args.config.read_text())) if args.config else default_cpu_config()
+        cfg = GeneratorConfig.from_dict({**cfg.to_dict(), **{k: v for k, v in overrides.items() if v is not None},
+                                         "text_dim": int(emb.shape[1]),
+                                         "text_encoder": args.text_encoder or "minilm",
+                                         "tokenizer_sha256": tokenizer_sha256(args.tokenizer)})
+        cfg.audio_dim = int(load_audio_features(cfg.audio_features).dim)
+        model = DualBranchGenerator(cfg)
+        model.loaded_branches = ("text",)
     log(f"text branch: {model.num_parameters('text') / 1e6:.2f} M parameters; config {cfg.to_dict()}")
+    # What is saved: the text branch, plus an audio branch carried over unchanged from --init.
+    saved_branches = tuple(b for b in ("text", "audio") if b in model.loaded_branches or b == "text")
+    if args.init is not None and Path(args.out).resolve() != Path(args.init).resolve():
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        if (Path(args.init) / TRAIN_LOG).is_file() and not (Path(args.out) / TRAIN_LOG).exists():
+            (Path(args.out) / TRAIN_LOG).write_text((Path(args.init) / TRAIN_LOG).read_text())  # keep its history
 
     data = TextTokenData(splits["train"], emb, cfg.max_tokens, seed=args.seed)
     sampler = TokenBudgetBatches([min(len(c.tokens), cfg.max_tokens) for c in splits["train"]],
@@ -393,14 +455,14 @@ def main(argv: list[str] | None = None) -> dict:
         return masked_loss(logits, tokens, masked)
 
     state_dir = args.state_dir or args.cache / "state_text"
-    save = lambda m: m.save_pretrained(args.out, branches=("text",))  # noqa: E731
+    save = lambda m: m.save_pretrained(args.out, branches=saved_branches)  # noqa: E731
     trainable = list(model.text.parameters())
     result = run_loop(accelerator=accelerator, model=model, trainable=trainable, batches=lambda: infinite(loader),
                       step_fn=step_fn, args=args, state_dir=state_dir, save_fn=save, log=log)
     model = result.pop("model")
     metrics = {}
     if accelerator.is_main_process:
-        model.save_pretrained(args.out, branches=("text",))
+        model.save_pretrained(args.out, branches=saved_branches)
         # What prompt understanding may offer: the actions and mocap descriptions trained on.
         from pipeline.text.understand import write_vocabulary
         write_vocabulary(args.out, args.dataset)
@@ -408,8 +470,9 @@ def main(argv: list[str] | None = None) -> dict:
             metrics[split] = evaluate_masked_accuracy(model, splits[split], emb)
         entry = {**result, "metrics": metrics, "dataset": str(args.dataset), "batch_tokens": args.batch_tokens,
                  "lr": args.lr, "train_clips": len(splits["train"]), "captions": len(captions),
-                 "threads": args.threads, "processes": accelerator.num_processes}
-        write_log(args.out, "text", entry)
+                 "threads": args.threads, "processes": accelerator.num_processes, "warmup": args.warmup,
+                 "init": None if args.init is None else str(args.init), "branches_saved": list(saved_branches)}
+        write_log(args.out, args.log_name, entry)
         log(json.dumps(entry, indent=2))
     return metrics
 
