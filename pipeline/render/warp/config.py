@@ -20,6 +20,9 @@ class WarpConfig:
     hole_dilate_frac: float = 0.004
     """The background plate is filled under the mask (> 0.5) grown by this share of the long side;
     the soft edge beyond keeps the photo's own pixels, so the still background stays exact."""
+    arm_mask_interior_frac: float = 0.006
+    """The arms are opaque where the person mask (> 0.1) reaches at least this share of the long
+    side all around: inside the person, whatever the segmentation's confidence there."""
     hand_plate_grow_frac: float = 0.012
     """The hands' regions are filled out of the background plate grown by this share of the long side."""
     min_score: float = 0.3

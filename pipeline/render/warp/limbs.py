@@ -432,7 +432,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         # (within HIDDEN_UPPER_REACH of the arm's half width from its bone: the outline measured where
         # a hand lies over the arm takes in the hand, and a flap that wide would swing up with a
         # raised arm)
-        hidden_upper = whole_upper & (parts[bones[0]] < 0.5) & (person > 0.5) & (free > 0.5) & (
+        hidden_upper = whole_upper & (parts[bones[0]] < 0.95) & (person > 0.5) & (free > 0.5) & (
             (parts[bones[1]] > 0.5) | (parts.get(bones[2], np.zeros_like(region)) > 0.5)) & (
             segment_distance_map((h, w), s, e) <= HIDDEN_UPPER_REACH * half_u)
         fills = {}

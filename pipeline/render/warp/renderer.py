@@ -127,6 +127,14 @@ class WarpRenderer:
         self.layers: list[_Layer] = [_Layer(
             core_mesh(cut.core_alpha, self.rest, step, cfg.limb_radius, cfg.weight_falloff, cfg.joint_radius),
             self.core_work, to_u8(cut.core_alpha))]
+        # the arms' opacity: the person mask, opaque inside the person (a dark sleeve against a dark
+        # shirt leaves the segmentation unsure between them, at half its value, and an arm drawn half
+        # transparent there lets the torso's fill show through it as it moves); its outline to the
+        # background stays soft
+        margin = 2 * max(1, int(round(cfg.arm_mask_interior_frac * max(w, h)))) + 1
+        interior = cv2.erode((cut.person > 0.1).astype(np.uint8), cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (margin, margin))) > 0
+        arm_person = np.where(interior, 1.0, cut.person).astype(np.float32)
         tubes: list[tuple[int, LimbCut, str, np.ndarray, np.ndarray]] = []
         for limb in cut.limbs:
             textures = {}
@@ -139,7 +147,7 @@ class WarpRenderer:
                     textures[bone] = mirror_along_bone(self.image, hidden, known, *self.rest.segments[BONE_INDEX[bone]],
                                                        smooth)
             for bone, part in limb.parts.items():
-                alpha = part * cut.person
+                alpha = part * arm_person
                 k = BONE_INDEX[bone]
                 tube = None
                 if "forearm" in bone:     # may unfold far beyond its length in the photo
