@@ -64,6 +64,7 @@ class ClipFigures:
     face_ssim: np.ndarray     # per measured frame
     fps: float
     rig_s: float
+    photo_holes: float = float("nan")   # the same hole measure on the input photo (at render size)
 
 
 def portraits() -> dict[str, np.ndarray | str]:
@@ -155,6 +156,7 @@ def measure_clip(name: str, motion: str, portrait, poses, audio, every: int, fra
             mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
         ref_pts = _face_points(mesh, ref)
         upper = _upper_face_index(ref_pts) if ref_pts is not None else None
+        photo_holes = _blob_figures(seg.process(ref).segmentation_mask)[1]
         for i, frame in frames:
             j = min(i, len(seq_kp) - 1)
             res = pose.process(frame)
@@ -176,7 +178,8 @@ def measure_clip(name: str, motion: str, portrait, poses, audio, every: int, fra
             holes.append(hl)
             ssims.append(_face_ssim(frame, ref, _face_points(mesh, frame), ref_pts, upper)
                          if ref_pts is not None else np.nan)
-    return ClipFigures(name, motion, np.array(errs), np.array(det), np.array(holes), np.array(ssims), n / t_render, t_rig)
+    return ClipFigures(name, motion, np.array(errs), np.array(det), np.array(holes), np.array(ssims), n / t_render, t_rig,
+                       photo_holes)
 
 
 def _q(x: np.ndarray, q: float) -> float:
@@ -259,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"note: {len(chosen)} portraits x {len(made)} motions, {audio.duration_s:.1f} s each, every "
           f"{args.every} frames measured; fps is the median over clips; rig build (cut, fills, meshes) "
           f"median {np.median([r.rig_s for r in results]):.2f} s per portrait")
+    print(f"note: the hole measure on the input photos themselves: mean {np.nanmean([r.photo_holes for r in results]):.5f} "
+          f"(an arm against the body down to the frame's edge, a hand on a hip enclose background in the photo too)")
     print(f"pose_err_median={_q(errs, 50):.3f} pose_err_p90={_q(errs, 90):.3f} detached_share={detached:.3f} "
           f"hole_share={holes:.5f} face_ssim={ssim:.3f} realtime_ratio={fps / VIDEO_FPS:.3f}")
 

@@ -251,6 +251,28 @@ def test_a_hidden_arm_end_is_filled_with_the_arms_own_texture() -> None:
     assert (out[~hidden] == 7).all()                                         # nothing else touched
 
 
+def test_a_bare_forearm_tube_runs_from_the_elbows_skin_to_the_hands() -> None:
+    """A bare forearm meets the upper arm's skin at the elbow (in the torso's shade in most photos)
+    and the hand at the wrist: the tube takes the one's colour at its elbow end and the other's at
+    its wrist end, so neither joint shows a seam of colour."""
+    img = np.zeros((100, 60, 3), np.uint8)
+    img[0:40, 20:40] = (150, 100, 80)                                        # the upper arm's skin, shaded
+    img[70:90, 20:40] = (230, 175, 150)                                      # the hand, lit
+    nearby = np.zeros((100, 60), bool)
+    nearby[25:40, 20:40] = True
+    hand = np.zeros((100, 60), bool)
+    hand[70:90, 20:40] = True
+    opaque = np.zeros((100, 60), bool)
+    opaque[40:70, 22:38] = True
+    img[40:70, 22:38] = (200, 150, 130)                                      # the end-on forearm's skin
+    tube = forearm_tube(img, opaque, hand, np.array([30.0, 40.0]), np.array([30.0, 70.0]), 8.0, nearby=nearby)
+    assert tube is not None and tube.bare and tube.elbow_gain is not None
+    rgb, _ = tube.draw(np.array([20.0, 10.0]), np.array([20.0, 110.0]), (0, 0), (120, 40))
+    elbow, wrist = rgb[14, 20].astype(int), rgb[106, 20].astype(int)
+    assert elbow.sum() < wrist.sum() - 60                                    # shaded at the elbow
+    assert np.abs(elbow - np.array([150, 100, 80])).max() < 40               # near the upper arm's skin
+
+
 def test_pyramid_fill_continues_a_gradient_without_streaks() -> None:
     yy, xx = np.mgrid[0:96, 0:96].astype(np.float32)
     img = np.stack([xx * 2, yy * 2, 255 - xx - yy], -1).clip(0, 255).astype(np.uint8)

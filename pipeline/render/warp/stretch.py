@@ -32,6 +32,8 @@ STRIP_SPAN = (0.15, 0.85)
 on: short of the elbow (its crease, a hand or cuff over it) and of the shoulder (the torso's edge)."""
 STRIP_WIDTH = 0.85
 """Share of the upper arm's half width a sleeve strip spans (its outline's pixels are half background)."""
+ELBOW_GAIN_LIMITS = (0.6, 1.4)
+"""A bare tube's elbow end is at most this much darker or brighter (per channel) than its wrist end."""
 ELBOW_ROUND_LENGTH = 3.0
 """A tube shorter than this many half widths has its elbow end flattened in proportion."""
 SLEEVE_UNFOLD = (1.02, 1.3)
@@ -114,6 +116,9 @@ class ForearmTube:
     """(rows, 2 * bins + 1, 3) float32: the sleeve's texture, row 0 at the elbow (``sleeve_strip``);
     None: the flat ``profile`` along the whole tube."""
     bare: bool = False      # bare skin (else a sleeve)
+    elbow_gain: np.ndarray | None = None
+    """(3,) colour gain of a bare tube at its elbow end (the upper arm's skin there), easing to 1
+    (the hand's) at the wrist; None: the profile all along."""
 
     def bounds(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pixel box (lo, hi) that the tube on a -> b covers."""
@@ -151,7 +156,10 @@ class ForearmTube:
                             borderMode=cv2.BORDER_REPLICATE)
             rgb = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
         else:
-            rgb = np.clip(self.profile[np.round(col).astype(np.int64)] + 0.5, 0, 255).astype(np.uint8)
+            colour = self.profile[np.round(col).astype(np.int64)]
+            if self.elbow_gain is not None:
+                colour = colour * (1.0 + (self.elbow_gain - 1.0) * (1.0 - t)[..., None])
+            rgb = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
         return rgb, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -359,4 +367,12 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
             strip = None      # the forearm the photo shows is not the upper arm's sleeve (rolled up)
         if strip is not None:
             strip = _even_rows(strip)
-    return ForearmTube(profile, bins, float(half_width), feather_px, strip, bare)
+    elbow_gain = None
+    if bare and strip is None and hand is not None and nearby is not None and nearby.sum() >= 20:
+        # a bare forearm meets the upper arm's skin at the elbow, which hangs in the torso's shade
+        # and is seldom the hand's colour: the tube runs from the one to the other along its length
+        near_px = image[nearby].astype(np.float64)
+        near_skin = near_px[_chroma_distances(near_px, hand) < SKIN_CHROMA]
+        if len(near_skin) >= 20:
+            elbow_gain = np.clip(_lit_colour(near_skin) / np.maximum(profile[bins], 1.0), *ELBOW_GAIN_LIMITS)
+    return ForearmTube(profile, bins, float(half_width), feather_px, strip, bare, elbow_gain)
