@@ -28,11 +28,14 @@ from pipeline.portrait.wholebody import LEFT_HAND, RIGHT_HAND
 
 from .rig import segment_distance_map
 from .skeleton import BONE_INDEX, RestSkeleton
+from .stretch import skin_like
 
 HIDDEN_UPPER_REACH = 1.3
 """The upper arm made up behind a folded forearm or hand reaches this many half widths from its bone."""
 THIN_STRAND = 0.05
 """A piece of an upper arm's layer narrower than this share of the shoulder width is a strand."""
+BARE_ROW_SKIN = 0.6
+"""A stretch of an upper arm whose pixels are at least this share skin is bare arm."""
 STRAY_SKIN_CHROMA = 14.0
 """CIELAB chroma distance within which a pixel has the hand's skin colour."""
 ELBOW_ROUND = 1.2
@@ -294,6 +297,34 @@ def _adopt_leftovers(person: np.ndarray, limbs: list[LimbCut]) -> None:
             limb.parts[bone] = np.maximum(limb.parts[bone], piece.astype(np.float32))
 
 
+def _release_shirt_beside_bare_arm(image: np.ndarray, limb: LimbCut, rest: RestSkeleton) -> None:
+    """Below a short sleeve the arm is skin: what the cut took beside it there (the pixels of the
+    upper arm's layer that are not skin, on the stretches along the bone that are mostly skin) is the
+    shirt of the torso it hangs against, which would ride up with a raised arm as a white strip. They
+    go back to the core (after the leftovers were adopted, so they are not taken back)."""
+    upper = limb.bones[0]
+    hand = limb.hand > 0.5
+    part = limb.parts[upper] > 0.5
+    s, e = rest.segments[BONE_INDEX[upper]]
+    length = float(np.hypot(*(e - s)))
+    ys, xs = np.nonzero(part)
+    if hand.sum() < 20 or len(ys) < 50 or length < 8:
+        return
+    ab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
+    skin = skin_like(ab[ys, xs], np.median(ab[hand], axis=0))
+    u = (e - s) / length
+    bins = np.floor(((xs - s[0]) * u[0] + (ys - s[1]) * u[1]) / max(2.0, 0.04 * length)).astype(np.int64)
+    bins -= bins.min()
+    share = np.bincount(bins, weights=skin.astype(np.float64)) / np.maximum(np.bincount(bins), 1)
+    pick = (share[bins] >= BARE_ROW_SKIN) & ~skin & (limb.parts[limb.bones[1]][ys, xs] < 0.5)
+    if not pick.any():
+        return
+    released = np.zeros(part.shape, np.float32)
+    released[ys[pick], xs[pick]] = 1.0
+    limb.parts[upper] = limb.parts[upper] * (1.0 - released)
+    limb.region = limb.region * (1.0 - released)
+
+
 def _stray_skin(image: np.ndarray, upper: np.ndarray, hand: np.ndarray, reach: float) -> np.ndarray:
     """(H, W float32) the upper arm's pixels within ``reach`` of the hand that have the hand's skin
     colour, when the upper arm itself is a sleeve (else none: a bare arm's skin is its own)."""
@@ -445,6 +476,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     _adopt_leftovers(hard_person, limbs)
     for limb in limbs:
         _hand_thin_strands_to_forearm(limb, rest, sw)
+        _release_shirt_beside_bare_arm(image, limb, rest)
     if feather_px > 0:
         for limb in limbs:
             limb.region = cv2.GaussianBlur(limb.region, (0, 0), feather_px)

@@ -223,6 +223,15 @@ def _even_rows(strip: np.ndarray) -> np.ndarray:
     return np.clip(strip * (target / np.maximum(smooth, 1.0))[:, None, None].astype(np.float32), 0, 255)
 
 
+def skin_like(ab: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """(...) bool: which CIELAB chroma values ``ab`` (..., 2) are the skin whose median chroma is
+    ``ref`` (2,): its hue, and some of its saturation (pale skin and white or grey cloth are close
+    in chroma alone)."""
+    dist = np.hypot(*(ab - ref).transpose(-1, *range(ab.ndim - 1)))
+    chroma = np.hypot(ab[..., 0], ab[..., 1])
+    return (dist < 1.5 * SKIN_CHROMA) & (chroma > 0.4 * float(np.hypot(*ref)))
+
+
 def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray) -> np.ndarray | None:
     """The hand layer's opacity without the sleeve's cuff (H, W float32; None: no hand to go by).
 
@@ -241,10 +250,8 @@ def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray) -> np.ndarray | N
     box = image[y0:y1, x0:x1]
     ab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
     ref = np.median(ab[inside[y0:y1, x0:x1]], axis=0)
-    dist = np.hypot(*(ab - ref).transpose(2, 0, 1))
-    chroma = np.hypot(ab[..., 0], ab[..., 1])
     layer = hand_alpha[y0:y1, x0:x1] > 0.3
-    skin = (dist < 1.5 * SKIN_CHROMA) & (chroma > 0.4 * float(np.hypot(*ref)))
+    skin = skin_like(ab, ref)
     cloth = layer & ~skin
     cloth = cv2.morphologyEx(cloth.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     rim = layer & ~(cv2.erode(layer.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
