@@ -307,13 +307,19 @@ def _release_shirt_beside_bare_arm(image: np.ndarray, limb: LimbCut, rest: RestS
     part = limb.parts[upper] > 0.5
     s, e = rest.segments[BONE_INDEX[upper]]
     length = float(np.hypot(*(e - s)))
-    ys, xs = np.nonzero(part)
-    if hand.sum() < 20 or len(ys) < 50 or length < 8:
+    if hand.sum() < 20 or length < 8:
+        return
+    u = (e - s) / length
+    yy, xx = np.mgrid[0:part.shape[0], 0:part.shape[1]]
+    along = ((xx - s[0]) * u[0] + (yy - s[1]) * u[1]) / length
+    # the arm's own stretch: not by the shoulder (the sleeve's seam), not by the elbow (a hand or
+    # the forearm over it), and not the hand's pixels
+    ys, xs = np.nonzero(part & (along > 0.15) & (along < 0.85) & (limb.hand < 0.05))
+    if len(ys) < 50:
         return
     ab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
     skin = skin_like(ab[ys, xs], np.median(ab[hand], axis=0))
-    u = (e - s) / length
-    bins = np.floor(((xs - s[0]) * u[0] + (ys - s[1]) * u[1]) / max(2.0, 0.04 * length)).astype(np.int64)
+    bins = np.floor(along[ys, xs] * length / max(2.0, 0.04 * length)).astype(np.int64)
     bins -= bins.min()
     share = np.bincount(bins, weights=skin.astype(np.float64)) / np.maximum(np.bincount(bins), 1)
     pick = (share[bins] >= BARE_ROW_SKIN) & ~skin & (limb.parts[limb.bones[1]][ys, xs] < 0.5)
