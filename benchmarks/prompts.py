@@ -76,18 +76,42 @@ def evaluate(half: str, threshold: float | None = None, generator_dir=None) -> d
     }
 
 
+def store_threshold(generator_dir, threshold: float) -> None:
+    """Write `threshold` (rounded to 3 decimals) as unknown_threshold into the generator's vocabulary.json."""
+    import json
+    from pathlib import Path
+
+    from pipeline.text.understand import VOCABULARY_FILE
+
+    if generator_dir is None:
+        raise SystemExit("--store-threshold needs --generator DIR (a folder with a vocabulary.json)")
+    path = Path(generator_dir) / VOCABULARY_FILE
+    if not path.is_file():
+        raise SystemExit(f"{path} does not exist: --store-threshold writes into a generator's vocabulary.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["unknown_threshold"] = round(float(threshold), 3)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"stored unknown_threshold {data['unknown_threshold']} in {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--generator", default=None,
                         help="generator folder whose vocabulary.json is understood (default: the shipped one)")
+    parser.add_argument("--store-threshold", action="store_true",
+                        help="write the threshold chosen on the dev half into --generator's vocabulary.json "
+                             "(unknown_threshold, what prompt understanding then uses) and score the test half with it")
     args = parser.parse_args()
     from pipeline.text.understand import generator_unknown_threshold
 
     used = generator_unknown_threshold(args.generator)
     dev = evaluate("dev", generator_dir=args.generator)
     chosen = choose_threshold(dev["in_sims"], dev["out_sims"])
-    test = evaluate("test", generator_dir=args.generator)
+    if args.store_threshold:
+        store_threshold(args.generator, chosen)
+        used = chosen
+    test = evaluate("test", threshold=used, generator_dir=args.generator)
     print(f"| {'measure':<62} | {'value':>10} |")
     print(f"|{'-' * 64}|{'-' * 12}|")
     print(f"| {'threshold chosen on dev (' + str(dev['n_in']) + ' in / ' + str(dev['n_out']) + ' out)':<62} | {chosen:>10.3f} |")

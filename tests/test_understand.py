@@ -211,3 +211,19 @@ def test_dataset_vocabulary_lists_train_actions_and_takes(tmp_path) -> None:
     index.write_text("Subject,Trial #,Motion Description\n2,1,walk\n")
     v = dataset_vocabulary(tmp_path, index_path=index)
     assert v == {"actions": ["nod", "wave_left"], "mocap_descriptions": ["walk"]}    # test split left out
+
+
+def test_store_threshold_writes_the_generators_vocabulary(understand, tmp_path) -> None:
+    """benchmarks.prompts --store-threshold: the dev-chosen threshold lands in vocabulary.json,
+    which prompt understanding then reads; a folder without vocabulary.json is refused."""
+    import json
+
+    from benchmarks.prompts import store_threshold
+
+    with pytest.raises(SystemExit, match="does not exist"):
+        store_threshold(tmp_path, 0.6)
+    (tmp_path / understand.VOCABULARY_FILE).write_text(json.dumps({"actions": ["squat"], "mocap_descriptions": []}))
+    store_threshold(tmp_path, 0.57149)
+    data = json.loads((tmp_path / understand.VOCABULARY_FILE).read_text())
+    assert data["unknown_threshold"] == 0.571 and data["actions"] == ["squat"]
+    assert understand.generator_unknown_threshold(tmp_path) == 0.571
