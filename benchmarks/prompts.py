@@ -111,6 +111,7 @@ def main() -> None:
     if args.store_threshold:
         store_threshold(args.generator, chosen)
         used = chosen
+        dev = evaluate("dev", threshold=used, generator_dir=args.generator)   # its rows at the stored value
     test = evaluate("test", threshold=used, generator_dir=args.generator)
     print(f"| {'measure':<62} | {'value':>10} |")
     print(f"|{'-' * 64}|{'-' * 12}|")
