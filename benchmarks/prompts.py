@@ -3,8 +3,9 @@
 On the hand-written held-out prompts of benchmarks/prompt_sets.py (never trained on):
 - the unknown-prompt threshold is CHOSEN on the development half: the lowest threshold that still
   reports 90 % of its out-of-vocabulary prompts (the issue's recall target), so false alarms are
-  as few as that allows; the shipped UNKNOWN_THRESHOLD is this value;
-- on the test half, with the shipped threshold: unknown_prompt_recall (out-of-vocabulary prompts
+  as few as that allows; the generator's vocabulary.json stores it as unknown_threshold (else the
+  constant UNKNOWN_THRESHOLD, chosen for the 43-action vocabulary, is used);
+- on the test half, with the threshold in use: unknown_prompt_recall (out-of-vocabulary prompts
   reported as unknown), unknown_false_alarm (in-vocabulary prompts reported as unknown),
   paraphrase_action_acc (the understood action is the expected one and the prompt was accepted)
   and side_acc (the understood side is the one named, over prompts that name a side).
@@ -51,10 +52,10 @@ def choose_threshold(in_sims: np.ndarray, out_sims: np.ndarray, target_recall: f
 def evaluate(half: str, threshold: float | None = None, generator_dir=None) -> dict:
     """Scores on one half; generator_dir: the generator whose vocabulary.json is understood
     (default: the shipped one)."""
-    from pipeline.text.understand import UNKNOWN_THRESHOLD, default_vocabulary, interpret_prompts
+    from pipeline.text.understand import default_vocabulary, interpret_prompts
 
-    threshold = UNKNOWN_THRESHOLD if threshold is None else threshold
     vocabulary = default_vocabulary(generator_dir)
+    threshold = vocabulary.threshold if threshold is None else threshold   # the generator's own
     ins = split(IN_VOCABULARY, half)
     outs = split(OUT_OF_VOCABULARY, half)
     got_in = interpret_prompts([p for p, _, _ in ins], vocabulary, threshold=threshold)
@@ -75,21 +76,47 @@ def evaluate(half: str, threshold: float | None = None, generator_dir=None) -> d
     }
 
 
+def store_threshold(generator_dir, threshold: float) -> None:
+    """Write `threshold` (rounded to 3 decimals) as unknown_threshold into the generator's vocabulary.json."""
+    import json
+    from pathlib import Path
+
+    from pipeline.text.understand import VOCABULARY_FILE
+
+    if generator_dir is None:
+        raise SystemExit("--store-threshold needs --generator DIR (a folder with a vocabulary.json)")
+    path = Path(generator_dir) / VOCABULARY_FILE
+    if not path.is_file():
+        raise SystemExit(f"{path} does not exist: --store-threshold writes into a generator's vocabulary.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["unknown_threshold"] = round(float(threshold), 3)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"stored unknown_threshold {data['unknown_threshold']} in {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--generator", default=None,
                         help="generator folder whose vocabulary.json is understood (default: the shipped one)")
+    parser.add_argument("--store-threshold", action="store_true",
+                        help="write the threshold chosen on the dev half into --generator's vocabulary.json "
+                             "(unknown_threshold, what prompt understanding then uses) and score the test half with it")
     args = parser.parse_args()
-    from pipeline.text.understand import UNKNOWN_THRESHOLD
+    from pipeline.text.understand import generator_unknown_threshold
 
+    used = generator_unknown_threshold(args.generator)
     dev = evaluate("dev", generator_dir=args.generator)
     chosen = choose_threshold(dev["in_sims"], dev["out_sims"])
-    test = evaluate("test", generator_dir=args.generator)
+    if args.store_threshold:
+        store_threshold(args.generator, chosen)
+        used = chosen
+        dev = evaluate("dev", threshold=used, generator_dir=args.generator)   # its rows at the stored value
+    test = evaluate("test", threshold=used, generator_dir=args.generator)
     print(f"| {'measure':<62} | {'value':>10} |")
     print(f"|{'-' * 64}|{'-' * 12}|")
     print(f"| {'threshold chosen on dev (' + str(dev['n_in']) + ' in / ' + str(dev['n_out']) + ' out)':<62} | {chosen:>10.3f} |")
-    print(f"| {'shipped UNKNOWN_THRESHOLD':<62} | {UNKNOWN_THRESHOLD:>10.3f} |")
+    print(f"| {'threshold in use (vocabulary.json, else UNKNOWN_THRESHOLD)':<62} | {used:>10.3f} |")
     for name, r in (("dev", dev), ("test", test)):
         print(f"| {name + ': unknown-prompt recall (' + str(r['n_out']) + ' out-of-vocabulary)':<62} | {r['recall']:>10.3f} |")
         print(f"| {name + ': false alarms (' + str(r['n_in']) + ' in-vocabulary)':<62} | {r['false_alarm']:>10.3f} |")

@@ -3,6 +3,7 @@ generation API with the shipped checkpoints (skipped when assets/ lacks them).""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -364,3 +365,29 @@ def test_fine_tune_init_refuses_another_tokenizer_or_other_sizes(tmp_path, model
     with torch.no_grad():
         torch.testing.assert_close(loaded(tokens, cond, audio_tok=loaded.audio_tokens(audio_in)),
                                    model(tokens, cond, audio_tok=model.audio_tokens(audio_in)))
+    assert loaded.tokenizer_changed_from is None
+
+
+def test_fine_tune_init_allow_tokenizer_change(tmp_path, model):
+    """--allow-tokenizer-change: another tokenizer (one fine-tuned from the checkpoint's) is accepted,
+    the weights load unchanged and the config then names the new tokenizer; the old sha is kept."""
+    from pipeline.motion.generator.config import tokenizer_sha256
+    from pipeline.train.generator_text import load_init
+
+    for name, payload in (("tok_a", b"tokenizer A weights"), ("tok_b", b"tokenizer A fine-tuned")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(payload)
+    model.config.tokenizer_sha256 = tokenizer_sha256(tmp_path / "tok_a")
+    model.save_pretrained(tmp_path / "gen", dtype=torch.float32)
+    with pytest.raises(ValueError, match="--allow-tokenizer-change"):
+        load_init(tmp_path / "gen", tmp_path / "tok_b")
+    loaded = load_init(tmp_path / "gen", tmp_path / "tok_b", allow_tokenizer_change=True)
+    assert loaded.config.tokenizer_sha256 == tokenizer_sha256(tmp_path / "tok_b")
+    assert loaded.tokenizer_changed_from == tokenizer_sha256(tmp_path / "tok_a")
+    tokens = torch.randint(0, CODEBOOK_SIZE, (1, 9))
+    cond = torch.randn(1, 9, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(tokens, cond), model(tokens, cond))
+    loaded.save_pretrained(tmp_path / "gen2", dtype=torch.float32)
+    assert json.loads((tmp_path / "gen2" / "config.json").read_text())["tokenizer_sha256"] == \
+        tokenizer_sha256(tmp_path / "tok_b")

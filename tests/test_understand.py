@@ -170,6 +170,26 @@ def test_vocabulary_follows_the_generator_folder(understand, tmp_path) -> None:
     assert squat.known and squat.action == "squat"
     assert kick.action == "kick_front_right" and "right" in kick.caption     # the leg named, not the best match's
     assert walk.family == "mocap: walk"
+    assert vocab.threshold == understand.UNKNOWN_THRESHOLD == understand.generator_unknown_threshold(tmp_path)
+
+
+def test_unknown_threshold_follows_the_generator_folder(understand, tmp_path) -> None:
+    """vocabulary.json's unknown_threshold (measured for that vocabulary) is the one used; the
+    constant is the default for a folder without it; an explicit threshold still wins."""
+    import json
+
+    (tmp_path / understand.VOCABULARY_FILE).write_text(json.dumps(
+        {"actions": ["wave_left", "wave_right", "squat"], "mocap_descriptions": ["walk"], "unknown_threshold": 0.97}))
+    assert understand.generator_unknown_threshold(tmp_path) == 0.97
+    vocab = understand.default_vocabulary(tmp_path)
+    assert vocab.threshold == 0.97
+    it = understand.interpret_prompt("a person does a deep squat", vocab)
+    assert not it.known and it.threshold == 0.97 and "< 0.97" in it.summary()   # judged by the folder's threshold
+    assert understand.interpret_prompt("a person does a deep squat", vocab, threshold=0.3).known
+    (tmp_path / understand.VOCABULARY_FILE).write_text(json.dumps(
+        {"actions": ["squat"], "mocap_descriptions": [], "unknown_threshold": 1.5}))
+    with pytest.raises(ValueError, match="unknown_threshold"):
+        understand.generator_unknown_threshold(tmp_path)
 
 
 def test_dataset_vocabulary_lists_train_actions_and_takes(tmp_path) -> None:
@@ -191,3 +211,19 @@ def test_dataset_vocabulary_lists_train_actions_and_takes(tmp_path) -> None:
     index.write_text("Subject,Trial #,Motion Description\n2,1,walk\n")
     v = dataset_vocabulary(tmp_path, index_path=index)
     assert v == {"actions": ["nod", "wave_left"], "mocap_descriptions": ["walk"]}    # test split left out
+
+
+def test_store_threshold_writes_the_generators_vocabulary(understand, tmp_path) -> None:
+    """benchmarks.prompts --store-threshold: the dev-chosen threshold lands in vocabulary.json,
+    which prompt understanding then reads; a folder without vocabulary.json is refused."""
+    import json
+
+    from benchmarks.prompts import store_threshold
+
+    with pytest.raises(SystemExit, match="does not exist"):
+        store_threshold(tmp_path, 0.6)
+    (tmp_path / understand.VOCABULARY_FILE).write_text(json.dumps({"actions": ["squat"], "mocap_descriptions": []}))
+    store_threshold(tmp_path, 0.57149)
+    data = json.loads((tmp_path / understand.VOCABULARY_FILE).read_text())
+    assert data["unknown_threshold"] == 0.571 and data["actions"] == ["squat"]
+    assert understand.generator_unknown_threshold(tmp_path) == 0.571

@@ -13,8 +13,9 @@ wave_right) form one family; the family is picked by meaning, the side by the ru
 is then given a caption in its own training wording, rendered from the action's templates with the
 side, repetitions and speed asked for (:attr:`PromptInterpretation.caption`).
 
-A prompt whose best similarity is below UNKNOWN_THRESHOLD is reported as not understood, with the
-closest known actions. The threshold is measured, not guessed: ``python -m benchmarks.prompts``
+A prompt whose best similarity is below the generator's threshold (``unknown_threshold`` in its
+vocabulary.json, else UNKNOWN_THRESHOLD) is reported as not understood, with the closest known
+actions. The threshold is measured, not guessed: ``python -m benchmarks.prompts``
 chooses it on the development half of benchmarks/prompt_sets.py and reports recall / false
 alarms on the other half.
 """
@@ -38,7 +39,10 @@ from pipeline.text.encoder import TextEncoder, load_text_encoder
 UNKNOWN_THRESHOLD: float = 0.50
 """Prompts whose best cosine similarity to a known caption is below this are reported as unknown.
 Measured by ``python -m benchmarks.prompts``: the lowest threshold that reports 90 % of the
-out-of-vocabulary prompts of the development half of benchmarks/prompt_sets.py (0.499, rounded)."""
+out-of-vocabulary prompts of the development half of benchmarks/prompt_sets.py (0.499, rounded), with
+the 43-action vocabulary of the generator trained before issue 14. The threshold depends on the
+vocabulary (more known captions raise every prompt's best similarity): a generator whose
+vocabulary.json holds ``unknown_threshold`` uses that one (:func:`generator_unknown_threshold`)."""
 
 TRAINED_MOCAP_DESCRIPTIONS: tuple[str, ...] = (
     # CMU's descriptions of the cmu-bvh takes in the dataset the shipped generator was trained on
@@ -78,7 +82,8 @@ GENERATOR_ACTIONS: tuple[str, ...] = (
 
 VOCABULARY_FILE = "vocabulary.json"
 """Beside a generator's weights: the procedural actions and CMU descriptions its text branch was
-trained on ({"actions": [...], "mocap_descriptions": [...]}), written by
+trained on ({"actions": [...], "mocap_descriptions": [...]}, optionally "unknown_threshold": the
+threshold ``python -m benchmarks.prompts --generator DIR`` measured with that vocabulary), written by
 ``python -m pipeline.train.generator_text`` (or :func:`write_vocabulary`). A generator folder without
 it is the one trained before issue 14: GENERATOR_ACTIONS and TRAINED_MOCAP_DESCRIPTIONS describe it."""
 DEFAULT_GENERATOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints" / "motion_generator"
@@ -92,6 +97,20 @@ def generator_vocabulary(generator_dir: str | Path | None = None) -> tuple[tuple
 
     data = json.loads(path.read_text(encoding="utf-8"))
     return tuple(data["actions"]), tuple(data["mocap_descriptions"])
+
+
+def generator_unknown_threshold(generator_dir: str | Path | None = None) -> float:
+    """The unknown-prompt threshold measured for the vocabulary of the generator in ``generator_dir``
+    (its vocabulary.json's ``unknown_threshold``), else UNKNOWN_THRESHOLD."""
+    path = Path(generator_dir or DEFAULT_GENERATOR_DIR) / VOCABULARY_FILE
+    if not path.is_file():
+        return UNKNOWN_THRESHOLD
+    value = json.loads(path.read_text(encoding="utf-8")).get("unknown_threshold")
+    if value is None:
+        return UNKNOWN_THRESHOLD
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{path}: unknown_threshold {value} is not a cosine similarity in (0, 1)")
+    return float(value)
 
 
 def dataset_vocabulary(*dataset_dirs: str | Path, index_path: str | Path | None = None) -> dict:
@@ -178,6 +197,7 @@ class PromptInterpretation:
     matched_caption: str = ""
     closest: list[tuple[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    threshold: float = UNKNOWN_THRESHOLD   # the unknown-prompt threshold it was judged by
 
     @property
     def source(self) -> str:
@@ -188,7 +208,7 @@ class PromptInterpretation:
         if not self.known:
             names = ", ".join(f"{name} ({sim:.2f})" for name, sim in self.closest[:3])
             return (f"not understood: \"{_short(self.prompt)}\" is far from every action the model knows "
-                    f"(best similarity {self.similarity:.2f} < {UNKNOWN_THRESHOLD:.2f}); closest known: {names}. "
+                    f"(best similarity {self.similarity:.2f} < {self.threshold:.2f}); closest known: {names}. "
                     "The motion may not follow this prompt; rephrase it with one of those actions")
         what = self.action or self.family
         extra = self.attributes.describe()
@@ -247,8 +267,10 @@ def mocap_entries(descriptions: Iterable[str] = TRAINED_MOCAP_DESCRIPTIONS) -> l
 class Vocabulary:
     """Known captions and their embeddings (computed once per process, cached on disk)."""
 
-    def __init__(self, entries: list[VocabularyEntry], encoder: TextEncoder | None = None) -> None:
+    def __init__(self, entries: list[VocabularyEntry], encoder: TextEncoder | None = None,
+                 threshold: float = UNKNOWN_THRESHOLD) -> None:
         self.entries = entries
+        self.threshold = threshold     # the unknown-prompt threshold measured for these entries
         self.encoder = encoder or load_text_encoder("minilm")
         self.families = sorted({e.family for e in entries})
         self._family_index = np.array([self.families.index(e.family) for e in entries])
@@ -293,7 +315,8 @@ def default_vocabulary(generator_dir: str | Path | None = None) -> Vocabulary:
     with _VOCAB_LOCK:
         if key not in _VOCABS:
             actions, descriptions = generator_vocabulary(generator_dir)
-            _VOCABS[key] = Vocabulary(procedural_entries(actions=actions) + mocap_entries(descriptions))
+            _VOCABS[key] = Vocabulary(procedural_entries(actions=actions) + mocap_entries(descriptions),
+                                      threshold=generator_unknown_threshold(generator_dir))
         return _VOCABS[key]
 
 
@@ -384,7 +407,7 @@ def interpret_prompts(prompts: list[str], vocabulary: Vocabulary | None = None,
                       threshold: float | None = None) -> list[PromptInterpretation]:
     """Interpretations of several prompts (one embedding batch)."""
     vocab = vocabulary or default_vocabulary()
-    threshold = UNKNOWN_THRESHOLD if threshold is None else threshold
+    threshold = vocab.threshold if threshold is None else threshold
     scores = vocab.family_scores(prompts)
     sims = vocab._last_sims
     out = []
@@ -408,7 +431,8 @@ def interpret_prompts(prompts: list[str], vocabulary: Vocabulary | None = None,
             notes += more
         out.append(PromptInterpretation(prompt=prompt, caption=caption, known=known, similarity=float(best),
                                         family=family, action=action, side=side, attributes=attrs,
-                                        matched_caption=entry.caption, closest=closest, notes=notes))
+                                        matched_caption=entry.caption, closest=closest, notes=notes,
+                                        threshold=threshold))
     return out
 
 
@@ -421,5 +445,5 @@ def interpret_prompt(prompt: str, vocabulary: Vocabulary | None = None,
 
 
 __all__ = ["GENERATOR_ACTIONS", "PromptInterpretation", "VOCABULARY_FILE", "dataset_vocabulary",
-           "generator_vocabulary", "write_vocabulary", "UNKNOWN_THRESHOLD", "Vocabulary", "default_vocabulary", "interpret_prompt",
+           "generator_unknown_threshold", "generator_vocabulary", "write_vocabulary", "UNKNOWN_THRESHOLD", "Vocabulary", "default_vocabulary", "interpret_prompt",
            "interpret_prompts", "mocap_entries", "procedural_entries"]

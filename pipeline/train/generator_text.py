@@ -14,7 +14,11 @@ cfg.cond_drop_prob (classifier-free guidance). The same script runs on CPU and u
 Fine-tuning (`--init DIR`): start from a saved generator, its config.json and weights, instead of
 from scratch (e.g. the shipped one on a dataset with new actions, a lower --lr and short --warmup).
 Its tokenizer_sha256 must be that of --tokenizer (its weights predict those codes) and any size
-given (--config, --d-model, ...) must be its own; otherwise it refuses. Only the text branch is
+given (--config, --d-model, ...) must be its own; otherwise it refuses. `--allow-tokenizer-change`
+lifts the tokenizer check for a --tokenizer that was itself fine-tuned (`pipeline.train.tokenizer
+--init-from`) from the one the checkpoint was trained on: the codebook's entries mostly keep their
+meaning, so the weights are a good start; the saved config then carries the new tokenizer's sha and
+train_log.json the old one (`tokenizer_changed_from`). Only the text branch is
 trained (as from scratch); an audio branch the checkpoint holds is carried over unchanged and saved
 with it, as are its config's inference defaults (audio_guidance). Note that the audio branch's
 per-layer outputs are added to the text layers' outputs, so its effect after fine-tuning has to be
@@ -293,22 +297,28 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
 
 
 def load_init(init: Path, tokenizer: Path, *, overrides: dict | None = None, text_dim: int | None = None,
-              text_encoder: str | None = None) -> DualBranchGenerator:
+              text_encoder: str | None = None, allow_tokenizer_change: bool = False) -> DualBranchGenerator:
     """The generator saved in `init`, to fine-tune on tokens of `tokenizer` (ValueError if it cannot be).
 
     Refuses a checkpoint trained on another tokenizer's codes (its config's tokenizer_sha256 is not
     that of `tokenizer`, or is unknown), sizes in `overrides` ({"d_model": 256, ...}, None values
     ignored) that differ from its own, a caption embedding width `text_dim` or a text encoder name
-    other than its own."""
+    other than its own. With `allow_tokenizer_change` another tokenizer is accepted (one fine-tuned
+    from the checkpoint's: the caller's claim); the returned model's cfg then carries `tokenizer`'s
+    sha256 and its `tokenizer_changed_from` attribute the old one (None when unchanged)."""
     init = Path(init)
     if not (init / "config.json").is_file():
         raise ValueError(f"--init {init}: no config.json there (give a saved generator folder)")
     cfg = GeneratorConfig.load(init / "config.json")
     sha = tokenizer_sha256(tokenizer)
+    changed_from = None
     if cfg.tokenizer_sha256 != sha:
-        raise ValueError(f"--init {init} was trained on the codes of tokenizer {cfg.tokenizer_sha256 or '(unknown)'}, "
-                         f"not of --tokenizer {tokenizer} ({sha}): its weights would predict the wrong codes; "
-                         "pass the tokenizer it was trained with, or train from scratch (no --init)")
+        if not allow_tokenizer_change:
+            raise ValueError(f"--init {init} was trained on the codes of tokenizer {cfg.tokenizer_sha256 or '(unknown)'}, "
+                             f"not of --tokenizer {tokenizer} ({sha}): its weights would predict the wrong codes; "
+                             "pass the tokenizer it was trained with, train from scratch (no --init), or, if "
+                             "--tokenizer was fine-tuned from that one, --allow-tokenizer-change")
+        changed_from = cfg.tokenizer_sha256 or "(unknown)"
     wrong = [f"{k} {v} (it has {getattr(cfg, k)})" for k, v in (overrides or {}).items()
              if v is not None and v != getattr(cfg, k)]
     if text_dim is not None and text_dim != cfg.text_dim:
@@ -318,7 +328,10 @@ def load_init(init: Path, tokenizer: Path, *, overrides: dict | None = None, tex
     if wrong:
         raise ValueError(f"--init {init} does not match what was asked: {'; '.join(wrong)}. "
                          "Fine-tuning keeps the checkpoint's sizes; drop those options or train from scratch")
-    return DualBranchGenerator.from_pretrained(init)
+    model = DualBranchGenerator.from_pretrained(init)
+    model.cfg.tokenizer_sha256 = sha
+    model.tokenizer_changed_from = changed_from
+    return model
 
 
 def write_log(out: Path, stage: str, entry: dict) -> None:
@@ -392,6 +405,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--text-encoder", default=None)
     p.add_argument("--init", type=Path, default=None,
                    help="fine-tune: start from this saved generator (its config and weights; see the docstring)")
+    p.add_argument("--allow-tokenizer-change", action="store_true",
+                   help="with --init: accept a --tokenizer other than the one it was trained on, for a tokenizer "
+                        "fine-tuned from that one (pipeline.train.tokenizer --init-from); the saved config gets "
+                        "the new tokenizer's sha256")
     p.add_argument("--log-name", default="text", help="key of this run in train_log.json")
     add_common_args(p)
     args = p.parse_args(argv)
@@ -413,7 +430,10 @@ def main(argv: list[str] | None = None) -> dict:
             overrides.update({k: getattr(given, k) for k in ("d_model", "n_layers", "n_heads", "ff")
                               if overrides[k] is None})
         model = load_init(args.init, args.tokenizer, overrides=overrides, text_dim=int(emb.shape[1]),
-                          text_encoder=args.text_encoder)
+                          text_encoder=args.text_encoder, allow_tokenizer_change=args.allow_tokenizer_change)
+        if model.tokenizer_changed_from:
+            log(f"--allow-tokenizer-change: {args.init} was trained on tokenizer {model.tokenizer_changed_from}; "
+                f"fine-tuning it on the codes of {args.tokenizer} ({model.cfg.tokenizer_sha256})")
         cfg = model.cfg
         audio_dim = int(load_audio_features(cfg.audio_features).dim)
         if "audio" in model.loaded_branches and audio_dim != cfg.audio_dim:
@@ -471,7 +491,9 @@ def main(argv: list[str] | None = None) -> dict:
         entry = {**result, "metrics": metrics, "dataset": str(args.dataset), "batch_tokens": args.batch_tokens,
                  "lr": args.lr, "train_clips": len(splits["train"]), "captions": len(captions),
                  "threads": args.threads, "processes": accelerator.num_processes, "warmup": args.warmup,
-                 "init": None if args.init is None else str(args.init), "branches_saved": list(saved_branches)}
+                 "init": None if args.init is None else str(args.init), "branches_saved": list(saved_branches),
+                 "tokenizer": str(args.tokenizer),
+                 "tokenizer_changed_from": getattr(model, "tokenizer_changed_from", None)}
         write_log(args.out, args.log_name, entry)
         log(json.dumps(entry, indent=2))
     return metrics
