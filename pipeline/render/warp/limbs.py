@@ -28,7 +28,7 @@ from pipeline.portrait.wholebody import LEFT_HAND, RIGHT_HAND
 
 from .rig import segment_distance_map
 from .skeleton import BONE_INDEX, RestSkeleton
-from .stretch import skin_like
+from .stretch import SKIN_CHROMA, skin_like
 
 HIDDEN_UPPER_REACH = 1.3
 """The upper arm made up behind a folded forearm or hand reaches this many half widths from its bone."""
@@ -36,8 +36,6 @@ THIN_STRAND = 0.05
 """A piece of an upper arm's layer narrower than this share of the shoulder width is a strand."""
 BARE_ROW_SKIN = 0.6
 """A stretch of an upper arm whose pixels are at least this share skin is bare arm."""
-STRAY_SKIN_CHROMA = 14.0
-"""CIELAB chroma distance within which a pixel has the hand's skin colour."""
 ELBOW_ROUND = 1.2
 """The upper arm's layer reaches this many of its half widths past the elbow (its round end)."""
 ARM_CHAINS: dict[str, tuple[str, str, str]] = {
@@ -297,7 +295,7 @@ def _adopt_leftovers(person: np.ndarray, limbs: list[LimbCut]) -> None:
             limb.parts[bone] = np.maximum(limb.parts[bone], piece.astype(np.float32))
 
 
-def _release_shirt_beside_bare_arm(image: np.ndarray, limb: LimbCut, rest: RestSkeleton) -> None:
+def _release_shirt_beside_bare_arm(ab: np.ndarray, limb: LimbCut, rest: RestSkeleton) -> None:
     """Below a short sleeve the arm is skin: what the cut took beside it there (the pixels of the
     upper arm's layer that are not skin, on the stretches along the bone that are mostly skin) is the
     shirt of the torso it hangs against, which would ride up with a raised arm as a white strip. They
@@ -317,7 +315,6 @@ def _release_shirt_beside_bare_arm(image: np.ndarray, limb: LimbCut, rest: RestS
     ys, xs = np.nonzero(part & (along > 0.15) & (along < 0.85) & (limb.hand < 0.05))
     if len(ys) < 50:
         return
-    ab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
     skin = skin_like(ab[ys, xs], np.median(ab[hand], axis=0))
     bins = np.floor(along[ys, xs] * length / max(2.0, 0.04 * length)).astype(np.int64)
     bins -= bins.min()
@@ -331,17 +328,17 @@ def _release_shirt_beside_bare_arm(image: np.ndarray, limb: LimbCut, rest: RestS
     limb.region = limb.region * (1.0 - released)
 
 
-def _stray_skin(image: np.ndarray, upper: np.ndarray, hand: np.ndarray, reach: float) -> np.ndarray:
+def _stray_skin(ab: np.ndarray, upper: np.ndarray, hand: np.ndarray, reach: float) -> np.ndarray:
     """(H, W float32) the upper arm's pixels within ``reach`` of the hand that have the hand's skin
-    colour, when the upper arm itself is a sleeve (else none: a bare arm's skin is its own)."""
-    ab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
+    colour (``ab``: the image's CIELAB chroma), when the upper arm itself is a sleeve (else none: a
+    bare arm's skin is its own)."""
     ref = np.median(ab[hand], axis=0)
     dist = np.hypot(*(ab - ref).transpose(2, 0, 1))
-    if upper.sum() < 20 or float(np.median(dist[upper])) < 2 * STRAY_SKIN_CHROMA:
+    if upper.sum() < 20 or float(np.median(dist[upper])) < 2 * SKIN_CHROMA:
         return np.zeros(upper.shape, np.float32)
     k = max(3, int(2 * round(reach) + 1))
     near = cv2.dilate(hand.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-    return (upper & near & (dist < STRAY_SKIN_CHROMA)).astype(np.float32)
+    return (upper & near & (dist < SKIN_CHROMA)).astype(np.float32)
 
 
 def _hand_thin_strands_to_forearm(limb: LimbCut, rest: RestSkeleton, sw: float) -> None:
@@ -384,6 +381,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     seam = max(2, int(round(1.5 * feather_px)))
     grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 1.5)
     edges = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    ab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128    # CIELAB chroma
     for name, bones in ARM_CHAINS.items():
         upper, fore, hand = (BONE_INDEX[b] for b in bones)
         if not (rest.present[upper] and rest.present[fore]):
@@ -442,7 +440,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         if (hand_region > 0.5).sum() >= 20:
             # and, on a sleeved upper arm, the hand's skin beside the hand's region (fingers the hand
             # keypoints' hull missed): pieces of hand left on the sleeve float beside a raised arm
-            stray = np.maximum(stray, _stray_skin(image, upper_part > 0.5, hand_region > 0.5, half_u))
+            stray = np.maximum(stray, _stray_skin(ab, upper_part > 0.5, hand_region > 0.5, half_u))
         fore_part = np.maximum(fore_part, upper_part * stray)
         upper_part = upper_part * (1.0 - stray)
         parts = {bones[0]: upper_part, bones[1]: fore_part}
@@ -482,7 +480,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     _adopt_leftovers(hard_person, limbs)
     for limb in limbs:
         _hand_thin_strands_to_forearm(limb, rest, sw)
-        _release_shirt_beside_bare_arm(image, limb, rest)
+        _release_shirt_beside_bare_arm(ab, limb, rest)
     if feather_px > 0:
         for limb in limbs:
             limb.region = cv2.GaussianBlur(limb.region, (0, 0), feather_px)

@@ -37,7 +37,7 @@ from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
 from .skeleton import (BONE_INDEX, BONES, UNFOLD_FULL, UNFOLD_START, bone_transforms, build_rest_skeleton,
                        unfold_weight)
 from .skinning import apply_skin
-from .stretch import SLEEVE_UNFOLD, TUBE_HALF_WIDTH, ForearmTube, forearm_tube, hand_skin_alpha
+from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube, hand_skin_alpha
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
@@ -168,7 +168,7 @@ class WarpRenderer:
                 if t is not None and not t.bare:
                     self.layers[i].tube = self._forearm_tube(limb, bone, alpha, upper_texture, bare=True) or t
 
-        self._forearm_layers = {layer.bone: layer for layer in self.layers[1:] if layer.tube is not None}
+        self._tubes = {layer.bone: layer.tube for layer in self.layers[1:] if layer.tube is not None}
 
         # Face seam: the face is painted into the core layer's texture (core_rgb -> core_work) in the
         # rest frame before the warp, so the head bone carries it (pipeline/render/warp/face.py).
@@ -259,8 +259,7 @@ class WarpRenderer:
         lo, hi = used.min(0), used.max(0)
         mix, ends = 0.0, None
         if layer.tube is not None and (mesh.tri_bone[tris] == layer.bone).any():
-            span = SLEEVE_UNFOLD if layer.tube.strip is not None else (UNFOLD_START, UNFOLD_FULL)
-            mix = unfold_weight(transforms[layer.bone], *self.rest.segments[layer.bone], span)
+            mix = unfold_weight(transforms[layer.bone], *self.rest.segments[layer.bone], layer.tube.unfold_span)
             if mix > 0:
                 m = transforms[layer.bone]
                 ends = [m[:, :2] @ p + m[:, 2] for p in self.rest.segments[layer.bone]]
@@ -279,9 +278,8 @@ class WarpRenderer:
         rgb = self._remap(layer.rgb, crop)
         alpha = self._remap(layer.alpha, crop)
         if layer.unfolded_alpha is not None:
-            fore = self._forearm_layers.get(layer.forearm)
-            span = SLEEVE_UNFOLD if fore is not None and fore.tube is not None and fore.tube.strip is not None \
-                else (UNFOLD_START, UNFOLD_FULL)
+            tube = self._tubes.get(layer.forearm)
+            span = tube.unfold_span if tube is not None else (UNFOLD_START, UNFOLD_FULL)
             unfold = unfold_weight(transforms[layer.forearm], *self.rest.segments[layer.forearm], span)
             if unfold > 0:
                 skin = self._remap(layer.unfolded_alpha, crop)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .skeleton import UNFOLD_FULL, UNFOLD_START
+
 TUBE_HALF_WIDTH = (0.065, 0.105)
 """A forearm's half width, as a share of the shoulder width (wrist to below the elbow, adults)."""
 TAPER = 0.25
@@ -119,6 +121,11 @@ class ForearmTube:
     elbow_gain: np.ndarray | None = None
     """(3,) colour gain of a bare tube at its elbow end (the upper arm's skin there), easing to 1
     (the hand's) at the wrist; None: the profile all along."""
+
+    @property
+    def unfold_span(self) -> tuple[float, float]:
+        """The stretch (start, full) over which this tube takes over from the photo's forearm."""
+        return SLEEVE_UNFOLD if self.strip is not None else (UNFOLD_START, UNFOLD_FULL)
 
     def bounds(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pixel box (lo, hi) that the tube on a -> b covers."""
@@ -308,27 +315,24 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     inside = (np.abs(across) <= half_width) & (along > -soft) & (along < length + soft)
     sy, sx, across = sy[inside], sx[inside], across[inside]
     colours = image[sy, sx].astype(np.float64)
-    bare = bool(forced)
-    if forced is None and hand is not None and len(colours):
-        # bare forearm or sleeve? Skin is what has the hand's chroma; a bare forearm measures its
-        # skin only (not the shirt or the wall the blob's outline takes in)
-        is_skin = _chroma_distances(colours, hand) < SKIN_CHROMA
-        bare = bool(is_skin.mean() >= 0.35)
+    # the skin by the elbow (the upper arm's pixels there that have the hand's chroma)
+    near_skin = None
+    if hand is not None and nearby is not None and nearby.sum() >= 20:
+        near_px = image[nearby].astype(np.float64)
+        near_skin = near_px[_chroma_distances(near_px, hand) < SKIN_CHROMA]
+    # bare forearm or sleeve? Skin is what has the hand's chroma; a bare forearm measures its skin
+    # only, a sleeve its cloth (not the shirt or the wall the blob's outline takes in)
+    is_skin = _chroma_distances(colours, hand) < SKIN_CHROMA if hand is not None and len(colours) else None
+    bare = bool(forced) if forced is not None else bool(is_skin is not None and is_skin.mean() >= 0.35)
+    by_elbow = forced is None and not bare and near_skin is not None and len(near_skin) >= 0.35 * nearby.sum()
+    if by_elbow:
+        # an end-on forearm's pixels are mostly the shirt behind it: bare also if the arm by the
+        # elbow is (a short sleeve ends above it); the few skin pixels of the blob are not used
+        bare = True
+        across, colours = across[:0], colours[:0]
+    elif is_skin is not None:
         keep = is_skin if bare else ~is_skin
         across, colours = across[keep], colours[keep]
-    if forced is not None and hand is not None and len(colours):
-        keep = _chroma_distances(colours, hand) < SKIN_CHROMA
-        keep = keep if forced else ~keep
-        across, colours = across[keep], colours[keep]
-    if forced is None and not bare and hand is not None and nearby is not None and nearby.sum() >= 20:
-        # an end-on forearm's pixels are mostly the shirt behind it: bare also if the arm by the
-        # elbow is (a short sleeve ends above it)
-        elbow_skin = float((_chroma_distances(image[nearby].astype(np.float64), hand) < SKIN_CHROMA).mean())
-        if elbow_skin >= 0.35:
-            bare = True
-            if len(colours):
-                keep = _chroma_distances(colours, hand) < SKIN_CHROMA
-                across, colours = across[keep], colours[keep]
     own = np.median(colours, axis=0) if len(colours) >= 20 else None
     profile = np.zeros((len(offsets), 3))
     have = np.zeros(len(offsets), bool)
@@ -375,11 +379,8 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
         if strip is not None:
             strip = _even_rows(strip)
     elbow_gain = None
-    if bare and strip is None and hand is not None and nearby is not None and nearby.sum() >= 20:
+    if bare and strip is None and near_skin is not None and len(near_skin) >= 20:
         # a bare forearm meets the upper arm's skin at the elbow, which hangs in the torso's shade
         # and is seldom the hand's colour: the tube runs from the one to the other along its length
-        near_px = image[nearby].astype(np.float64)
-        near_skin = near_px[_chroma_distances(near_px, hand) < SKIN_CHROMA]
-        if len(near_skin) >= 20:
-            elbow_gain = np.clip(_lit_colour(near_skin) / np.maximum(profile[bins], 1.0), *ELBOW_GAIN_LIMITS)
+        elbow_gain = np.clip(_lit_colour(near_skin) / np.maximum(profile[bins], 1.0), *ELBOW_GAIN_LIMITS)
     return ForearmTube(profile, bins, float(half_width), feather_px, strip, bare, elbow_gain)
