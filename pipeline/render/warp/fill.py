@@ -137,15 +137,20 @@ def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray) ->
 
 
 def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, start: np.ndarray,
-                      end: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+                      end: np.ndarray, fallback: np.ndarray, min_run: float = 4.0) -> np.ndarray:
     """``fallback`` with the ``hole`` of a limb filled by mirroring the limb's own pixels across
     where it disappears (H, W, 3 uint8).
 
-    The end of an upper arm hidden behind a folded forearm or a hand is more of the same sleeve:
-    each hole pixel takes the ``known`` pixel as far back up the bone (``start`` -> ``end``) from
-    the last known row of its column as it lies below it, so the fill has the sleeve's weave,
-    folds and shading instead of a flat average, which on a raised arm reads as a patch. Where the
-    mirror falls outside the known pixels, ``fallback`` stays.
+    The part of an upper arm hidden behind a folded forearm or a hand is more of the same arm, so
+    the fill has the sleeve's weave, folds and shading instead of a flat average (which on a raised
+    arm reads as a patch). A hole pixel with known pixels of the limb beside it, across the bone
+    (``start`` -> ``end``) at the same height, takes them mirrored across the nearest edge: a hand
+    held over half of a bare upper arm hides more of the skin beside it, and a sleeve's hem, about
+    square to the bone, stays at its height (mirrored down the bone, a short sleeve came out as a
+    white strip along a bare arm). A hole as wide as the arm (the elbow under a folded forearm)
+    takes the pixels of its column along the bone instead, below it when the run there is at
+    least ``min_run`` px long, else above it. Mirrors bounce inside a run shorter than the hole.
+    Where the mirror falls outside the known pixels, ``fallback`` stays.
     """
     hole = np.asarray(hole, bool)
     if not hole.any():
@@ -161,18 +166,51 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
     if len(ky) < 20:
         return fallback
     along_k = (kx - start[0]) * u[0] + (ky - start[1]) * u[1]
-    across_k = np.round((kx - start[0]) * n[0] + (ky - start[1]) * n[1]).astype(np.int64)
+    across_k = (kx - start[0]) * n[0] + (ky - start[1]) * n[1]
     along_h = (xs - start[0]) * u[0] + (ys - start[1]) * u[1]
-    across_h = np.round((xs - start[0]) * n[0] + (ys - start[1]) * n[1]).astype(np.int64)
-    lo = min(across_k.min(), across_h.min())
-    bins = np.full(max(across_k.max(), across_h.max()) - lo + 1, -np.inf)
+    across_h = (xs - start[0]) * n[0] + (ys - start[1]) * n[1]
     inside = (along_k >= 0) & (along_k <= length)
-    np.maximum.at(bins, across_k[inside] - lo, along_k[inside])          # the last known row per column
-    edge = bins[across_h - lo]
-    ok = np.isfinite(edge) & (along_h > edge)
-    src_along = 2 * edge - along_h
-    sx = xs + (src_along - along_h) * u[0]
-    sy = ys + (src_along - along_h) * u[1]
+    if not inside.any():
+        return fallback
+    # across the bone, in the row of the hole pixel (either side, the nearer edge); a row that the
+    # hole crosses whole takes the nearest row within ``row_reach`` that has a run beside it
+    # (rows of one material; the limb's outline, shaded or soft, is left out of the runs)
+    core = cv2.erode(known.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if core.sum() >= 0.5 * known.sum():
+        cy, cx = np.nonzero(core)
+        c_along = (cx - start[0]) * u[0] + (cy - start[1]) * u[1]
+        c_across = (cx - start[0]) * n[0] + (cy - start[1]) * n[1]
+        c_in = (c_along >= 0) & (c_along <= length)
+        c_along, c_across = c_along[c_in], c_across[c_in]
+    else:
+        c_along, c_across = along_k[inside], across_k[inside]
+    beside = np.full(len(xs), np.nan)
+    shift = np.zeros(len(xs))
+    row_reach = max(2, int(round(0.12 * length)))
+    for d in [0] + [s * k for k in range(1, row_reach + 1) for s in (1, -1)]:
+        todo = ~np.isfinite(beside)
+        if not todo.any() or len(c_along) == 0:
+            break
+        found = _mirror_in_lines(c_across, c_along, across_h[todo], along_h[todo] + d, min_run=3.0,
+                                 prefer_after=None)
+        if d != 0:     # a row where the limb is known at the pixel's own place is not one the hole crosses
+            px = np.clip(np.round(xs[todo] + d * u[0]).astype(np.int64), 0, hole.shape[1] - 1)
+            py = np.clip(np.round(ys[todo] + d * u[1]).astype(np.int64), 0, hole.shape[0] - 1)
+            found[known[py, px]] = np.nan
+        idx = np.nonzero(todo)[0]
+        beside[idx] = found
+        shift[idx] = np.where(np.isfinite(found), d, 0.0)
+    # along the bone, in its column (the run below preferred)
+    column = _mirror_in_lines(along_k[inside], across_k[inside], along_h, across_h, min_run=min_run,
+                              prefer_after=True)
+    src_along, src_across = along_h.copy(), across_h.copy()
+    use_beside = np.isfinite(beside)
+    src_across[use_beside] = beside[use_beside]
+    src_along[use_beside] += shift[use_beside]
+    src_along[~use_beside] = column[~use_beside]
+    ok = np.isfinite(src_along) & np.isfinite(src_across)
+    sx = start[0] + np.nan_to_num(src_along) * u[0] + np.nan_to_num(src_across) * n[0]
+    sy = start[1] + np.nan_to_num(src_along) * u[1] + np.nan_to_num(src_across) * n[1]
     h, w = hole.shape
     ix, iy = np.round(sx).astype(np.int64), np.round(sy).astype(np.int64)
     ok &= (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
@@ -184,3 +222,56 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
         sampled = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
         out[ys[ok], xs[ok]] = sampled
     return out
+
+
+def _mirror_in_lines(pos_k: np.ndarray, line_k: np.ndarray, pos_h: np.ndarray, line_h: np.ndarray,
+                     min_run: float, prefer_after: bool | None) -> np.ndarray:
+    """For each hole pixel (position ``pos_h`` on line ``line_h``, lines 1 px apart): the position
+    on its line of the known pixel (``pos_k`` on ``line_k``) it mirrors, NaN where its line has no
+    known run of ``min_run`` px next to it. The mirror is taken across the nearest known pixel
+    after it (larger position) or before it: ``prefer_after`` True/False picks that side whenever it
+    has a run, None the nearer one; it bounces at the far end of the run (assumed contiguous)."""
+    lines_k = np.round(line_k).astype(np.int64)
+    lines_h = np.round(line_h).astype(np.int64)
+    lo = int(min(lines_k.min(), lines_h.min()))
+    bins = int(max(lines_k.max(), lines_h.max())) - lo + 1
+    first, last = np.full(bins, np.inf), np.full(bins, -np.inf)     # each line's known extent
+    np.minimum.at(first, lines_k - lo, pos_k)
+    np.maximum.at(last, lines_k - lo, pos_k)
+    base = float(min(pos_k.min(), pos_h.min())) - 1.0
+    span = float(max(pos_k.max(), pos_h.max())) - base + 2.0
+    keys = np.sort((lines_k - lo) * span + (pos_k - base))
+    line = lines_h - lo
+    key_h = line * span + (pos_h - base)
+    at = np.searchsorted(keys, key_h)
+
+    def neighbour(idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        found = np.full(len(pos_h), np.nan)
+        same = np.zeros(len(pos_h), bool)
+        same[valid] = np.floor(keys[idx[valid]] / span).astype(np.int64) == line[valid]
+        found[same] = keys[idx[same]] - line[same] * span + base
+        return found
+
+    after = neighbour(np.minimum(at, len(keys) - 1), at < len(keys))
+    before = neighbour(np.maximum(at - 1, 0), at > 0)
+    run_after = last[line] - after
+    run_before = before - first[line]
+    can_after = np.isfinite(after) & (run_after >= min_run)
+    can_before = np.isfinite(before) & (run_before >= min_run)
+    if prefer_after is None:
+        use_after = can_after & (~can_before | ((after - pos_h) <= (pos_h - before)))
+    else:
+        use_after = can_after if prefer_after else can_after & ~can_before
+    use_before = can_before & ~use_after
+    src = np.full(len(pos_h), np.nan)
+    src[use_after] = after[use_after] + _ping_pong(after[use_after] - pos_h[use_after], run_after[use_after])
+    src[use_before] = before[use_before] - _ping_pong(pos_h[use_before] - before[use_before], run_before[use_before])
+    return src
+
+
+def _ping_pong(distance: np.ndarray, run: np.ndarray) -> np.ndarray:
+    """How far into a run of length ``run`` a mirror that bounces at both of its ends lands after
+    ``distance`` (both >= 0): 0 -> run -> 0 -> ..."""
+    run = np.maximum(run, 1e-6)
+    phase = np.mod(distance, 2.0 * run)
+    return np.where(phase <= run, phase, 2.0 * run - phase)

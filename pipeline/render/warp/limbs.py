@@ -328,6 +328,88 @@ def _release_shirt_beside_bare_arm(ab: np.ndarray, limb: LimbCut, rest: RestSkel
     limb.region = limb.region * (1.0 - released)
 
 
+def _skin_beside_bare_arm(ab: np.ndarray, person: np.ndarray, limbs: list[LimbCut], rest: RestSkeleton) -> None:
+    """The skin of a bare arm that the cut left on the core (the inner side of an elbow against
+    the body, a forearm's edge under the arm's soft outline) goes to the part whose bone is nearer:
+    left on the core it stays by the torso as a blob of skin when the arm moves. Only on a clothed
+    torso (a bare torso's skin beside the arm is its own) and only within half the arm's width of
+    the arm's lower half and the forearm."""
+    if not limbs:
+        return
+    claimed = np.zeros(person.shape, bool)
+    for limb in limbs:
+        claimed |= limb.region >= 0.5
+    core = person & ~claimed
+    quad = rest.torso_quad
+    centre = quad.mean(0)
+    half = 0.25 * float(np.hypot(*(quad[0] - quad[1])))
+    chest = core & (segment_distance_map(person.shape, centre, centre) < half)
+    if chest.sum() < 50:
+        return
+    for limb in limbs:
+        hand = limb.hand > 0.5
+        if hand.sum() < 20:
+            continue
+        ref = np.median(ab[hand], axis=0)
+        if skin_like(ab[chest], ref).mean() > 0.3:
+            return                                   # a bare torso: its skin stays its own
+        upper, fore = limb.bones[0], limb.bones[1]
+        s, e = rest.segments[BONE_INDEX[upper]]
+        _, wr = rest.segments[BONE_INDEX[fore]]
+        mid = 0.5 * (s + e)
+        reach_u = 1.5 * limb.half_widths[upper]
+        d_upper = segment_distance_map(person.shape, mid, e)
+        d_fore = segment_distance_map(person.shape, e, wr)
+        near = (d_upper < reach_u) | (d_fore < 1.5 * limb.half_widths[fore])
+        arm = limb.region >= 0.5
+        grow = max(3, 2 * int(round(0.5 * limb.half_widths[upper])) + 1)
+        touching = cv2.dilate(arm.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))) > 0
+        ys, xs = np.nonzero(core & near & touching)
+        if len(ys) == 0:
+            continue
+        skin = skin_like(ab[ys, xs], ref)
+        bare = arm & ~hand & (limb.parts[fore] < 0.5) & (d_upper < reach_u)
+        if bare.sum() < 20 or skin_like(ab[bare], ref).mean() < BARE_ROW_SKIN:
+            continue                                 # a sleeved arm: skin beside it is not its own
+        ys, xs = ys[skin], xs[skin]
+        to_fore = d_fore[ys, xs] < d_upper[ys, xs]
+        for bone, pick in ((fore, to_fore), (upper, ~to_fore)):
+            moved = np.zeros(person.shape, np.float32)
+            moved[ys[pick], xs[pick]] = 1.0
+            limb.parts[bone] = np.maximum(limb.parts[bone], moved)
+            limb.region = np.maximum(limb.region, moved)
+        core[ys, xs] = False
+
+
+def _bare_arm_shown(ab: np.ndarray, upper: np.ndarray, hidden: np.ndarray, hand: np.ndarray, palm_pts: np.ndarray,
+                    s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """(H, W bool) the pixels of a bare upper arm that its hand's region took in but the photo
+    shows: skin outside the hull of the hand's own keypoints (the hand region grows by skin colour
+    and, over a bare arm, spreads onto it around the wrist). They keep the photo's colours: made up
+    instead, they come out as streaks of the arm's shaded edge. A sleeved arm gets none (skin on a
+    sleeve is a hand's, and would float beside a raised arm)."""
+    ref = np.median(ab[hand], axis=0) if hand.sum() >= 20 else None
+    if ref is None:
+        return np.zeros(hidden.shape, bool)
+    length = float(np.hypot(*(e - s)))
+    u = (e - s) / max(length, 1e-6)
+    yy, xx = np.mgrid[0:hidden.shape[0], 0:hidden.shape[1]]
+    along = ((xx - s[0]) * u[0] + (yy - s[1]) * u[1]) / max(length, 1e-6)
+    lower = upper & ~hidden & ~hand & (along > 0.5) & (along < 1.0)
+    if lower.sum() < 20 or skin_like(ab[lower], ref).mean() < BARE_ROW_SKIN:
+        return np.zeros(hidden.shape, bool)
+    palm = np.zeros(hidden.shape, np.float32)
+    _fill_poly(palm, cv2.convexHull(palm_pts.astype(np.float32))[:, 0, :])
+    span = float(np.hypot(*(palm_pts.max(0) - palm_pts.min(0))))
+    k = max(3, 2 * int(round(0.08 * span)) + 1)
+    palm = cv2.dilate(palm, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0.5
+    shown = hidden & hand & ~palm           # not what a forearm folded over the arm covers
+    ys, xs = np.nonzero(shown)
+    keep = np.zeros(hidden.shape, bool)
+    keep[ys, xs] = skin_like(ab[ys, xs], ref)
+    return keep
+
+
 def _stray_skin(ab: np.ndarray, upper: np.ndarray, hand: np.ndarray, reach: float) -> np.ndarray:
     """(H, W float32) the upper arm's pixels within ``reach`` of the hand that have the hand's skin
     colour (``ab``: the image's CIELAB chroma), when the upper arm itself is a sleeve (else none: a
@@ -400,10 +482,12 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
             np.maximum(tube_u, tube_f), np.ones((2 * seam + 1, 2 * seam + 1), np.uint8))
         halves = {bones[0]: half_u, bones[1]: half_f}
         hand_region = np.zeros((h, w), np.float32)
+        palm_pts = np.zeros((0, 2))
         if rest.present[hand]:
             sl = HAND_POINTS[name]
             idx = np.arange(sl.start, sl.stop)
             pts = rest.keypoints[idx[rest.known[idx]]]
+            palm_pts = pts
             hand_region, person = _hand_region(image, person, pts if len(pts) >= 5 else None, wr, e, half_f)
             hand_region = np.maximum(hand_region, _disc((h, w), wr, 1.1 * half_f))
         # a part drawn under another reaches a few pixels under its soft edge (else the two soft
@@ -473,11 +557,15 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         fills = {}
         if hidden_upper.any():
             parts[bones[0]] = np.maximum(parts[bones[0]], hidden_upper.astype(np.float32))
+            if len(palm_pts) >= 5:    # of which the photo shows some (a bare arm by the wrist)
+                hidden_upper &= ~_bare_arm_shown(ab, parts[bones[0]] > 0.5, hidden_upper, parts[bones[2]] > 0.5,
+                                                 palm_pts, s, e)
             fills[bones[0]] = hidden_upper
         limbs.append(LimbCut(name, bones, region, parts, halves, fills))
         union = np.maximum(union, region)
     hard_person = person > 0.5
     _adopt_leftovers(hard_person, limbs)
+    _skin_beside_bare_arm(ab, hard_person, limbs, rest)
     for limb in limbs:
         _hand_thin_strands_to_forearm(limb, rest, sw)
         _release_shirt_beside_bare_arm(ab, limb, rest)
@@ -502,4 +590,9 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     # colours are made up only under the arms' opaque part: where an arm's edge is soft the core
     # keeps the photo, so the portrait's own pose reproduces the photo exactly
     core_fill = (hidden | limb_hard) & (union >= 0.9) & (core_alpha > 0.02)
+    # except beside the torso's side that an arm hid: there the photo's pixels under the arm's soft
+    # edge are the crease between arm and body, and kept they stay behind as a dark line down the
+    # side of the torso once the arm has moved away from it
+    beside_side = cv2.dilate(hidden.astype(np.uint8), np.ones((4 * seam + 1, 4 * seam + 1), np.uint8)) > 0
+    core_fill |= beside_side & (union > 0.3) & (core_alpha > 0.02)
     return BodyCut(person, limbs, core_alpha.astype(np.float32), core_fill)
