@@ -141,8 +141,10 @@ def part_weights(points: np.ndarray, rest: RestSkeleton, bone: str, shoulder_ble
     """(N, n_bones) weights of one arm part: rigid with its bone, except at the shoulder.
 
     An upper arm's vertices hand over from the torso over ``shoulder_blend`` px along the bone,
-    so the top of the sleeve bends instead of shearing off; a forearm or a hand is rigid (its
-    joints are pin joints between overlapping parts, see limbs.LimbCut).
+    starting half of that before the joint, so the top of the sleeve bends instead of shearing off
+    and the round of the shoulder goes part of the way with a raised arm (held by the torso up to
+    the joint, it stayed behind under the raised sleeve as a flap of cloth); a forearm or a hand
+    is rigid (its joints are pin joints between overlapping parts, see limbs.LimbCut).
     """
     k = BONE_INDEX[bone]
     w = np.zeros((len(points), len(BONES)))
@@ -152,7 +154,8 @@ def part_weights(points: np.ndarray, rest: RestSkeleton, bone: str, shoulder_ble
     s0, e0 = rest.segments[k]
     axis = (e0 - s0) / max(float(np.hypot(*(e0 - s0))), 1e-6)
     along = (points - s0) @ axis
-    torso_share = 1.0 - _smoothstep(along / max(shoulder_blend, 1e-3))
+    lead = 0.5 * shoulder_blend
+    torso_share = 1.0 - _smoothstep((along + lead) / max(shoulder_blend + lead, 1e-3))
     w[:, BONE_INDEX["torso"]] = torso_share
     w[:, k] = 1.0 - torso_share
     return w
