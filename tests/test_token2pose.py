@@ -162,6 +162,9 @@ def test_bone_lengths_on_the_real_astronaut(motion, astronaut, bank, method):
     pose = translate(motion, astronaut, bank=bank, method=method).pose
     ratio = np.abs(bone_lengths_2d(with_virtual(pose.keypoints.astype(np.float64))) / person.lengths - 1)
     ratio[:, FOREARMS] = 0.0                     # forearms foreshorten with the motion (own test)
+    # an arm whose hand the photo hides (her left, holding the helmet) keeps the photo's own pose
+    for side in astronaut.hidden_hands:
+        ratio[:, [k for k, (a, b) in enumerate(BONES) if a in (B[f"{side}_shoulder"], B[f"{side}_elbow"])]] = 0.0
     assert ratio[:, person.measured].max() < 0.02
     eased = int(np.ceil(EASE_SECONDS * pose.fps))
     assert ratio[eased:, person.sized].max() < 0.02
@@ -332,3 +335,31 @@ def test_resting_arms_keep_the_photos_posture_and_actions_take_the_motions() -> 
     # a bone whose photo direction is unknown keeps the motion's direction
     unknown, keep = posture_offsets(angles, start, np.zeros(len(BONES), bool))
     assert not unknown.any() and not keep.any()
+
+
+def test_an_arm_whose_hand_the_photo_hides_keeps_its_place(motion, bank) -> None:
+    """Hands behind the back: the photo shows the elbow, not the wrist, though the wrist would be
+    inside the picture. No render can swing that forearm out without inventing a hand, so the arm
+    stays where the photo has it (carried by its shoulder) and its hand is not drawn; the other arm
+    still follows the motion, and the analysis says so."""
+    from dataclasses import replace
+
+    from pipeline.portrait.wholebody import RIGHT_HAND
+
+    portrait = synthetic_portrait("half_body")
+    assert portrait.hidden_hands == ()
+    visible = np.asarray(portrait.visible, dtype=bool).copy()
+    visible[B["right_wrist"]] = False
+    visible[RIGHT_HAND] = False
+    hidden = replace(portrait, visible=visible)
+    assert hidden.hidden_hands == ("right",)
+    moving = translate(motion, portrait, bank=bank).pose
+    held = translate(motion, hidden, bank=bank).pose
+    elbow = held.keypoints[:, B["right_elbow"]] - held.keypoints[:, B["right_shoulder"]]
+    rest = portrait.pose.keypoints[0, B["right_elbow"]] - portrait.pose.keypoints[0, B["right_shoulder"]]
+    assert np.abs(elbow - rest).max() < 1e-3
+    assert np.all(held.scores[:, B["right_wrist"]] == 0) and np.all(held.scores[:, RIGHT_HAND] == 0)
+    travel = np.linalg.norm(np.diff(moving.keypoints[:, B["right_wrist"]], axis=0), axis=-1).sum()
+    assert travel > 5.0                                           # with the hand in view it moves
+    left = held.keypoints[:, B["left_wrist"]] - moving.keypoints[:, B["left_wrist"]]
+    assert np.abs(left).max() < 1e-3                              # the other arm is untouched

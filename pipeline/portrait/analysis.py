@@ -99,7 +99,7 @@ def analyze_portrait(source: ImageSource, *, max_side: int = WORKING_SIZE) -> Po
         warnings.append("Only the head is in the picture; gestures will not be visible. "
                         "A half-body photo shows the hand and arm motion.")
 
-    return PortraitAnalysis(
+    analysis = PortraitAnalysis(
         image=rgb, original_size=original_size, scale=scale,
         pose=WholeBodyPose(keypoints[None].astype(np.float32), scores[None].astype(np.float32), (width, height)),
         landmarks_2d=landmarks.astype(np.float32), world_landmarks=world_landmarks(results).astype(np.float32),
@@ -107,6 +107,13 @@ def analyze_portrait(source: ImageSource, *, max_side: int = WORKING_SIZE) -> Po
         face_center=(float(centre[0]), float(centre[1])), framing=framing, visible=visible, warnings=warnings,
         face_mesh=None if mesh is None else mesh.astype(np.float32),
         face_mesh_depth=None if depth is None else depth.astype(np.float32))
+    hidden = analysis.hidden_hands
+    if hidden:
+        which = "hands" if len(hidden) == 2 else f"{hidden[0]} hand"
+        analysis.warnings.append(f"The photo does not show the person's {which} (behind the back, in a pocket "
+                                 f"or covered), so {'those arms stay' if len(hidden) == 2 else 'that arm stays'} "
+                                 "as in the photo; a photo with the hands in view gets gestures on both arms.")
+    return analysis
 
 
 def classify_framing(visible: np.ndarray) -> Framing:

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from .wholebody import WholeBodyPose
+from .wholebody import BODY_INDEX, LEFT_HAND, RIGHT_HAND, WholeBodyPose
 
 Framing = Literal["head", "half_body", "whole_body"]
 
@@ -58,3 +58,23 @@ class PortraitAnalysis:
     def size(self) -> tuple[int, int]:
         """(width, height) of the working image."""
         return int(self.image.shape[1]), int(self.image.shape[0])
+
+    @property
+    def hidden_hands(self) -> tuple[str, ...]:
+        """The person's sides ("left", "right") whose elbow the photo shows but not the hand,
+        though the hand would be inside the picture (behind the back, in a pocket, covered): no
+        render can move that forearm without inventing a hand, so the arm keeps its place."""
+        visible = np.asarray(self.visible, dtype=bool)
+        if len(visible) <= max(BODY_INDEX.values()):
+            return ()
+        kp = self.pose.keypoints[0]
+        width, height = self.size
+        hidden = []
+        for side, hand in (("left", LEFT_HAND), ("right", RIGHT_HAND)):
+            wrist = BODY_INDEX[f"{side}_wrist"]
+            x, y = kp[wrist]
+            inside = bool(np.isfinite(kp[wrist]).all() and 0 <= x < width and 0 <= y < height)
+            if (visible[BODY_INDEX[f"{side}_elbow"]] and inside and not visible[wrist]
+                    and int(visible[hand].sum()) < 5):
+                hidden.append(side)
+        return tuple(hidden)

@@ -372,7 +372,24 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
         keypoints[:, FACE] = canonical_face(tree[:, :NUM_BODY_FEET])
     keypoints[0] = np.where(_portrait_known(portrait)[:, None], portrait.pose.keypoints[0], keypoints[0])
     scores = _scores(portrait, keypoints, motion_scores, positions)
+    for side in portrait.hidden_hands:
+        _hold_arm(keypoints, scores, portrait, tree[:, B[f"{side}_shoulder"]], side)
     return WholeBodyPose(keypoints.astype(np.float32), scores, portrait.size, float(fps))
+
+
+def _hold_arm(keypoints: np.ndarray, scores: np.ndarray, portrait: PortraitAnalysis, shoulder: np.ndarray,
+              side: str) -> None:
+    """The arm of a hand the photo hides (``portrait.hidden_hands``) keeps its place in the photo,
+    carried by its shoulder (in place): a forearm swung out from behind the back would show a
+    hand nobody has seen. Its wrist and hand are not drawn (score 0)."""
+    photo = portrait.pose.keypoints[0].astype(np.float64)
+    offset = shoulder - photo[B[f"{side}_shoulder"]]                       # (T, 2)
+    hand = HAND_SLICES[side]
+    for k in (B[f"{side}_elbow"], B[f"{side}_wrist"]):
+        keypoints[:, k] = photo[k] + offset
+    keypoints[:, hand] = photo[hand][None] + offset[:, None]
+    scores[:, B[f"{side}_wrist"]] = 0.0
+    scores[:, hand] = 0.0
 
 
 def _outside_ends(portrait: PortraitAnalysis, person: PersonModel) -> np.ndarray:

@@ -137,7 +137,7 @@ def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray) ->
 
 
 def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, start: np.ndarray,
-                      end: np.ndarray, fallback: np.ndarray, min_run: float = 4.0) -> np.ndarray:
+                      end: np.ndarray, fallback: np.ndarray, min_run: float = 4.0, inset: float = 2.0) -> np.ndarray:
     """``fallback`` with the ``hole`` of a limb filled by mirroring the limb's own pixels across
     where it disappears (H, W, 3 uint8).
 
@@ -150,7 +150,9 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
     white strip along a bare arm). A hole as wide as the arm (the elbow under a folded forearm)
     takes the pixels of its column along the bone instead, below it when the run there is at
     least ``min_run`` px long, else above it. Mirrors bounce inside a run shorter than the hole.
-    Where the mirror falls outside the known pixels, ``fallback`` stays.
+    Where the mirror falls outside the known pixels, ``fallback`` stays. Across the bone, pixels
+    within ``inset`` px of the limb's outline are not mirrored (its shaded edge, the crease against
+    the body, came out as streaks).
     """
     hole = np.asarray(hole, bool)
     if not hole.any():
@@ -175,8 +177,9 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
     # across the bone, in the row of the hole pixel (either side, the nearer edge); a row that the
     # hole crosses whole takes the nearest row within ``row_reach`` that has a run beside it
     # (rows of one material; the limb's outline, shaded or soft, is left out of the runs)
-    core = cv2.erode(known.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    if core.sum() >= 0.5 * known.sum():
+    limb = (known | hole).astype(np.uint8)
+    core = known & (cv2.distanceTransform(limb, cv2.DIST_L2, 3) > inset)
+    if core.sum() >= 0.3 * known.sum():
         cy, cx = np.nonzero(core)
         c_along = (cx - start[0]) * u[0] + (cy - start[1]) * u[1]
         c_across = (cx - start[0]) * n[0] + (cy - start[1]) * n[1]
