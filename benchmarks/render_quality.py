@@ -9,8 +9,10 @@ measured on the rendered frames with mediapipe (a second opinion that the render
 - pose_err: distance between the elbows and wrists the render was asked for (the fitted poses,
   as the renderer smooths them) and those mediapipe Pose finds in the frame, in shoulder widths;
   per frame the mean over the joints both sides see, then the median and 90th percentile. An
-  arm is measured when its whole forearm and hand are in the frame (elbow and wrist asked inside
-  it, the wrist at least HAND_MARGIN shoulder widths from its edges): with the hands of raised
+  arm is measured when its forearm and hand are in the frame or below it (the elbow asked inside
+  it, the wrist and at least half of the hand's points not over its top or side edges; without
+  hand points, the wrist HAND_MARGIN shoulder widths inside those edges; a joint below the bottom
+  edge is not measured itself, as before): with the hands of raised
   arms cut off by the top of a half-body photo, mediapipe Pose puts both arms hanging at the
   sides (it guesses a default arm, with high visibility), which is not the render's error. The
   figure over every joint asked inside the frame (the earlier rule) is printed as a note.
@@ -46,6 +48,7 @@ import numpy as np
 from pipeline.paths import shared_data_dir
 from pipeline.constants import VIDEO_FPS
 from pipeline.portrait.wholebody import BODY_INDEX as J
+from pipeline.portrait.wholebody import LEFT_HAND, RIGHT_HAND
 
 from .render import ssim_map
 
@@ -173,8 +176,8 @@ def measure_clip(name: str, motion: str, portrait, poses, audio, every: int, fra
             e, e_any = [], []
             if res.pose_landmarks is not None and sw > 1:
                 lm = res.pose_landmarks.landmark
-                whole = {side: _hand_in_frame(kp[J[f"{side}_elbow"]], kp[J[f"{side}_wrist"]], sw,
-                                              renderer.width, renderer.height) for side in ("left", "right")}
+                whole = {side: _hand_in_frame(kp, sc, side, sw, renderer.width, renderer.height)
+                         for side in ("left", "right")}
                 for joint, k in ARM_JOINTS:
                     asked = kp[J[joint]]
                     inside = 0 <= asked[0] < renderer.width and 0 <= asked[1] < renderer.height
@@ -196,11 +199,24 @@ def measure_clip(name: str, motion: str, portrait, poses, audio, every: int, fra
                        photo_holes)
 
 
-def _hand_in_frame(elbow: np.ndarray, wrist: np.ndarray, shoulder_width: float, width: int, height: int) -> bool:
-    """Whether an arm's forearm and hand are in the frame (see HAND_MARGIN)."""
+def _hand_in_frame(kp: np.ndarray, sc: np.ndarray, side: str, shoulder_width: float, width: int,
+                   height: int) -> bool:
+    """Whether an arm's forearm and hand are in the frame (or below it): the elbow inside it, the
+    wrist and most of the hand's points asked for not over its top or sides (without hand points,
+    the wrist HAND_MARGIN inside them)."""
+    elbow, wrist = kp[J[f"{side}_elbow"]], kp[J[f"{side}_wrist"]]
+    if not (0 <= elbow[0] < width and 0 <= elbow[1] < height and 0 <= wrist[0] < width and wrist[1] >= 0):
+        return False
+    # (a hand below the bottom edge is where a hanging arm puts it, the arm mediapipe assumes when
+    # it sees no hand: only hands gone over the top or the sides make it guess wrong)
+    hand = LEFT_HAND if side == "left" else RIGHT_HAND
+    drawn = sc[hand] >= 0.3
+    if drawn.sum() >= 5:
+        pts = kp[hand][drawn]
+        shown = (pts[:, 0] >= 0) & (pts[:, 0] < width) & (pts[:, 1] >= 0)
+        return bool(shown.mean() >= 0.5)
     m = HAND_MARGIN * shoulder_width
-    return bool(0 <= elbow[0] < width and 0 <= elbow[1] < height
-                and m <= wrist[0] < width - m and m <= wrist[1] < height - m)
+    return bool(m <= wrist[0] < width - m and wrist[1] >= m)
 
 
 def _q(x: np.ndarray, q: float) -> float:

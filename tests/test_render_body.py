@@ -557,3 +557,26 @@ def test_a_forearm_folded_over_the_upper_arm_uncovers_an_arm() -> None:
     renderer.render_pose(kp, portrait.pose.scores[0])
     blobs = _blobs(renderer.last_alpha > 128)
     assert len(blobs) == 1 or blobs[1] < 0.01 * blobs[0], blobs
+
+
+def test_the_pose_benchmark_measures_an_arm_only_with_its_hand_in_view() -> None:
+    """benchmarks.render_quality: with the hands of raised arms cut off by the top of the frame,
+    mediapipe guesses arms hanging at the sides; such an arm is not measured. A hand in the frame,
+    or below its bottom edge (where a hanging arm is), is."""
+    from benchmarks.render_quality import _hand_in_frame
+    from pipeline.portrait.wholebody import NUM_KEYPOINTS, RIGHT_HAND
+
+    kp = np.zeros((NUM_KEYPOINTS, 2))
+    sc = np.ones(NUM_KEYPOINTS)
+    kp[J["right_elbow"]] = (100, 60)
+
+    def at(wrist: tuple[float, float]) -> bool:
+        kp[J["right_wrist"]] = wrist
+        kp[RIGHT_HAND] = np.asarray(wrist) + np.linspace([-10, -30], [10, 0], 21)   # fingers up
+        return _hand_in_frame(kp, sc, "right", 100.0, 256, 256)
+
+    assert at((100, 120))                     # in view
+    assert not at((100, 8))                   # the fingers over the top edge
+    assert at((100, 300))                     # below the frame: hanging
+    kp[J["right_elbow"]] = (100, -5)
+    assert not at((100, 40))                  # the elbow out of the frame

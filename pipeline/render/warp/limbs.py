@@ -315,15 +315,25 @@ def _release_shirt_beside_bare_arm(ab: np.ndarray, limb: LimbCut, rest: RestSkel
     ys, xs = np.nonzero(part & (along > 0.15) & (along < 0.85) & (limb.hand < 0.05))
     if len(ys) < 50:
         return
-    skin = skin_like(ab[ys, xs], np.median(ab[hand], axis=0))
+    ref = np.median(ab[hand], axis=0)
+    skin = skin_like(ab[ys, xs], ref)
     bins = np.floor(along[ys, xs] * length / max(2.0, 0.04 * length)).astype(np.int64)
     bins -= bins.min()
     share = np.bincount(bins, weights=skin.astype(np.float64)) / np.maximum(np.bincount(bins), 1)
     pick = (share[bins] >= BARE_ROW_SKIN) & ~skin & (limb.parts[limb.bones[1]][ys, xs] < 0.5)
-    if not pick.any():
-        return
     released = np.zeros(part.shape, np.float32)
     released[ys[pick], xs[pick]] = 1.0
+    # by the elbow (its crease, the round end past it) the rows are seldom mostly skin: the shirt
+    # behind the elbow that the cut took in there goes too when the arm above it is bare (else it
+    # rides on the arm's end as a pale disc when the elbow moves in front of the body)
+    lower = along[ys, xs] > 0.5
+    if lower.sum() >= 20 and skin[lower].mean() >= BARE_ROW_SKIN:
+        ey, ex = np.nonzero(part & (along >= 0.85) & (limb.hand < 0.05) & (limb.parts[limb.bones[1]] < 0.5))
+        if len(ey):
+            shirt = ~skin_like(ab[ey, ex], ref)
+            released[ey[shirt], ex[shirt]] = 1.0
+    if not released.any():
+        return
     limb.parts[upper] = limb.parts[upper] * (1.0 - released)
     limb.region = limb.region * (1.0 - released)
 

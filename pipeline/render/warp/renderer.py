@@ -31,13 +31,13 @@ from .config import WarpConfig
 from .face import FaceAnimator, face_topology
 from .face_params import FaceFrame, FaceMotion
 from .fill import background_plate, mirror_along_bone, pyramid_fill
-from .limbs import LimbCut, cut_body
+from .limbs import HAND_POINTS, LimbCut, cut_body
 from .raster import rasterize
 from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
 from .skeleton import (BONE_INDEX, BONES, UNFOLD_FULL, UNFOLD_START, bone_transforms, build_rest_skeleton,
                        unfold_weight)
 from .skinning import apply_skin
-from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube, hand_skin_alpha
+from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube, hand_skin_alpha, skin_like
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
@@ -109,6 +109,7 @@ class WarpRenderer:
 
         # the layers: arms cut out along their measured outline, the core with the hidden shirt filled
         self.cut = cut = cut_body(self.image, mask, self.rest, cfg.feather_px)
+        self._chroma = cv2.cvtColor(self.image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
         hole_px = max(1, int(round(cfg.hole_dilate_frac * max(w, h))))
         hands = np.zeros((h, w), bool)
         for limb in cut.limbs:
@@ -200,10 +201,30 @@ class WarpRenderer:
             segment_distance_map(alpha.shape, e_up, e_up) < 0.35 * float(np.hypot(*(e_up - s_up))))
         if by_elbow.sum() < 20:       # the elbow hidden (behind the hand): the upper arm
             by_elbow = upper_own
-        return forearm_tube(self.image, opaque, (limb.hand > 0.5) & (cut.person > 0.5), a, b, half,
-                            cfg.feather_px, by_elbow,
+        return forearm_tube(self.image, opaque, self._hand_skin(limb), a, b, half, cfg.feather_px, by_elbow,
                             upper=(upper_texture, upper_shown, s_up, e_up, float(limb.half_widths[upper_bone])),
                             bare=bare)
+
+    def _hand_skin(self, limb: LimbCut) -> np.ndarray:
+        """(H, W bool) the hand's skin: the pixels of its layer with the colour found at its own
+        keypoints. The layer also takes in the shirt between and around the fingers, and on a pale
+        or shaded hand their median was a grey that every shirt matched as "skin"."""
+        region = (limb.hand > 0.5) & (self.cut.person > 0.5)
+        idx = np.arange(HAND_POINTS[limb.name].start, HAND_POINTS[limb.name].stop)
+        idx = idx[self.rest.known[idx]]
+        if len(idx) < 5 or region.sum() < 20:
+            return region
+        h, w = region.shape
+        pts = np.round(self.rest.keypoints[idx]).astype(int)
+        pts[:, 0] = np.clip(pts[:, 0], 0, w - 1)
+        pts[:, 1] = np.clip(pts[:, 1], 0, h - 1)
+        on_hand = region[pts[:, 1], pts[:, 0]]
+        if on_hand.sum() < 5:
+            return region
+        ab = self._chroma[..., :]
+        ref = np.median(ab[pts[on_hand, 1], pts[on_hand, 0]], axis=0)
+        skin = region & skin_like(ab, ref)
+        return skin if skin.sum() >= 20 else region
 
     # ------------------------------------------------------------------------------------------
     # one frame

@@ -35,7 +35,9 @@ on: short of the elbow (its crease, a hand or cuff over it) and of the shoulder 
 STRIP_WIDTH = 0.85
 """Share of the upper arm's half width a sleeve strip spans (its outline's pixels are half background)."""
 ELBOW_GAIN_LIMITS = (0.6, 1.4)
-"""A bare tube's elbow end is at most this much darker or brighter (per channel) than its wrist end."""
+"""A bare tube's elbow end is at most this much darker or brighter than its wrist end."""
+ELBOW_HUE_SHIFT = 0.12
+"""How far (share) a channel of a bare tube's elbow end may part from the change of light."""
 ELBOW_ROUND_LENGTH = 3.0
 """A tube shorter than this many half widths has its elbow end flattened in proportion."""
 SLEEVE_UNFOLD = (1.02, 1.3)
@@ -319,7 +321,10 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     near_skin = None
     if hand is not None and nearby is not None and nearby.sum() >= 20:
         near_px = image[nearby].astype(np.float64)
-        near_skin = near_px[_chroma_distances(near_px, hand) < SKIN_CHROMA]
+        # (with some of the skin's saturation: a pale grey or blue shirt is close to it in chroma)
+        near_ab = cv2.cvtColor(np.clip(near_px, 0, 255).astype(np.uint8).reshape(-1, 1, 3),
+                               cv2.COLOR_RGB2LAB)[:, 0, 1:].astype(np.float64) - 128
+        near_skin = near_px[skin_like(near_ab, _lab(hand)[1:])]
     # bare forearm or sleeve? Skin is what has the hand's chroma; a bare forearm measures its skin
     # only, a sleeve its cloth (not the shirt or the wall the blob's outline takes in)
     is_skin = _chroma_distances(colours, hand) < SKIN_CHROMA if hand is not None and len(colours) else None
@@ -382,5 +387,9 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     if bare and strip is None and near_skin is not None and len(near_skin) >= 20:
         # a bare forearm meets the upper arm's skin at the elbow, which hangs in the torso's shade
         # and is seldom the hand's colour: the tube runs from the one to the other along its length
-        elbow_gain = np.clip(_lit_colour(near_skin) / np.maximum(profile[bins], 1.0), *ELBOW_GAIN_LIMITS)
+        # (mostly a change of light: a hue carried over from pixels the skin test let through, the
+        # shirt by a pale hand, turned the elbow end grey-blue)
+        target, centre = _lit_colour(near_skin), np.maximum(profile[bins], 1.0)
+        light = float(np.clip(_luma(target) / max(float(_luma(centre)), 1.0), *ELBOW_GAIN_LIMITS))
+        elbow_gain = light * np.clip(target / centre / light, 1.0 - ELBOW_HUE_SHIFT, 1.0 + ELBOW_HUE_SHIFT)
     return ForearmTube(profile, bins, float(half_width), feather_px, strip, bare, elbow_gain)
