@@ -580,3 +580,20 @@ def test_the_pose_benchmark_measures_an_arm_only_with_its_hand_in_view() -> None
     assert at((100, 300))                     # below the frame: hanging
     kp[J["right_elbow"]] = (100, -5)
     assert not at((100, 40))                  # the elbow out of the frame
+
+
+def test_a_tube_reaching_beyond_the_photos_limb_is_opaque_early_in_the_fade() -> None:
+    """A forearm the frame cuts off is short in the photo; stretched to its length, the tube reaches
+    beyond it. Part-way unfolded (held there while the arm stays so), that end must not be see-through."""
+    from pipeline.render.warp.renderer import TUBE_SHOWS, _crossfade
+
+    rgb = np.full((4, 8, 3), 100, np.uint8)
+    alpha = np.zeros((4, 8), np.uint8)
+    alpha[:, :4] = 255                                         # the photo's limb: the left half
+    tube_rgb = np.full_like(rgb, 200)
+    tube_alpha = np.full_like(alpha, 255)                     # the tube: all of it
+    for mix in (1.0 / TUBE_SHOWS, 0.5, 0.9):
+        _, out = _crossfade(rgb, alpha, tube_rgb, tube_alpha, mix)
+        assert out.min() == 255, mix                           # opaque everywhere, its end too
+    _, out = _crossfade(rgb, alpha, tube_rgb, tube_alpha, 0.5 / TUBE_SHOWS)
+    assert out[:, 4:].max() < 255 and out[:, :4].min() == 255  # fading in at the very start only

@@ -41,6 +41,10 @@ from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube, hand_skin_alpha
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
+TUBE_SHOWS = 4.0
+"""A tube giving way to the photo's limb is opaque from 1 / TUBE_SHOWS of the fade on: where it reaches
+beyond the photo's limb (a forearm the frame cuts off, stretched to its length) a slow fade-in held a
+see-through end on the arm for as long as the limb stayed part-way unfolded."""
 
 
 def _even(x: float) -> int:
@@ -405,11 +409,12 @@ def _crossfade(rgb: np.ndarray, alpha: np.ndarray, rgb2: np.ndarray, alpha2: np.
     """The photo's limb (rgb, alpha) giving way to another texture of a different outline (mix 0..1).
 
     A linear blend of two outlines is half transparent wherever they differ (a ghost limb); here
-    the outlines swap over the first and last halves of the fade (their union stays opaque in
-    between) and the colours blend where both are opaque, each weighted by its own coverage.
+    the new outline is opaque early in the fade (TUBE_SHOWS) and the old one stays until its second
+    half (their union stays opaque in between), and the colours blend where both are opaque, each
+    weighted by its own coverage.
     """
     a1 = alpha.astype(np.float32) * (min(1.0, 2.0 * (1.0 - mix)) / 255.0)
-    a2 = alpha2.astype(np.float32) * (min(1.0, 2.0 * mix) / 255.0)
+    a2 = alpha2.astype(np.float32) * (min(1.0, TUBE_SHOWS * mix) / 255.0)
     w1, w2 = a1 * (1.0 - mix), a2 * mix
     total = np.maximum(w1 + w2, 1e-6)
     colour = (rgb.astype(np.float32) * (w1 / total)[..., None] + rgb2.astype(np.float32) * (w2 / total)[..., None])
