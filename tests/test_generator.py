@@ -391,3 +391,18 @@ def test_fine_tune_init_allow_tokenizer_change(tmp_path, model):
     loaded.save_pretrained(tmp_path / "gen2", dtype=torch.float32)
     assert json.loads((tmp_path / "gen2" / "config.json").read_text())["tokenizer_sha256"] == \
         tokenizer_sha256(tmp_path / "tok_b")
+
+
+def test_stage2_into_another_folder_carries_the_vocabulary(tmp_path):
+    from pipeline.train.generator_audio import carry_stage1_files
+
+    init, out = tmp_path / "stage1", tmp_path / "stage2"
+    init.mkdir()
+    (init / "vocabulary.json").write_text('{"actions": ["wave"], "unknown_threshold": 0.571}')
+    (init / "train_log.json").write_text('{"text": {"steps": 3}}')
+    assert carry_stage1_files(init, init) == []
+    assert carry_stage1_files(init, out) == ["vocabulary.json", "train_log.json"]
+    assert json.loads((out / "vocabulary.json").read_text())["unknown_threshold"] == 0.571
+    (out / "train_log.json").write_text('{"audio": {"steps": 5}}')      # an earlier stage-2 log is kept
+    assert carry_stage1_files(init, out) == ["vocabulary.json"]
+    assert json.loads((out / "train_log.json").read_text()) == {"audio": {"steps": 5}}

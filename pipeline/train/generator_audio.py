@@ -118,6 +118,25 @@ def collate_pairs(batch, pad_id: int):
     return tokens, padding, audio
 
 
+def carry_stage1_files(init: Path, out: Path) -> list[str]:
+    """With --init other than --out: copy stage 1's vocabulary.json (the actions and descriptions
+    prompt understanding offers, and its unknown_threshold) into --out, so the stage-2 checkpoint
+    is not read with the default 43-action vocabulary, and its train_log.json when --out has none
+    (this run's entry is then added to stage 1's). Returns the names copied."""
+    import shutil
+
+    init, out = Path(init), Path(out)
+    if init.resolve() == out.resolve():
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in ("vocabulary.json", "train_log.json"):
+        if (init / name).exists() and not (name == "train_log.json" and (out / name).exists()):
+            shutil.copyfile(init / name, out / name)
+            copied.append(name)
+    return copied
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pairs", type=Path, default=REPO_ROOT / "cache/cospeech")
@@ -188,6 +207,8 @@ def main(argv: list[str] | None = None) -> dict:
         logits = m(inputs, cond, audio_tok=audio_tok, padding=padding)
         return masked_loss(logits, tokens, masked)
 
+    for name in carry_stage1_files(init, args.out):
+        log(f"copied {name} from {init} into {args.out}")
     state_dir = args.state_dir or args.cache / "state_audio"
     save = lambda m: m.save_pretrained(args.out)  # noqa: E731
     trainable = [q for q in model.audio.parameters()]
