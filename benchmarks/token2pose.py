@@ -100,14 +100,20 @@ def jitter(pose) -> float:
 def bone_errors(pose, portrait) -> tuple[float, float]:
     """(mean, max) of |drawn / portrait bone length - 1| over the bones whose length the portrait
     gives: every frame for the bones measured in the photo (both ends scored >= RELIABLE_SCORE,
-    not seen end-on), and every frame after the ease for those sized from their mirror bone."""
+    not seen end-on), and every frame after the ease for those sized from their mirror bone. An
+    arm whose hand the photo hides (``portrait.hidden_hands``) keeps the photo's own pose and is
+    not counted."""
     from pipeline.token2pose.fit import EASE_SECONDS, person_model
-    from pipeline.token2pose.tree2d import bone_lengths_2d, with_virtual
+    from pipeline.token2pose.tree2d import BONES, bone_lengths_2d, with_virtual
+    from pipeline.portrait.wholebody import BODY_INDEX as B
 
     person = person_model(portrait)
     ratio = np.abs(bone_lengths_2d(with_virtual(pose.keypoints.astype(np.float64))) / person.lengths - 1.0)
+    held = np.zeros(ratio.shape[1], bool)
+    for side in portrait.hidden_hands:
+        held |= np.array([a in (B[f"{side}_shoulder"], B[f"{side}_elbow"]) for a, _ in BONES])
     eased = int(np.ceil(EASE_SECONDS * pose.fps))
-    errors = np.concatenate([ratio[:, person.measured].ravel(), ratio[eased:, person.mirrored].ravel()])
+    errors = np.concatenate([ratio[:, person.measured & ~held].ravel(), ratio[eased:, person.mirrored & ~held].ravel()])
     return float(errors.mean()), float(errors.max())
 
 
