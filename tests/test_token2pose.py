@@ -351,9 +351,16 @@ def test_an_arm_whose_hand_the_photo_hides_keeps_its_place(motion, bank) -> None
     visible = np.asarray(portrait.visible, dtype=bool).copy()
     visible[B["right_wrist"]] = False
     visible[RIGHT_HAND] = False
-    hidden = replace(portrait, visible=visible)
+    # the unseen wrist over the body (behind the back), not at the picture's edge beside it
+    kp = portrait.pose.keypoints.copy()
+    shoulders = kp[0, [B["left_shoulder"], B["right_shoulder"]]]
+    kp[0, B["right_wrist"]] = (0.4 * shoulders[0, 0] + 0.6 * shoulders[1, 0], kp[0, B["right_elbow"], 1] + 20)
+    hidden = replace(portrait, visible=visible, pose=replace(portrait.pose, keypoints=kp))
     assert hidden.hidden_hands == ("right",)
-    moving = translate(motion, portrait, bank=bank).pose
+    edge = kp.copy()
+    edge[0, B["right_wrist"]] = (2.0, kp[0, B["right_elbow"], 1] + 20)          # cut off by the left edge
+    assert replace(hidden, pose=replace(portrait.pose, keypoints=edge)).hidden_hands == ()
+    moving = translate(motion, replace(portrait, pose=replace(portrait.pose, keypoints=kp)), bank=bank).pose
     held = translate(motion, hidden, bank=bank).pose
     elbow = held.keypoints[:, B["right_elbow"]] - held.keypoints[:, B["right_shoulder"]]
     rest = portrait.pose.keypoints[0, B["right_elbow"]] - portrait.pose.keypoints[0, B["right_shoulder"]]

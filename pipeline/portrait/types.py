@@ -10,6 +10,8 @@ import numpy as np
 from .wholebody import BODY_INDEX, LEFT_HAND, RIGHT_HAND, WholeBodyPose
 
 Framing = Literal["head", "half_body", "whole_body"]
+HAND_EDGE = 0.25
+"""An unseen wrist beside the body closer than this many shoulder widths to the picture's edge is cut off by it."""
 
 
 class PortraitError(ValueError):
@@ -62,19 +64,32 @@ class PortraitAnalysis:
     @property
     def hidden_hands(self) -> tuple[str, ...]:
         """The person's sides ("left", "right") whose elbow the photo shows but not the hand,
-        though the hand would be inside the picture (behind the back, in a pocket, covered): no
-        render can move that forearm without inventing a hand, so the arm keeps its place."""
+        though the hand would be inside the picture (behind the back, in a pocket, covered; not a
+        hand beside the body that the picture's edge cuts off): no render can move that forearm
+        without inventing a hand, so the arm keeps its place."""
         visible = np.asarray(self.visible, dtype=bool)
         if len(visible) <= max(BODY_INDEX.values()):
             return ()
         kp = self.pose.keypoints[0]
         width, height = self.size
+        trunk = [BODY_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+        trunk = [k for k in trunk if visible[k]]
+        shoulders = [BODY_INDEX["left_shoulder"], BODY_INDEX["right_shoulder"]]
+        span = float(np.hypot(*(kp[shoulders[0]] - kp[shoulders[1]]))) if visible[shoulders].all() else 0.0
         hidden = []
         for side, hand in (("left", LEFT_HAND), ("right", RIGHT_HAND)):
             wrist = BODY_INDEX[f"{side}_wrist"]
             x, y = kp[wrist]
             inside = bool(np.isfinite(kp[wrist]).all() and 0 <= x < width and 0 <= y < height)
-            if (visible[BODY_INDEX[f"{side}_elbow"]] and inside and not visible[wrist]
+            if not (visible[BODY_INDEX[f"{side}_elbow"]] and inside and not visible[wrist]
                     and int(visible[hand].sum()) < 5):
+                continue
+            # a wrist beside the body close to the picture's edge is a hand the edge cuts off: the
+            # arm may move (its forearm unfolds as a tube); one over the body is behind it
+            # (the shoulder points lie on the arms' axes: the trunk's sides are a little inside them)
+            inset = 0.15 * span
+            behind = len(trunk) >= 2 and kp[trunk, 0].min() + inset <= x <= kp[trunk, 0].max() - inset
+            at_edge = span > 0 and min(x, width - 1 - x, height - 1 - y) < HAND_EDGE * span
+            if behind or not at_edge:
                 hidden.append(side)
         return tuple(hidden)
