@@ -111,8 +111,8 @@ def analyze_portrait(source: ImageSource, *, max_side: int = WORKING_SIZE) -> Po
     if hidden:
         which = "hands" if len(hidden) == 2 else f"{hidden[0]} hand"
         arms = "those arms stay" if len(hidden) == 2 else "that arm stays"
-        analysis.warnings.append(f"The photo does not show the person's {which} (behind the back, in a pocket, "
-                                 f"covered or at the edge of the picture), so {arms} as in the photo; a photo "
+        analysis.warnings.append(f"The photo does not show the person's {which} (behind the back, in a pocket "
+                                 f"or covered), so {arms} as in the photo; a photo "
                                  "with the hands in view gets gestures on both arms.")
     return analysis
 
