@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -123,8 +124,6 @@ def carry_stage1_files(init: Path, out: Path) -> list[str]:
     prompt understanding offers, and its unknown_threshold) into --out, so the stage-2 checkpoint
     is not read with the default 43-action vocabulary, and its train_log.json when --out has none
     (this run's entry is then added to stage 1's). Returns the names copied."""
-    import shutil
-
     init, out = Path(init), Path(out)
     if init.resolve() == out.resolve():
         return []
