@@ -13,7 +13,16 @@ from pipeline.constants import CODEBOOK_SIZE, FEATURE_DIM, TOKEN_DOWNSAMPLE
 from pipeline.data.humanml3d import MotionDataset, write_clip, write_index
 from pipeline.motion.features import features_to_joints_torch, group_normalised_std, joints_to_features
 from pipeline.motion.tokenizer import EMAQuantizer, MotionTokenizer, TokenizerConfig
-from pipeline.train.tokenizer import TrainConfig, evaluate_tokenizer, train_tokenizer
+from pipeline.train.tokenizer import (
+    TrainConfig,
+    WindowSampler,
+    clip_weights,
+    evaluate_tokenizer,
+    group_shares,
+    load_split_with_actions,
+    parse_action_weights,
+    train_tokenizer,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = REPO_ROOT / "assets" / "checkpoints" / "motion_tokenizer"
@@ -225,6 +234,42 @@ def test_straight_through_and_commitment():
 
 
 # ---------------------------------------------------------------------------------------- training
+def test_window_sampling_follows_action_weights():
+    # Each clip's features hold its index, so a window tells which clip it came from.
+    lengths = [40, 40, 80, 10, 30]
+    actions = ["wave_left", "jump_in_place", None, "nod", "wave_right"]
+    clips = [np.full((n, FEATURE_DIM), i, dtype=np.float32) for i, n in enumerate(lengths)]
+    new = {"jump_in_place"}
+    spec = parse_action_weights(["old=3", "new=0.5", "nod=0", "wave_right=2"])
+    weights = clip_weights(actions, spec, new)
+    assert weights.tolist() == [3.0, 0.5, 1.0, 0.0, 2.0]      # an action's own weight beats its group's
+    sampler = WindowSampler(clips, window=16, seed=0, weights=weights)
+    expected = np.array(lengths) * weights
+    expected = expected / expected.sum()                      # 120, 20, 80, 0, 60 of 280
+    np.testing.assert_allclose(sampler.prob, expected)
+    drawn = np.concatenate([sampler.batch(500)[0][:, 0, 0].numpy() for _ in range(40)]).astype(int)
+    observed = np.bincount(drawn, minlength=len(clips)) / len(drawn)
+    np.testing.assert_allclose(observed, expected, atol=0.015)   # 20,000 windows: 3 sigma < 0.01
+    assert observed[3] == 0.0
+    shares = group_shares(sampler.prob, actions, new)
+    assert shares == pytest.approx({"old": 180 / 280, "new": 20 / 280, "other": 80 / 280})
+    # Without weights: in proportion to clip length, as before.
+    np.testing.assert_allclose(WindowSampler(clips, 16).prob, np.array(lengths) / sum(lengths))
+
+
+def test_action_weights_are_checked(tiny_dataset):
+    feats, actions = load_split_with_actions(MotionDataset(tiny_dataset), "train")
+    assert len(feats) == len(actions) == 4 and all(a is not None for a in actions)
+    assert clip_weights(actions, {"old": 2.0}, set()).tolist() == [2.0] * 4
+    with pytest.raises(ValueError, match="names no training clip"):
+        clip_weights(actions, {"wave_lefft": 2.0}, set())
+    for bad in (["old"], ["=2"], ["old=-1"]):
+        with pytest.raises(ValueError):
+            parse_action_weights(bad)
+    with pytest.raises(ValueError, match="not all zero"):
+        WindowSampler(feats, 16, weights=[0.0] * 4)
+
+
 @pytest.mark.slow
 def test_training_smoke_and_resume(tiny_dataset, tmp_path):
     cfg = TrainConfig(steps=20, batch_size=8, window=16, warmup_steps=5, save_every=10, num_threads=1,

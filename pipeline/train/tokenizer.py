@@ -4,7 +4,9 @@
         --out assets/checkpoints/motion_tokenizer --steps 4000
     accelerate launch -m pipeline.train.tokenizer ...      # same script, many GPUs (DDP)
 
-Random 64-frame windows (shorter clips are edge-padded and the padding masked out of the loss),
+Random 64-frame windows (shorter clips are edge-padded and the padding masked out of the loss), drawn in
+proportion to clip length, times ``--action-weight NAME=W`` for the clips of a library action or group
+(old / new / other) to oversample them,
 AdamW with linear warm-up then cosine decay, loss = smooth L1 on normalised features
 + a velocity term (smooth L1 of frame differences) + a joint-position term in metres (through
 the differentiable feature -> joints recovery) + beta * commitment, as T2M-GPT / MoMask.
@@ -62,24 +64,33 @@ class TrainConfig:
     num_threads: int = 2
     max_minutes: float = 0.0           # >0: stop after this much training wall time; the LR schedule
                                        # then follows whichever of steps / time runs out first
+    action_weights: dict = field(default_factory=dict)   # {"old": 3.0, "wave_left": 5.0}: window oversampling
     model: TokenizerConfig = field(default_factory=TokenizerConfig)
 
     def to_dict(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k != "model"}
+        out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items() if k != "model"}
         out["model"] = self.model.to_dict()
         return out
 
 
 # ---------------------------------------------------------------------------------------- data
 class WindowSampler:
-    """Random fixed-length windows of the training clips, chosen in proportion to clip length."""
+    """Random fixed-length windows of the training clips, chosen in proportion to clip length
+    (times an optional per-clip weight: ``weights``, e.g. from :func:`clip_weights`)."""
 
-    def __init__(self, clips: list[np.ndarray], window: int, seed: int = 0):
+    def __init__(self, clips: list[np.ndarray], window: int, seed: int = 0,
+                 weights: np.ndarray | list[float] | None = None):
         if not clips:
             raise ValueError("no training clips")
         self.clips = [np.asarray(c, dtype=np.float32) for c in clips]
         self.window = window
         lengths = np.array([len(c) for c in self.clips], dtype=np.float64)
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != lengths.shape or (weights < 0).any() or not (weights * lengths).sum() > 0:
+                raise ValueError(f"need one non-negative weight per clip, not all zero ({weights.shape} for "
+                                 f"{len(lengths)} clips)")
+            lengths = lengths * weights
         self.prob = lengths / lengths.sum()
         self.rng = np.random.default_rng(seed)
 
@@ -101,6 +112,64 @@ class WindowSampler:
 
 def load_split(dataset: MotionDataset, split: str) -> list[np.ndarray]:
     return [dataset.load(i).features for i in dataset.clip_ids(split)]
+
+
+def load_split_with_actions(dataset: MotionDataset, split: str) -> tuple[list[np.ndarray], list[str | None]]:
+    """A split's features and each clip's library action (sources.csv origin of a "synthetic" clip;
+    None for mocap and for folders without sources.csv, e.g. the co-speech pairs)."""
+    feats, actions = [], []
+    for i in dataset.clip_ids(split):
+        clip = dataset.load(i)
+        feats.append(clip.features)
+        actions.append(clip.origin if clip.source == "synthetic" and clip.origin else None)
+    return feats, actions
+
+
+def new_library_actions() -> set[str]:
+    """The 37 whole-body actions issue 14 added to the procedural library (benchmarks.prompt_sets)."""
+    from benchmarks.prompt_sets import NEW_ACTIONS
+
+    return {action for _, action, _ in NEW_ACTIONS}
+
+
+def action_group(action: str | None, new_actions: set[str]) -> str:
+    """"new" (an issue-14 action), "old" (another library action) or "other" (mocap, co-speech)."""
+    if action is None:
+        return "other"
+    return "new" if action in new_actions else "old"
+
+
+def parse_action_weights(specs: list[str]) -> dict[str, float]:
+    """["old=3", "wave_left=5"] -> {"old": 3.0, "wave_left": 5.0}."""
+    out = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--action-weight wants NAME=W, got {spec!r}")
+        w = float(value)
+        if w < 0:
+            raise ValueError(f"--action-weight {spec!r}: the weight must be >= 0")
+        out[name.strip()] = w
+    return out
+
+
+def clip_weights(actions: list[str | None], spec: dict[str, float], new_actions: set[str]) -> np.ndarray:
+    """Per-clip sampling weight: the weight of the clip's action name if given, else of its group
+    ("old", "new", "other": :func:`action_group`), else 1."""
+    known = set(spec) - {"old", "new", "other"}
+    unknown = known - {a for a in actions if a is not None}
+    if unknown:
+        raise ValueError(f"--action-weight names no training clip's action: {sorted(unknown)}")
+    return np.array([spec.get(a, spec.get(action_group(a, new_actions), 1.0)) if a is not None
+                     else spec.get("other", 1.0) for a in actions], dtype=np.float64)
+
+
+def group_shares(prob: np.ndarray, actions: list[str | None], new_actions: set[str]) -> dict[str, float]:
+    """Expected fraction of the windows drawn from each group under the sampling probabilities."""
+    shares = {"old": 0.0, "new": 0.0, "other": 0.0}
+    for p, a in zip(prob, actions):
+        shares[action_group(a, new_actions)] += float(p)
+    return shares
 
 
 # ---------------------------------------------------------------------------------------- loss
@@ -306,11 +375,18 @@ def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConf
         for _ in range(start_step):
             scheduler.step()
     extras = [MotionDataset(d) for d in extra_datasets]
-    train_clips = load_split(dataset, "train")
+    train_clips, train_actions = load_split_with_actions(dataset, "train")
     for extra in extras:
-        train_clips += load_split(extra, "train")
-    sampler = WindowSampler(train_clips, cfg.window,
+        feats, acts = load_split_with_actions(extra, "train")
+        train_clips += feats
+        train_actions += acts
+    new_actions = new_library_actions()
+    weights = clip_weights(train_actions, cfg.action_weights, new_actions) if cfg.action_weights else None
+    sampler = WindowSampler(train_clips, cfg.window, weights=weights,
                             seed=cfg.seed * 1000 + start_step + accelerator.process_index)
+    shares = group_shares(sampler.prob, train_actions, new_actions)
+    accelerator.print("window shares: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items())
+                      + (f" (action weights {cfg.action_weights})" if cfg.action_weights else ""))
     per_device = max(1, cfg.batch_size // accelerator.num_processes)
 
     model.train()
@@ -346,7 +422,7 @@ def train_tokenizer(dataset_dir: str | Path, out_dir: str | Path, cfg: TrainConf
             model.train()
     wall = elapsed_before + time.time() - t0
     accelerator.wait_for_everyone()
-    result: dict = {"steps": done, "train_wall_s": round(wall, 1)}
+    result: dict = {"steps": done, "train_wall_s": round(wall, 1), "window_shares": shares}
     if accelerator.is_main_process:
         save_checkpoint(out, raw, optimizer, done, cfg, wall)
         raw.eval()
@@ -417,6 +493,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=t.eval_every)
     p.add_argument("--max-minutes", type=float, default=t.max_minutes,
                    help="stop after this many minutes of training (LR schedule follows the budget)")
+    p.add_argument("--action-weight", action="append", default=[], metavar="NAME=W",
+                   help="oversample the training windows of some clips (repeatable): windows are drawn in "
+                        "proportion to clip length x W. NAME is a library action (a synthetic clip's origin in "
+                        "sources.csv, e.g. wave_left) or a group: 'new' (the 37 issue-14 actions, "
+                        "benchmarks.prompt_sets.NEW_ACTIONS), 'old' (the other library actions), 'other' (mocap "
+                        "and co-speech clips); an action's own weight beats its group's, unnamed clips get 1. "
+                        "The resulting old / new / other window shares are printed at start")
     p.add_argument("--seed", type=int, default=t.seed)
     p.add_argument("--threads", type=int, default=t.num_threads, help="CPU threads (torch.set_num_threads)")
     p.add_argument("--width", type=int, default=m.width)
@@ -442,7 +525,8 @@ def main(argv: list[str] | None = None) -> int:
                       vel_weight=a.vel_weight, joint_weight=a.joint_weight, joint_scale=a.joint_scale,
                       root_weight=a.root_weight, traj_weight=a.traj_weight, residual_layers=a.residual_layers,
                       residual_dropout=a.residual_dropout, freeze_base=a.freeze_base, save_every=a.save_every,
-                      eval_every=a.eval_every, max_minutes=a.max_minutes, seed=a.seed, num_threads=a.threads, model=model_cfg)
+                      eval_every=a.eval_every, max_minutes=a.max_minutes, seed=a.seed,
+                      action_weights=parse_action_weights(a.action_weight), num_threads=a.threads, model=model_cfg)
     if a.resume and (Path(a.out) / CHECKPOINT_DIR / "config.json").exists():
         cfg.model = TokenizerConfig.from_json(Path(a.out) / CHECKPOINT_DIR / "config.json")
     train_tokenizer(a.dataset, a.out, cfg, resume=a.resume, progress=not a.no_progress,
