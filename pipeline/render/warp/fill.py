@@ -163,14 +163,17 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
         return fallback
     u = (end - start) / length
     n = np.array([-u[1], u[0]])
+
+    def bone_frame(py: np.ndarray, px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(along, across) of pixels in the bone's frame, px from ``start``."""
+        return (px - start[0]) * u[0] + (py - start[1]) * u[1], (px - start[0]) * n[0] + (py - start[1]) * n[1]
+
     ys, xs = np.nonzero(hole)
     ky, kx = np.nonzero(known)
     if len(ky) < 20:
         return fallback
-    along_k = (kx - start[0]) * u[0] + (ky - start[1]) * u[1]
-    across_k = (kx - start[0]) * n[0] + (ky - start[1]) * n[1]
-    along_h = (xs - start[0]) * u[0] + (ys - start[1]) * u[1]
-    across_h = (xs - start[0]) * n[0] + (ys - start[1]) * n[1]
+    along_k, across_k = bone_frame(ky, kx)
+    along_h, across_h = bone_frame(ys, xs)
     inside = (along_k >= 0) & (along_k <= length)
     if not inside.any():
         return fallback
@@ -180,9 +183,7 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
     limb = (known | hole).astype(np.uint8)
     core = known & (cv2.distanceTransform(limb, cv2.DIST_L2, 3) > inset)
     if core.sum() >= 0.3 * known.sum():
-        cy, cx = np.nonzero(core)
-        c_along = (cx - start[0]) * u[0] + (cy - start[1]) * u[1]
-        c_across = (cx - start[0]) * n[0] + (cy - start[1]) * n[1]
+        c_along, c_across = bone_frame(*np.nonzero(core))
         c_in = (c_along >= 0) & (c_along <= length)
         c_along, c_across = c_along[c_in], c_across[c_in]
     else:
@@ -203,14 +204,13 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
         idx = np.nonzero(todo)[0]
         beside[idx] = found
         shift[idx] = np.where(np.isfinite(found), d, 0.0)
-    # along the bone, in its column (the run below preferred)
-    column = _mirror_in_lines(along_k[inside], across_k[inside], along_h, across_h, min_run=min_run,
-                              prefer_after=True)
     src_along, src_across = along_h.copy(), across_h.copy()
     use_beside = np.isfinite(beside)
     src_across[use_beside] = beside[use_beside]
     src_along[use_beside] += shift[use_beside]
-    src_along[~use_beside] = column[~use_beside]
+    if not use_beside.all():   # the rest along the bone, in its column (the run below preferred)
+        src_along[~use_beside] = _mirror_in_lines(along_k[inside], across_k[inside], along_h[~use_beside],
+                                                  across_h[~use_beside], min_run=min_run, prefer_after=True)
     ok = np.isfinite(src_along) & np.isfinite(src_across)
     sx = start[0] + np.nan_to_num(src_along) * u[0] + np.nan_to_num(src_across) * n[0]
     sy = start[1] + np.nan_to_num(src_along) * u[1] + np.nan_to_num(src_across) * n[1]

@@ -74,6 +74,7 @@ class BodyCut:
     limbs: list[LimbCut]
     core_alpha: np.ndarray    # (H, W) float32: the core layer's opacity (arms removed, hidden torso added)
     core_fill: np.ndarray     # (H, W) bool: core pixels whose colour the photo does not show (to fill)
+    chroma: np.ndarray | None = None   # (H, W, 2) float32 CIELAB a*, b* of the image (computed once)
 
 
 def _sample(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -307,9 +308,7 @@ def _release_shirt_beside_bare_arm(ab: np.ndarray, limb: LimbCut, rest: RestSkel
     length = float(np.hypot(*(e - s)))
     if hand.sum() < 20 or length < 8:
         return
-    u = (e - s) / length
-    yy, xx = np.mgrid[0:part.shape[0], 0:part.shape[1]]
-    along = ((xx - s[0]) * u[0] + (yy - s[1]) * u[1]) / length
+    along = _along_share(part.shape, s, e)
     # the arm's own stretch: not by the shoulder (the sleeve's seam), not by the elbow (a hand or
     # the forearm over it), and not the hand's pixels
     ys, xs = np.nonzero(part & (along > 0.15) & (along < 0.85) & (limb.hand < 0.05))
@@ -401,10 +400,7 @@ def _bare_arm_shown(ab: np.ndarray, upper: np.ndarray, hidden: np.ndarray, hand:
     ref = np.median(ab[hand], axis=0) if hand.sum() >= 20 else None
     if ref is None:
         return np.zeros(hidden.shape, bool)
-    length = float(np.hypot(*(e - s)))
-    u = (e - s) / max(length, 1e-6)
-    yy, xx = np.mgrid[0:hidden.shape[0], 0:hidden.shape[1]]
-    along = ((xx - s[0]) * u[0] + (yy - s[1]) * u[1]) / max(length, 1e-6)
+    along = _along_share(hidden.shape, s, e)
     lower = upper & ~hidden & ~hand & (along > 0.5) & (along < 1.0)
     if lower.sum() < 20 or skin_like(ab[lower], ref).mean() < BARE_ROW_SKIN:
         return np.zeros(hidden.shape, bool)
@@ -418,6 +414,14 @@ def _bare_arm_shown(ab: np.ndarray, upper: np.ndarray, hidden: np.ndarray, hand:
     keep = np.zeros(hidden.shape, bool)
     keep[ys, xs] = skin_like(ab[ys, xs], ref)
     return keep
+
+
+def _along_share(shape: tuple[int, int], s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """(H, W) each pixel's position along the bone s -> e, as a share of its length (0 at s, 1 at e)."""
+    length = max(float(np.hypot(*(e - s))), 1e-6)
+    u = (e - s) / length
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return ((xx - s[0]) * u[0] + (yy - s[1]) * u[1]) / length
 
 
 def _stray_skin(ab: np.ndarray, upper: np.ndarray, hand: np.ndarray, reach: float) -> np.ndarray:
@@ -605,4 +609,4 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     # side of the torso once the arm has moved away from it
     beside_side = cv2.dilate(hidden.astype(np.uint8), np.ones((4 * seam + 1, 4 * seam + 1), np.uint8)) > 0
     core_fill |= beside_side & (union > 0.3) & (core_alpha > 0.02)
-    return BodyCut(person, limbs, core_alpha.astype(np.float32), core_fill)
+    return BodyCut(person, limbs, core_alpha.astype(np.float32), core_fill, ab)

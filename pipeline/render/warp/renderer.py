@@ -113,7 +113,6 @@ class WarpRenderer:
 
         # the layers: arms cut out along their measured outline, the core with the hidden shirt filled
         self.cut = cut = cut_body(self.image, mask, self.rest, cfg.feather_px)
-        self._chroma = cv2.cvtColor(self.image, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
         hole_px = max(1, int(round(cfg.hole_dilate_frac * max(w, h))))
         hands = np.zeros((h, w), bool)
         for limb in cut.limbs:
@@ -225,7 +224,7 @@ class WarpRenderer:
         on_hand = region[pts[:, 1], pts[:, 0]]
         if on_hand.sum() < 5:
             return region
-        ab = self._chroma[..., :]
+        ab = self.cut.chroma
         ref = np.median(ab[pts[on_hand, 1], pts[on_hand, 0]], axis=0)
         skin = region & skin_like(ab, ref)
         return skin if skin.sum() >= 20 else region
