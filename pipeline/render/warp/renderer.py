@@ -226,8 +226,13 @@ class WarpRenderer:
             return region
         ab = self.cut.chroma
         ref = np.median(ab[pts[on_hand, 1], pts[on_hand, 0]], axis=0)
-        skin = region & skin_like(ab, ref)
-        return skin if skin.sum() >= 20 else region
+        ys, xs = np.nonzero(region)
+        keep = skin_like(ab[ys, xs], ref)
+        if keep.sum() < 20:
+            return region
+        skin = np.zeros_like(region)
+        skin[ys[keep], xs[keep]] = True
+        return skin
 
     # ------------------------------------------------------------------------------------------
     # one frame

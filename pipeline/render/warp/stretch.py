@@ -55,11 +55,15 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return np.array([lab[0] * 100 / 255, lab[1] - 128, lab[2] - 128])
 
 
+def _chroma(colours: np.ndarray) -> np.ndarray:
+    """(N, 2) CIELAB chroma (a*, b*) of ``colours`` (N, 3 RGB)."""
+    px = np.clip(colours, 0, 255).astype(np.uint8).reshape(-1, 1, 3)
+    return cv2.cvtColor(px, cv2.COLOR_RGB2LAB)[:, 0, 1:].astype(np.float64) - 128
+
+
 def _chroma_distances(colours: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """CIELAB chroma (a*, b*) distance of each of ``colours`` (N, 3 RGB) to ``ref``."""
-    px = np.clip(colours, 0, 255).astype(np.uint8).reshape(-1, 1, 3)
-    ab = cv2.cvtColor(px, cv2.COLOR_RGB2LAB)[:, 0, 1:].astype(np.float64) - 128
-    return np.hypot(*(ab - _lab(ref)[1:]).T)
+    return np.hypot(*(_chroma(colours) - _lab(ref)[1:]).T)
 
 
 def _lab_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -322,9 +326,7 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     if hand is not None and nearby is not None and nearby.sum() >= 20:
         near_px = image[nearby].astype(np.float64)
         # (with some of the skin's saturation: a pale grey or blue shirt is close to it in chroma)
-        near_ab = cv2.cvtColor(np.clip(near_px, 0, 255).astype(np.uint8).reshape(-1, 1, 3),
-                               cv2.COLOR_RGB2LAB)[:, 0, 1:].astype(np.float64) - 128
-        near_skin = near_px[skin_like(near_ab, _lab(hand)[1:])]
+        near_skin = near_px[skin_like(_chroma(near_px), _lab(hand)[1:])]
     # bare forearm or sleeve? Skin is what has the hand's chroma; a bare forearm measures its skin
     # only, a sleeve its cloth (not the shirt or the wall the blob's outline takes in)
     is_skin = _chroma_distances(colours, hand) < SKIN_CHROMA if hand is not None and len(colours) else None
