@@ -100,6 +100,26 @@ def text_action_accuracy(models, speech: list[tuple[str, np.ndarray]], per_actio
     return action_accuracy(classifier, motions, targets)
 
 
+def library_clips(dataset: MotionDataset, classifier):
+    """(action, features (1, T, 263) float32 tensor) of the real procedural clips of the val and
+    test splits whose action the classifier knows: the clips the round-trip measures use."""
+    for cid in dataset.clip_ids("val") + dataset.clip_ids("test"):
+        if dataset.source_of(cid) != "synthetic":
+            continue
+        clip = dataset.load(cid)
+        if clip.origin in classifier.labels:
+            yield clip.origin, torch.from_numpy(np.asarray(clip.features, np.float32))[None]
+
+
+def round_trip_joints(tokenizer, features: torch.Tensor) -> np.ndarray:
+    """(T, 22, 3) joints of ``features`` (1, T, 263) after the tokenizer's encode-decode."""
+    from pipeline.motion.features import features_to_joints_torch
+
+    with torch.inference_mode():
+        decoded = tokenizer.decode(tokenizer.encode(features), length=features.shape[1])[0]
+    return features_to_joints_torch(decoded.double()).numpy()
+
+
 def tokenizer_action_ceiling(models, dataset: MotionDataset, classifier, new_actions: set[str]) -> dict:
     """Classifier top-1 on the real procedural clips of the val and test splits, raw and after the
     tokenizer's encode-decode, for the issue-14 actions (`new_actions`) and the others: what the
@@ -108,19 +128,11 @@ def tokenizer_action_ceiling(models, dataset: MotionDataset, classifier, new_act
     from pipeline.motion.features import features_to_joints_torch
 
     groups: dict[str, tuple[list, list, list]] = {"old": ([], [], []), "new": ([], [], [])}
-    for cid in dataset.clip_ids("val") + dataset.clip_ids("test"):
-        if dataset.source_of(cid) != "synthetic":
-            continue
-        clip = dataset.load(cid)
-        if clip.origin not in classifier.labels:
-            continue
-        raw, round_trip, targets = groups["new" if clip.origin in new_actions else "old"]
-        features = torch.from_numpy(np.asarray(clip.features, np.float32))[None]
-        with torch.inference_mode():
-            decoded = models.tokenizer.decode(models.tokenizer.encode(features), length=features.shape[1])[0]
+    for action, features in library_clips(dataset, classifier):
+        raw, round_trip, targets = groups["new" if action in new_actions else "old"]
         raw.append(features_to_joints_torch(features[0].double()).numpy())
-        round_trip.append(features_to_joints_torch(decoded.double()).numpy())
-        targets.append(clip.origin)
+        round_trip.append(round_trip_joints(models.tokenizer, features))
+        targets.append(action)
     return {name: {"n": len(t), "raw": action_accuracy(classifier, r, t)["top1"],
                    "round_trip": action_accuracy(classifier, rt, t)["top1"]}
             for name, (r, rt, t) in groups.items()}

@@ -24,9 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.motion import library_clips, round_trip_joints  # noqa: E402
 from pipeline.data.humanml3d import MotionDataset  # noqa: E402
 from pipeline.eval.action_classifier import ActionClassifier  # noqa: E402
-from pipeline.motion.features import features_to_joints_torch  # noqa: E402
 from pipeline.motion.tokenizer import MotionTokenizer  # noqa: E402
 from pipeline.train.tokenizer import evaluate_tokenizer, new_library_actions  # noqa: E402
 
@@ -52,18 +52,10 @@ def main() -> int:
     new = new_library_actions()
     joints: dict[str, list] = {k: [] for k in toks}
     targets = []
-    for cid in ds.clip_ids("val") + ds.clip_ids("test"):
-        if ds.source_of(cid) != "synthetic":
-            continue
-        clip = ds.load(cid)
-        if clip.origin not in clf.labels:
-            continue
-        f = torch.from_numpy(np.asarray(clip.features, np.float32))[None]
+    for action, f in library_clips(ds, clf):
         for k, t in toks.items():
-            with torch.inference_mode():
-                d = t.decode(t.encode(f), length=f.shape[1])[0]
-            joints[k].append(features_to_joints_torch(d.double()).numpy())
-        targets.append(clip.origin)
+            joints[k].append(round_trip_joints(t, f))
+        targets.append(action)
     result: dict = {}
     per: dict = defaultdict(lambda: defaultdict(float))
     for k in toks:
