@@ -597,3 +597,25 @@ def test_a_tube_reaching_beyond_the_photos_limb_is_opaque_early_in_the_fade() ->
         assert out.min() == 255, mix                           # opaque everywhere, its end too
     _, out = _crossfade(rgb, alpha, tube_rgb, tube_alpha, 0.5 / TUBE_SHOWS)
     assert out[:, 4:].max() < 255 and out[:, :4].min() == 255  # fading in at the very start only
+
+
+def test_the_hidden_end_of_a_bare_upper_arm_is_filled_with_skin() -> None:
+    """halfbody_0173 wears a short white sleeve and holds her hands in front of her upper arms: the
+    end of the arm they hide, by the elbow, is more of the bare arm beside it. Filled from the whole
+    upper arm, it took in the sleeve (a white patch at the elbow of a raised arm); each hidden pixel
+    now takes the material of the arm's pixels nearest to it."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp.skeleton import BONE_INDEX
+    from pipeline.render.warp.stretch import skin_like
+
+    portrait = analyze_portrait(SHARED / "portraits" / "halfbody_0173.jpg")
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    limb = next(limb for limb in renderer.cut.limbs if limb.name == "right_arm")
+    upper = limb.bones[0]
+    hidden = limb.fills[upper]
+    layer = next(layer for layer in renderer.layers[1:] if layer.bone == BONE_INDEX[upper])
+    shown = hidden & (layer.alpha > 128)
+    assert shown.sum() > 300
+    ab = cv2.cvtColor(layer.rgb, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
+    skin = skin_like(ab[shown], renderer._skin_reference(limb))
+    assert skin.mean() > 0.85, skin.mean()

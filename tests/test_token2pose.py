@@ -370,3 +370,61 @@ def test_an_arm_whose_hand_the_photo_hides_keeps_its_place(motion, bank) -> None
     assert travel > 5.0                                           # with the hand in view it moves
     left = held.keypoints[:, B["left_wrist"]] - moving.keypoints[:, B["left_wrist"]]
     assert np.abs(left).max() < 1e-3                              # the other arm is untouched
+
+
+def test_an_arm_whose_hand_is_at_the_head_keeps_its_place(motion, bank) -> None:
+    """A hand up at the head (holding a camera or a phone, on the chin): taking it away would
+    uncover a face or an object the photo does not show, so that arm keeps its place (carried by
+    its shoulder) with its hand drawn; a hand at the waist still follows the motion."""
+    from dataclasses import replace
+
+    from pipeline.portrait.wholebody import RIGHT_HAND
+
+    portrait = synthetic_portrait("half_body")
+    assert portrait.held_arms == ()
+    kp = portrait.pose.keypoints.copy()
+    x0, y0, x1, y1 = portrait.face_box
+    lift = np.array([x0 - 0.3 * (x1 - x0), y1]) - kp[0, B["right_wrist"]]   # the wrist by the chin
+    kp[0, B["right_wrist"]] += lift
+    kp[0, RIGHT_HAND] += lift
+    raised = replace(portrait, pose=replace(portrait.pose, keypoints=kp))
+    assert raised.hands_at_head == ("right",) and raised.held_arms == ("right",) and raised.hidden_hands == ()
+    held = translate(motion, raised, bank=bank).pose
+    for joint in ("right_elbow", "right_wrist"):
+        rel = held.keypoints[:, B[joint]] - held.keypoints[:, B["right_shoulder"]]
+        rest = kp[0, B[joint]] - kp[0, B["right_shoulder"]]
+        assert np.abs(rel - rest).max() < 1e-3, joint
+    assert np.all(held.scores[:, B["right_wrist"]] > MIN_SCORE)            # the hand is drawn
+    travel = np.linalg.norm(np.diff(held.keypoints[:, B["left_wrist"]], axis=0), axis=-1).sum()
+    assert travel > 5.0
+
+
+def test_the_trunk_keeps_the_photos_lean(motion, bank) -> None:
+    """A person leaning to one side in the photo (or bent over a camera) keeps that lean under
+    the motion, which adds its own sway to it: the fitted trunk of the leaning photo is the upright
+    photo's turned by the photo's lean in every frame, not straightened up after the ease."""
+    from dataclasses import replace
+
+    portrait = synthetic_portrait("half_body")
+    kp = portrait.pose.keypoints.copy()
+    lower = [B[n] for n in ("left_hip", "right_hip")] + list(LEG_KEYPOINTS)
+    upper = np.setdiff1d(np.arange(kp.shape[1]), lower)
+    sw = float(np.hypot(*(kp[0, B["left_shoulder"]] - kp[0, B["right_shoulder"]])))
+    kp[0, upper] += (0.4 * sw, 0.0)                                        # the upper body to one side
+    leaning = replace(portrait, pose=replace(portrait.pose, keypoints=kp))
+
+    def trunk_angles(pose) -> np.ndarray:
+        k = pose.keypoints
+        neck = k[:, [B["left_shoulder"], B["right_shoulder"]]].mean(1)
+        hips = k[:, [B["left_hip"], B["right_hip"]]].mean(1)
+        d = hips - neck
+        return np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+
+    upright = trunk_angles(translate(motion, portrait, bank=bank).pose)
+    lean = trunk_angles(translate(motion, leaning, bank=bank).pose)
+    photo_lean = lean[0] - upright[0]
+    assert abs(photo_lean) > 10.0
+    # (measured between the shoulders' and the hips' midpoints, which a twist of the shoulders also
+    # moves a little: the median over the frames after the ease)
+    after = np.arange(len(lean)) / VIDEO_FPS > EASE_SECONDS
+    assert np.median(np.abs((lean - upright) - photo_lean)[after]) < 1.0

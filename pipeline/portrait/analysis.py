@@ -114,6 +114,13 @@ def analyze_portrait(source: ImageSource, *, max_side: int = WORKING_SIZE) -> Po
         analysis.warnings.append(f"The photo does not show the person's {which} (behind the back, in a pocket "
                                  f"or covered), so {arms} as in the photo; a photo "
                                  "with the hands in view gets gestures on both arms.")
+    raised = [side for side in analysis.hands_at_head if side not in hidden]
+    if raised:
+        which = "hands are" if len(raised) == 2 else f"{raised[0]} hand is"
+        arms = "those arms stay" if len(raised) == 2 else "that arm stays"
+        analysis.warnings.append(f"The person's {which} up at the head (holding something, or touching the face "
+                                 f"or hair), so {arms} as in the photo; a photo with the hands lowered gets "
+                                 "gestures on both arms.")
     return analysis
 
 

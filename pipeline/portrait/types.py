@@ -12,6 +12,9 @@ from .wholebody import BODY_INDEX, LEFT_HAND, RIGHT_HAND, WholeBodyPose
 Framing = Literal["head", "half_body", "whole_body"]
 HAND_EDGE = 0.25
 """An unseen wrist beside the body closer than this many shoulder widths to the picture's edge is cut off by it."""
+HAND_AT_HEAD = 1.0
+"""A wrist above the face's bottom plus this many face heights is a hand at the head (holding a
+phone or a camera, on the chin, in the hair)."""
 
 
 class PortraitError(ValueError):
@@ -60,6 +63,31 @@ class PortraitAnalysis:
     def size(self) -> tuple[int, int]:
         """(width, height) of the working image."""
         return int(self.image.shape[1]), int(self.image.shape[0])
+
+    @property
+    def hands_at_head(self) -> tuple[str, ...]:
+        """The person's sides whose hand the photo shows up at the head (see :data:`HAND_AT_HEAD`):
+        it holds or touches something there, and taking it away would uncover a face, hair or an
+        object that the photo does not show, so that arm keeps its place."""
+        visible = np.asarray(self.visible, dtype=bool)
+        if len(visible) <= max(BODY_INDEX.values()):
+            return ()
+        kp = self.pose.keypoints[0]
+        bottom, height = self.face_box[3], self.face_box[3] - self.face_box[1]
+        raised = []
+        for side, hand in (("left", LEFT_HAND), ("right", RIGHT_HAND)):
+            wrist = BODY_INDEX[f"{side}_wrist"]
+            shown = kp[hand][visible[hand]]
+            points = shown if len(shown) >= 5 else (kp[[wrist]] if visible[wrist] else shown[:0])
+            if height > 0 and len(points) and float(np.median(points[:, 1])) < bottom + HAND_AT_HEAD * height:
+                raised.append(side)
+        return tuple(raised)
+
+    @property
+    def held_arms(self) -> tuple[str, ...]:
+        """The sides whose arm keeps its place in the photo: hidden hands and hands at the head."""
+        held = set(self.hidden_hands) | set(self.hands_at_head)
+        return tuple(side for side in ("left", "right") if side in held)
 
     @property
     def hidden_hands(self) -> tuple[str, ...]:

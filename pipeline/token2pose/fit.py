@@ -251,6 +251,8 @@ def forearm_shares(motion: np.ndarray, person: PersonModel, resting: np.ndarray 
 _ARM_BONES = tuple(BONES.index(bone) for bone in (
     (B["left_shoulder"], B["left_elbow"]), (B["left_elbow"], B["left_wrist"]),
     (B["right_shoulder"], B["right_elbow"]), (B["right_elbow"], B["right_wrist"])))
+_TRUNK_BONES = tuple(BONES.index(bone) for bone in BONES if bone[0] in (NECK, HIP_MID, B["nose"], B["left_eye"],
+                                                                      B["right_eye"]))
 REST_POSTURES_DEG = {
     "talking": (62.0, -32.0, 118.0, -148.0),
     "standing": (80.0, 80.0, 100.0, 100.0),
@@ -338,6 +340,10 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
     angles = angles + 2 * np.pi * np.round((start - angles[0]) / (2 * np.pi))
     offsets, resting = posture_offsets(angles, start, directed)   # at the motion's rate, like the shares
     angles = angles + offsets
+    # the trunk and head keep the photo's own lean and tilt plus the motion's change from its first
+    # frame: a person bent over a camera or leaning on one hip is not straightened up by the motion
+    trunk = [b for b in _TRUNK_BONES if directed[b]]
+    angles[:, trunk] += (start - angles[0])[trunk]
     positions = sample_positions(len(motion), src_fps, fps)
     times = np.arange(len(positions)) / fps
     weight = ease(times, ease_seconds)[:, None]
@@ -372,24 +378,30 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
         keypoints[:, FACE] = canonical_face(tree[:, :NUM_BODY_FEET])
     keypoints[0] = np.where(_portrait_known(portrait)[:, None], portrait.pose.keypoints[0], keypoints[0])
     scores = _scores(portrait, keypoints, motion_scores, positions)
-    for side in portrait.hidden_hands:
-        _hold_arm(keypoints, scores, portrait, tree[:, B[f"{side}_shoulder"]], side)
+    for side in portrait.held_arms:
+        _hold_arm(keypoints, scores, portrait, tree[:, B[f"{side}_shoulder"]], side,
+                  drawn=side not in portrait.hidden_hands)
     return WholeBodyPose(keypoints.astype(np.float32), scores, portrait.size, float(fps))
 
 
 def _hold_arm(keypoints: np.ndarray, scores: np.ndarray, portrait: PortraitAnalysis, shoulder: np.ndarray,
-              side: str) -> None:
-    """The arm of a hand the photo hides (``portrait.hidden_hands``) keeps its place in the photo,
-    carried by its shoulder (in place): a forearm swung out from behind the back would show a
-    hand nobody has seen. Its wrist and hand are not drawn (score 0)."""
+              side: str, drawn: bool = False) -> None:
+    """An arm the render cannot move (``portrait.held_arms``) keeps its place in the photo, carried
+    by its shoulder (in place): a forearm swung out from behind the back would show a hand nobody
+    has seen, a hand taken from the face would leave a hole in it. A hidden hand's wrist and hand
+    are not drawn (score 0); a hand at the head (``drawn``) keeps the photo's scores."""
     photo = portrait.pose.keypoints[0].astype(np.float64)
     offset = shoulder - photo[B[f"{side}_shoulder"]]                       # (T, 2)
     hand = HAND_SLICES[side]
     for k in (B[f"{side}_elbow"], B[f"{side}_wrist"]):
         keypoints[:, k] = photo[k] + offset
     keypoints[:, hand] = photo[hand][None] + offset[:, None]
-    scores[:, B[f"{side}_wrist"]] = 0.0
-    scores[:, hand] = 0.0
+    if drawn:
+        held = [B[f"{side}_elbow"], B[f"{side}_wrist"], *range(hand.start, hand.stop)]
+        scores[:, held] = portrait.pose.scores[0, held][None]
+    else:
+        scores[:, B[f"{side}_wrist"]] = 0.0
+        scores[:, hand] = 0.0
 
 
 def _outside_ends(portrait: PortraitAnalysis, person: PersonModel) -> np.ndarray:

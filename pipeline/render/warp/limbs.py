@@ -32,6 +32,10 @@ from .stretch import SKIN_CHROMA, skin_like
 
 HIDDEN_UPPER_REACH = 1.3
 """The upper arm made up behind a folded forearm or hand reaches this many half widths from its bone."""
+ELBOW_REACH = 1.2
+"""Beyond this many half widths from its bone, the lower half of an upper arm's layer is not the arm."""
+ELBOW_HALF_WIDTH = 0.1
+"""An upper arm's half width by the elbow is at most this share of the shoulder width."""
 THIN_STRAND = 0.05
 """A piece of an upper arm's layer narrower than this share of the shoulder width is a strand."""
 BARE_ROW_SKIN = 0.6
@@ -466,6 +470,30 @@ def _hand_thin_strands_to_forearm(limb: LimbCut, rest: RestSkeleton, sw: float) 
     limb.parts[upper] = limb.parts[upper] * (1.0 - moved)
 
 
+def _wide_elbow_to_forearm(limb: LimbCut, rest: RestSkeleton) -> None:
+    """The upper arm's pixels on its lower half farther from its bone than ELBOW_REACH of its half
+    width go to the forearm. Where a forearm folds towards the camera, the photo's elbow is a knot
+    of the arm, the forearm's underside and the hand's shadow wider than the arm; on the upper arm
+    it rode up with a raised arm as a blob either side of the elbow, on the forearm it stays by the
+    elbow and gives way to the forearm's tube as it unfolds. At rest every pixel is still drawn."""
+    upper, fore = limb.bones[0], limb.bones[1]
+    part = limb.parts[upper]
+    if (part > 0.5).sum() < 50:
+        return
+    s, e = rest.segments[BONE_INDEX[upper]]
+    shape = part.shape
+    hidden = limb.fills.get(upper, np.zeros(shape, bool))
+    # (the arm's half width measured on the whole part is the sleeve's, which may flare)
+    half = min(limb.half_widths[upper], ELBOW_HALF_WIDTH * rest.shoulder_width)
+    wide = (part > 0) & ~hidden & (_along_share(shape, s, e) > 0.5) & (
+        segment_distance_map(shape, s, e) > ELBOW_REACH * half)
+    if not wide.any():
+        return
+    moved = part * wide
+    limb.parts[fore] = np.maximum(limb.parts[fore], moved)
+    limb.parts[upper] = part - moved
+
+
 def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px: float = 1.2) -> BodyCut:
     """The arm layers and the core layer of the portrait (all in the render frame)."""
     h, w = mask.shape
@@ -565,9 +593,12 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         # (within HIDDEN_UPPER_REACH of the arm's half width from its bone: the outline measured where
         # a hand lies over the arm takes in the hand, and a flap that wide would swing up with a
         # raised arm)
+        # (beyond the elbow only the joint's own round: a wider cap stuck out either side of a
+        # raised arm's elbow as a blob of the fill's colour)
+        within = (segment_distance_map((h, w), s, e) <= HIDDEN_UPPER_REACH * half_u) & (_along_share((h, w), s, e) <= 1.0)
+        within |= segment_distance_map((h, w), e, e) <= half_u
         hidden_upper = whole_upper & (parts[bones[0]] < 0.95) & (person > 0.5) & (free > 0.5) & (
-            (parts[bones[1]] > 0.5) | (parts.get(bones[2], np.zeros_like(region)) > 0.5)) & (
-            segment_distance_map((h, w), s, e) <= HIDDEN_UPPER_REACH * half_u)
+            (parts[bones[1]] > 0.5) | (parts.get(bones[2], np.zeros_like(region)) > 0.5)) & within
         fills = {}
         if hidden_upper.any():
             parts[bones[0]] = np.maximum(parts[bones[0]], hidden_upper.astype(np.float32))
@@ -582,6 +613,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     _skin_beside_bare_arm(ab, hard_person, limbs, rest)
     for limb in limbs:
         _hand_thin_strands_to_forearm(limb, rest, sw)
+        _wide_elbow_to_forearm(limb, rest)
         _release_shirt_beside_bare_arm(ab, limb, rest)
     if feather_px > 0:
         for limb in limbs:

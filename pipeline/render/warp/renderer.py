@@ -46,6 +46,10 @@ TUBE_SHOWS = 4.0
 beyond the photo's limb (a forearm the frame cuts off, stretched to its length) a slow fade-in held a
 see-through end on the arm for as long as the limb stayed part-way unfolded."""
 
+MATERIAL_MIN_PX = 50
+"""Fewer known pixels of a limb's material than this are no source to fill its hidden part from
+(then the whole part is)."""
+
 
 def _even(x: float) -> int:
     return max(2, int(round(x / 2.0)) * 2)
@@ -145,11 +149,7 @@ class WarpRenderer:
             for bone, part in limb.parts.items():
                 textures[bone] = self.image
                 if bone in limb.fills:   # the part's pixels a folded forearm covers: its own colours
-                    hidden = limb.fills[bone]
-                    known = (part * cut.person > 0.9) & ~hidden & (limb.hand < 0.05)
-                    smooth = pyramid_fill(self.image, hidden, known=known)
-                    textures[bone] = mirror_along_bone(self.image, hidden, known, *self.rest.segments[BONE_INDEX[bone]],
-                                                       smooth)
+                    textures[bone] = self._hidden_part_texture(limb, bone, part)
             for bone, part in limb.parts.items():
                 alpha = part * arm_person
                 k = BONE_INDEX[bone]
@@ -208,24 +208,69 @@ class WarpRenderer:
                             upper=(upper_texture, upper_shown, s_up, e_up, float(limb.half_widths[upper_bone])),
                             bare=bare)
 
-    def _hand_skin(self, limb: LimbCut) -> np.ndarray:
-        """(H, W bool) the hand's skin: the pixels of its layer with the colour found at its own
-        keypoints. The layer also takes in the shirt between and around the fingers, and on a pale
-        or shaded hand their median was a grey that every shirt matched as "skin"."""
+    def _skin_reference(self, limb: LimbCut) -> np.ndarray | None:
+        """The CIELAB chroma (2,) of the hand's skin, at its own keypoints (None: no hand to go by).
+        The hand's layer also takes in the shirt between and around the fingers, and on a pale or
+        shaded hand the layer's median was a grey that every shirt matched as "skin"."""
         region = (limb.hand > 0.5) & (self.cut.person > 0.5)
         idx = np.arange(HAND_POINTS[limb.name].start, HAND_POINTS[limb.name].stop)
         idx = idx[self.rest.known[idx]]
         if len(idx) < 5 or region.sum() < 20:
-            return region
+            return None
         h, w = region.shape
         pts = np.round(self.rest.keypoints[idx]).astype(int)
         pts[:, 0] = np.clip(pts[:, 0], 0, w - 1)
         pts[:, 1] = np.clip(pts[:, 1], 0, h - 1)
         on_hand = region[pts[:, 1], pts[:, 0]]
         if on_hand.sum() < 5:
+            return None
+        return np.median(self.cut.chroma[pts[on_hand, 1], pts[on_hand, 0]], axis=0)
+
+    def _hidden_part_texture(self, limb: LimbCut, bone: str, part: np.ndarray) -> np.ndarray:
+        """The photo with the hidden pixels of ``bone`` (``limb.fills``) made up from the limb's
+        own, each from the material of the known pixel nearest to it: skin where the arm is bare
+        beside it, cloth where the sleeve reaches it. The hidden end of a bare upper arm under a
+        short sleeve is more bare arm; filled from the whole part it took in the sleeve's hem (a
+        white patch at the elbow of a raised arm), and a long sleeve took in the hand over it.
+        Skin is filled smooth (mirrored, it brought along the creases of a bent elbow and the
+        fingers of a hand lying against the arm); cloth is mirrored along the bone, keeping its weave."""
+        hidden = limb.fills[bone]
+        known = (part * self.cut.person > 0.9) & ~hidden & (limb.hand < 0.05)
+        segment = self.rest.segments[BONE_INDEX[bone]]
+
+        def cloth_fill(src: np.ndarray, where: np.ndarray) -> np.ndarray:
+            return mirror_along_bone(self.image, where, src, *segment, pyramid_fill(self.image, where, known=src))
+
+        ref = self._skin_reference(limb)
+        if ref is None or known.sum() < MATERIAL_MIN_PX:
+            return cloth_fill(known, hidden)
+        skin = np.zeros_like(known)
+        ys, xs = np.nonzero(known)
+        skin[ys, xs] = skin_like(self.cut.chroma[ys, xs], ref)
+        # the material of each hidden pixel's nearest known pixel
+        _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        label_is_skin = np.zeros(int(labels.max()) + 1, bool)
+        label_is_skin[labels[known]] = skin[known]
+        by_skin = hidden & label_is_skin[labels]
+        out = self.image.copy()
+        for where, src, smooth in ((by_skin, known & skin, True), (hidden & ~by_skin, known & ~skin, False)):
+            if not where.any():
+                continue
+            if src.sum() < MATERIAL_MIN_PX:
+                src = known
+            filled = pyramid_fill(self.image, where, known=src) if smooth else cloth_fill(src, where)
+            out[where] = filled[where]
+        return out
+
+    def _hand_skin(self, limb: LimbCut) -> np.ndarray:
+        """(H, W bool) the hand's skin: the pixels of its layer with the colour found at its own
+        keypoints (``_skin_reference``)."""
+        region = (limb.hand > 0.5) & (self.cut.person > 0.5)
+        ref = self._skin_reference(limb)
+        if ref is None:
             return region
         ab = self.cut.chroma
-        ref = np.median(ab[pts[on_hand, 1], pts[on_hand, 0]], axis=0)
         ys, xs = np.nonzero(region)
         keep = skin_like(ab[ys, xs], ref)
         if keep.sum() < 20:
