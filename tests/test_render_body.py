@@ -619,3 +619,39 @@ def test_the_hidden_end_of_a_bare_upper_arm_is_filled_with_skin() -> None:
     ab = cv2.cvtColor(layer.rgb, cv2.COLOR_RGB2LAB)[..., 1:].astype(np.float32) - 128
     skin = skin_like(ab[shown], renderer._skin_reference(limb))
     assert skin.mean() > 0.85, skin.mean()
+
+
+@pytest.mark.parametrize("name", ["halfbody_0048", "halfbody_0251"])
+def test_a_raised_arm_is_no_wider_than_an_arm_by_the_elbow(name: str) -> None:
+    """Both photos hold their forearms towards the camera, so the photo's elbow is a knot of arm,
+    forearm underside and the hand's shadow, wider than the arm. Both arms raised straight up (the
+    forearms unfolded to full length): by the elbow the drawn arm is as wide as an arm (at most
+    0.3 shoulder widths; a blob either side of the elbow made it 0.38 to 0.40)."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp.skeleton import TYPICAL_LENGTH
+
+    portrait = analyze_portrait(SHARED / "portraits" / f"{name}.jpg")
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    kp = renderer.rest.keypoints.copy()
+    sw = renderer.rest.shoulder_width
+    hands = {"left": np.arange(91, 112), "right": np.arange(112, 133)}
+    for side, sign in (("left", 1), ("right", -1)):
+        shoulder = kp[J[f"{side}_shoulder"]]
+        upper = float(np.hypot(*(kp[J[f"{side}_elbow"]] - shoulder)))
+        up = np.array([np.sin(np.radians(sign * 20.0)), -np.cos(np.radians(20.0))])
+        elbow = shoulder + upper * up
+        wrist = elbow + up * TYPICAL_LENGTH[f"{side}_forearm"] * sw
+        kp[hands[side]] += wrist - kp[J[f"{side}_wrist"]]
+        kp[J[f"{side}_elbow"]], kp[J[f"{side}_wrist"]] = elbow, wrist
+    renderer.render_pose(kp, portrait.pose.scores[0])
+    cover = renderer.last_alpha > 128
+    h, w = cover.shape
+    for side in ("left", "right"):
+        s, e = kp[J[f"{side}_shoulder"]], kp[J[f"{side}_elbow"]]
+        u = (e - s) / np.hypot(*(e - s))
+        across = np.arange(-0.4 * sw, 0.4 * sw, 0.5)
+        for t in (0.8, 0.85, 0.9, 0.95):
+            pts = np.round(s + t * (e - s) + across[:, None] * np.array([-u[1], u[0]])).astype(int)
+            inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+            width = cover[pts[inside, 1], pts[inside, 0]].sum() * 0.5 / sw
+            assert 0.1 < width <= 0.3, (side, t, width)

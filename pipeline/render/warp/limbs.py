@@ -595,8 +595,11 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         # raised arm)
         # (beyond the elbow only the joint's own round: a wider cap stuck out either side of a
         # raised arm's elbow as a blob of the fill's colour)
-        within = (segment_distance_map((h, w), s, e) <= HIDDEN_UPPER_REACH * half_u) & (_along_share((h, w), s, e) <= 1.0)
-        within |= segment_distance_map((h, w), e, e) <= half_u
+        # (and no wider than an upper arm by the elbow: the half width measured is the sleeve's,
+        # which may flare)
+        reach = HIDDEN_UPPER_REACH * min(half_u, ELBOW_HALF_WIDTH * sw)
+        within = (segment_distance_map((h, w), s, e) <= reach) & (_along_share((h, w), s, e) <= 1.0)
+        within |= segment_distance_map((h, w), e, e) <= reach / HIDDEN_UPPER_REACH
         hidden_upper = whole_upper & (parts[bones[0]] < 0.95) & (person > 0.5) & (free > 0.5) & (
             (parts[bones[1]] > 0.5) | (parts.get(bones[2], np.zeros_like(region)) > 0.5)) & within
         fills = {}
