@@ -66,6 +66,9 @@ class LimbCut:
     fills: dict[str, np.ndarray] = field(default_factory=dict)
     """bone name -> (H, W) bool: pixels of that part the photo does not show (covered by the
     forearm or hand folded over it), whose colour the renderer makes up from the part's own"""
+    wide_elbow: np.ndarray | None = None
+    """(H, W) float32: the upper arm's pixels by the elbow beyond an arm's width (see
+    :func:`_wide_elbow`), which give way as the forearm unfolds"""
 
     @property
     def hand(self) -> np.ndarray:
@@ -470,16 +473,17 @@ def _hand_thin_strands_to_forearm(limb: LimbCut, rest: RestSkeleton, sw: float) 
     limb.parts[upper] = limb.parts[upper] * (1.0 - moved)
 
 
-def _wide_elbow_to_forearm(limb: LimbCut, rest: RestSkeleton) -> None:
+def _wide_elbow(limb: LimbCut, rest: RestSkeleton) -> np.ndarray | None:
     """The upper arm's pixels on its lower half farther from its bone than ELBOW_REACH of its half
-    width go to the forearm. Where a forearm folds towards the camera, the photo's elbow is a knot
-    of the arm, the forearm's underside and the hand's shadow wider than the arm; on the upper arm
-    it rode up with a raised arm as a blob either side of the elbow, on the forearm it stays by the
-    elbow and gives way to the forearm's tube as it unfolds. At rest every pixel is still drawn."""
-    upper, fore = limb.bones[0], limb.bones[1]
+    width (None: none). Where a forearm folds towards the camera, the photo's elbow is a knot of
+    the arm, the forearm's underside and the hand's shadow, wider than the arm: drawn on a raised
+    arm it stuck out either side of the elbow as a blob. They stay while the forearm keeps the
+    photo's fold (moved to the forearm, they flapped off with it at every beat) and give way as it
+    unfolds into its tube, which draws the elbow end of the forearm instead."""
+    upper = limb.bones[0]
     part = limb.parts[upper]
     if (part > 0.5).sum() < 50:
-        return
+        return None
     s, e = rest.segments[BONE_INDEX[upper]]
     shape = part.shape
     hidden = limb.fills.get(upper, np.zeros(shape, bool))
@@ -487,11 +491,7 @@ def _wide_elbow_to_forearm(limb: LimbCut, rest: RestSkeleton) -> None:
     half = min(limb.half_widths[upper], ELBOW_HALF_WIDTH * rest.shoulder_width)
     wide = (part > 0) & ~hidden & (_along_share(shape, s, e) > 0.5) & (
         segment_distance_map(shape, s, e) > ELBOW_REACH * half)
-    if not wide.any():
-        return
-    moved = part * wide
-    limb.parts[fore] = np.maximum(limb.parts[fore], moved)
-    limb.parts[upper] = part - moved
+    return wide.astype(np.float32) if wide.any() else None
 
 
 def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px: float = 1.2) -> BodyCut:
@@ -616,12 +616,14 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     _skin_beside_bare_arm(ab, hard_person, limbs, rest)
     for limb in limbs:
         _hand_thin_strands_to_forearm(limb, rest, sw)
-        _wide_elbow_to_forearm(limb, rest)
+        limb.wide_elbow = _wide_elbow(limb, rest)
         _release_shirt_beside_bare_arm(ab, limb, rest)
     if feather_px > 0:
         for limb in limbs:
             limb.region = cv2.GaussianBlur(limb.region, (0, 0), feather_px)
             limb.parts = {b: cv2.GaussianBlur(a, (0, 0), feather_px) for b, a in limb.parts.items()}
+            if limb.wide_elbow is not None:
+                limb.wide_elbow = cv2.GaussianBlur(limb.wide_elbow, (0, 0), feather_px)
     union = np.clip(sum((limb.region for limb in limbs), np.zeros((h, w), np.float32)), 0, 1)
     core_hard = hard_person & (union < 0.5)
     limb_hard = hard_person & (union >= 0.5)

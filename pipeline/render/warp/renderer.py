@@ -79,7 +79,8 @@ class _Layer:
     tube: ForearmTube | None = None   # shown instead of the photo's limb as the bone unfolds (stretch.py)
     bone: int = -1
     unfolded_alpha: np.ndarray | None = None
-    """(H, W) uint8: a hand's opacity once its forearm has unfolded (its cuff left to the tube)."""
+    """(H, W) uint8: a hand's opacity once its forearm has unfolded (its cuff left to the tube), an
+    upper arm's without the wide knot of a folded elbow."""
     forearm: int = -1     # the bone whose unfolding switches to ``unfolded_alpha``
 
     def __post_init__(self) -> None:
@@ -163,6 +164,9 @@ class WarpRenderer:
                     skin_only = hand_skin_alpha(self.image, alpha)
                     if skin_only is not None:
                         layer.unfolded_alpha, layer.forearm = to_u8(skin_only), BONE_INDEX[limb.bones[1]]
+                elif bone == limb.bones[0] and limb.wide_elbow is not None:
+                    layer.unfolded_alpha = to_u8(alpha * (1.0 - limb.wide_elbow))
+                    layer.forearm = BONE_INDEX[limb.bones[1]]
                 self.layers.append(layer)
         # clothes are (nearly always) the same on both arms: a forearm that shows bare skin makes the
         # other one bare too, where its own pixels are the shirt behind an end-on forearm
