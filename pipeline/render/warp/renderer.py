@@ -46,6 +46,9 @@ TUBE_SHOWS = 4.0
 beyond the photo's limb (a forearm the frame cuts off, stretched to its length) a slow fade-in held a
 see-through end on the arm for as long as the limb stayed part-way unfolded."""
 
+HAND_MOVED = (0.02, 0.08)
+"""A hand this far from its place in the photo (shares of the shoulder width) starts / ends
+leaving what is not its skin behind."""
 MATERIAL_MIN_PX = 50
 """Fewer known pixels of a limb's material than this are no source to fill its hidden part from
 (then the whole part is)."""
@@ -82,6 +85,9 @@ class _Layer:
     """(H, W) uint8: a hand's opacity once its forearm has unfolded (its cuff left to the tube), an
     upper arm's without the wide knot of a folded elbow."""
     forearm: int = -1     # the bone whose unfolding switches to ``unfolded_alpha``
+    moved_alpha: np.ndarray | None = None
+    """(H, W) uint8: a hand's opacity once it has left its place in the photo (see
+    WarpRenderer._hand_moved), the pieces joining it to its folded forearm kept."""
 
     def __post_init__(self) -> None:
         # the triangles back to front by bone (hand over forearm over upper arm): fixed per layer
@@ -164,6 +170,10 @@ class WarpRenderer:
                     skin_only = hand_skin_alpha(self.image, alpha)
                     if skin_only is not None:
                         layer.unfolded_alpha, layer.forearm = to_u8(skin_only), BONE_INDEX[limb.bones[1]]
+                        forearm = cv2.dilate((limb.parts[limb.bones[1]] > 0.5).astype(np.uint8),
+                                             np.ones((5, 5), np.uint8)) > 0
+                        moved = hand_skin_alpha(self.image, alpha, keep_near=forearm)
+                        layer.moved_alpha = None if moved is None else to_u8(moved)
                 elif bone == limb.bones[0] and limb.wide_elbow is not None:
                     layer.unfolded_alpha = to_u8(alpha * (1.0 - limb.wide_elbow))
                     layer.forearm = BONE_INDEX[limb.bones[1]]
@@ -359,15 +369,31 @@ class WarpRenderer:
             tube = self._tubes.get(layer.forearm)
             span = tube.unfold_span if tube is not None else (UNFOLD_START, UNFOLD_FULL)
             unfold = unfold_weight(transforms[layer.forearm], *self.rest.segments[layer.forearm], span)
-            if unfold > 0:
-                skin = self._remap(layer.unfolded_alpha, crop)
-                alpha = np.clip(alpha * (1.0 - unfold) + skin * unfold + 0.5, 0, 255).astype(np.uint8)
+            moved = 0.0
+            if layer.moved_alpha is not None:
+                moved = (1.0 - unfold) * self._hand_moved(transforms[layer.bone], layer.bone)
+            if unfold > 0 or moved > 0:
+                mix = alpha * (1.0 - unfold - moved) + self._remap(layer.unfolded_alpha, crop) * unfold
+                if moved > 0:
+                    mix = mix + self._remap(layer.moved_alpha, crop) * moved
+                alpha = np.clip(mix + 0.5, 0, 255).astype(np.uint8)
         if ends is not None:
             tube_rgb, tube_alpha = layer.tube.draw(ends[0], ends[1], (x0, y0), (y1 - y0, x1 - x0))
             rgb, alpha = _crossfade(rgb, alpha, tube_rgb, tube_alpha, mix)
         a = alpha.astype(np.float32) * (1.0 / 255.0)
         out[box] = cv2.blendLinear(rgb, out[box], a, 1.0 - a)
         cover[box] += a * (1.0 - cover[box])
+
+    def _hand_moved(self, transform: np.ndarray, bone: int) -> float:
+        """0 .. 1: how far the hand of ``bone`` is from its place in the photo (HAND_MOVED, shares
+        of the shoulder width). The shirt between the thumb and the sleeve and the wall around the
+        fingers that the hand's layer takes in match their surroundings only there: carried along
+        by a beat gesture they showed as a flap of shirt beside the hand."""
+        wrist = self.rest.segments[bone][0]
+        moved = float(np.hypot(*(transform[:, :2] @ wrist + transform[:, 2] - wrist)))
+        lo, hi = HAND_MOVED[0] * self.rest.shoulder_width, HAND_MOVED[1] * self.rest.shoulder_width
+        x = float(np.clip((moved - lo) / max(hi - lo, 1e-6), 0.0, 1.0))
+        return x * x * (3.0 - 2.0 * x)
 
     @staticmethod
     def _remap(texture: np.ndarray, crop: np.ndarray) -> np.ndarray:

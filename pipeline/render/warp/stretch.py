@@ -245,7 +245,7 @@ def skin_like(ab: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (dist < 1.5 * SKIN_CHROMA) & (chroma > 0.4 * float(np.hypot(*ref)))
 
 
-def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray) -> np.ndarray | None:
+def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray, keep_near: np.ndarray | None = None) -> np.ndarray | None:
     """The hand layer's opacity without the sleeve's cuff (H, W float32; None: no hand to go by).
 
     Over an end-on forearm the photo's wrist is the cuff and the sleeve's dark opening, and the
@@ -253,7 +253,8 @@ def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray) -> np.ndarray | N
     its keypoints); a forearm that unfolds draws its own wrist, and those pixels riding on the hand
     would stick out of it as wedges of cloth. Removed: the pieces of the layer that are not the
     hand's skin (its hue and some of its saturation) and reach the layer's outline. Kept: the rest,
-    the shadows enclosed between the fingers included.
+    the shadows enclosed between the fingers included, and (``keep_near``, H, W bool) the pieces
+    that touch those pixels (the cuff joining the hand to a forearm that has not unfolded).
     """
     inside = hand_alpha > 0.5
     if inside.sum() < 30:
@@ -272,6 +273,9 @@ def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray) -> np.ndarray | N
     if count <= 1 or (layer & skin).sum() < 0.3 * inside.sum():
         return None           # no cloth at its edge, or no hand's skin to go by (a glove): as it is
     drop = np.isin(labels, np.unique(labels[rim & (labels > 0)]))
+    if keep_near is not None:     # pieces that join the hand to what it stays attached to
+        near = keep_near[y0:y1, x0:x1]
+        drop &= ~np.isin(labels, np.unique(labels[near & (labels > 0)]))
     if not drop.any():
         return None
     # feathered into the kept side only: the dropped pieces are gone to their last pixel
