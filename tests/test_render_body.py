@@ -655,3 +655,24 @@ def test_a_raised_arm_is_no_wider_than_an_arm_by_the_elbow(name: str) -> None:
             inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
             width = cover[pts[inside, 1], pts[inside, 0]].sum() * 0.5 / sw
             assert 0.1 < width <= 0.3, (side, t, width)
+
+
+def test_a_moved_hand_keeps_the_cuff_that_joins_it_to_its_forearm() -> None:
+    """A hand that leaves its place in the photo (a beat gesture) leaves behind the cloth at its
+    edge (the shirt between the thumb and the sleeve would show as a flap beside it), except the
+    pieces touching its forearm (``keep_near``), which join the hand to a forearm still folded."""
+    img = np.full((80, 80, 3), (120, 100, 170), np.uint8)                    # a lilac shirt
+    yy, xx = np.mgrid[0:80, 0:80]
+    disc = (yy - 40) ** 2 + (xx - 40) ** 2 < 20 ** 2
+    img[disc] = (220, 170, 140)                                              # the hand's skin
+    cuff = disc & (xx < 27)                                                  # towards the forearm
+    flap = disc & (yy < 26) & (xx > 34)                                     # shirt above the thumb
+    img[cuff | flap] = (120, 100, 170)
+    forearm = (xx < 24) & (np.abs(yy - 40) < 8)
+    alpha = disc.astype(np.float32)
+    both = hand_skin_alpha(img, alpha)
+    moved = hand_skin_alpha(img, alpha, keep_near=forearm)
+    assert both is not None and moved is not None
+    assert both[cuff & (xx < 24)].max() < 0.1 and both[flap & (yy < 22)].max() < 0.1
+    assert moved[cuff & (xx < 24)].min() > 0.9                                 # still joined to the forearm
+    assert moved[flap & (yy < 22)].max() < 0.1                                 # the flap stays behind
