@@ -676,3 +676,27 @@ def test_a_moved_hand_keeps_the_cuff_that_joins_it_to_its_forearm() -> None:
     assert both[cuff & (xx < 24)].max() < 0.1 and both[flap & (yy < 22)].max() < 0.1
     assert moved[cuff & (xx < 24)].min() > 0.9                                 # still joined to the forearm
     assert moved[flap & (yy < 22)].max() < 0.1                                 # the flap stays behind
+
+
+def test_the_core_has_no_see_through_seam_beside_a_hidden_torso_side() -> None:
+    """halfbody_0204's arms hide the sides of her torso; the core fills them in. Where the filled
+    side meets the torso the photo shows, the core is opaque (two soft edges meeting there left it
+    a tenth see-through: a faint dark line down the torso's side once an arm moved)."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp import renderer as warp_renderer
+
+    cuts = []
+    original = warp_renderer.cut_body
+    warp_renderer.cut_body = lambda *a, **k: cuts.append(original(*a, **k)) or cuts[-1]
+    try:
+        portrait = analyze_portrait(SHARED / "portraits" / "halfbody_0204.jpg")
+        WarpRenderer(portrait, WarpConfig(resolution=512, blink_rate_per_min=0.0))
+    finally:
+        warp_renderer.cut_body = original
+    cut = cuts[0]
+    solid = (cut.core_alpha > 0.5).astype(np.uint8)
+    inner = cv2.erode(solid, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    seam = inner & (cv2.dilate(cut.crease.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0) & (cut.person > 0.5)
+    assert seam.sum() > 100
+    own = cut.core_alpha[seam] / cut.person[seam]          # the core's share of the person there
+    assert own.min() > 0.97, own.min()

@@ -82,6 +82,10 @@ class BodyCut:
     core_alpha: np.ndarray    # (H, W) float32: the core layer's opacity (arms removed, hidden torso added)
     core_fill: np.ndarray     # (H, W) bool: core pixels whose colour the photo does not show (to fill)
     chroma: np.ndarray | None = None   # (H, W, 2) float32 CIELAB a*, b* of the image (computed once)
+    crease: np.ndarray | None = None
+    """(H, W) bool: the core's own pixels beside a torso side that an arm hid (the shadowed crease
+    between arm and body, under the arm's soft edge): the photo's while the arm lies against
+    them, filled as it moves away (the renderer fades between the two)"""
 
 
 def _sample(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -631,13 +635,15 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     bottom = int(np.ceil(max(rest.torso_quad[2, 1], rest.torso_quad[3, 1]))) if rest.known[
         [J["left_hip"], J["right_hip"]]].all() else h
     hidden = _torso_outline_fill(core_hard, limb_hard, top, bottom, rest.torso_quad, 0.2 * sw)
-    hidden_soft = cv2.GaussianBlur(hidden.astype(np.float32), (0, 0), max(feather_px, 1.0))
     # the core reaches a few pixels under each arm's edge: two soft edges laid over each other
     # would otherwise let the background show through along the seam
     # (only from the core's side: over the background an arm's edge stays the arm's alone)
     reach = cv2.dilate(_largest_component(core_hard).astype(np.uint8), np.ones((2 * seam + 1, 2 * seam + 1), np.uint8))
-    keep = cv2.GaussianBlur(np.maximum(1.0 - union, reach.astype(np.float32)), (0, 0), max(feather_px, 1.0))
-    core_alpha = np.clip(person * np.maximum(keep, hidden_soft), 0.0, 1.0)
+    # (the hidden torso side joined to the rest before the edges are softened: two soft edges
+    # meeting inside the torso left a seam a tenth see-through, a faint dark line down its side)
+    keep = cv2.GaussianBlur(np.maximum(np.maximum(1.0 - union, reach.astype(np.float32)), hidden.astype(np.float32)),
+                            (0, 0), max(feather_px, 1.0))
+    core_alpha = np.clip(person * keep, 0.0, 1.0)
     # colours are made up only under the arms' opaque part: where an arm's edge is soft the core
     # keeps the photo, so the portrait's own pose reproduces the photo exactly
     core_fill = (hidden | limb_hard) & (union >= 0.9) & (core_alpha > 0.02)
@@ -646,4 +652,5 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     # side of the torso once the arm has moved away from it
     beside_side = cv2.dilate(hidden.astype(np.uint8), np.ones((4 * seam + 1, 4 * seam + 1), np.uint8)) > 0
     core_fill |= beside_side & (union > 0.3) & (core_alpha > 0.02)
-    return BodyCut(person, limbs, core_alpha.astype(np.float32), core_fill, ab)
+    crease = beside_side & ~core_fill & (core_alpha > 0.02) & (person > 0.5)
+    return BodyCut(person, limbs, core_alpha.astype(np.float32), core_fill, ab, crease)

@@ -46,6 +46,9 @@ TUBE_SHOWS = 4.0
 beyond the photo's limb (a forearm the frame cuts off, stretched to its length) a slow fade-in held a
 see-through end on the arm for as long as the limb stayed part-way unfolded."""
 
+CREASE_OPEN = (0.005, 0.03)
+"""An elbow this far from its place against the torso (shares of the shoulder width) starts /
+ends filling its crease with shirt."""
 HAND_MOVED = (0.02, 0.08)
 """A hand this far from its place in the photo (shares of the shoulder width) starts / ends
 leaving what is not its skin behind."""
@@ -135,8 +138,11 @@ class WarpRenderer:
             cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))) > 0
         self.plate = background_plate(self.image, cut.person, hole_px, hands)
         core_known = (cut.core_alpha > 0.5) & ~cut.core_fill
+        if cut.crease is not None:    # (the crease's shadow is no colour for the shirt behind the arm)
+            core_known &= ~cut.crease
         self.core_rgb = pyramid_fill(self.image, cut.core_fill & (cut.core_alpha > 0.01), known=core_known)
         self.core_work = self.core_rgb.copy()
+        self._creases = self._crease_bands(core_known)
         step = cfg.grid_step * max(w, h) / 512.0
         to_u8 = lambda a: np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)  # noqa: E731
         self.layers: list[_Layer] = [_Layer(
@@ -240,6 +246,41 @@ class WarpRenderer:
             return None
         return np.median(self.cut.chroma[pts[on_hand, 1], pts[on_hand, 0]], axis=0)
 
+    def _crease_bands(self, core_known: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per arm (upper arm bone, pixel rows, pixel cols, filled colours (N, 3) float32): the
+        crease between that arm and the torso's side (``BodyCut.crease``) and the shirt filled in
+        over it from the torso beside it. While the arm lies where the photo has it the crease is
+        the photo's; swung away, the shadow it cast stayed on the torso as a dark line down its side."""
+        crease = self.cut.crease
+        if crease is None or not crease.any() or not self.cut.limbs:
+            return []
+        filled = pyramid_fill(self.image, (self.cut.core_fill | crease) & (self.cut.core_alpha > 0.01),
+                              known=core_known & ~crease)
+        # each crease pixel goes with the arm nearest to it
+        dists = [cv2.distanceTransform((limb.region < 0.5).astype(np.uint8), cv2.DIST_L2, 3) for limb in self.cut.limbs]
+        nearest = np.argmin(np.stack(dists), axis=0)
+        bands = []
+        for k, limb in enumerate(self.cut.limbs):
+            ys, xs = np.nonzero(crease & (nearest == k))
+            if len(ys):
+                bands.append((BONE_INDEX[limb.bones[0]], ys, xs, filled[ys, xs].astype(np.float32)))
+        return bands
+
+    def _open_creases(self, transforms: np.ndarray) -> None:
+        """Fade each arm's crease (``_crease_bands``) into the filled shirt as the arm's elbow
+        leaves the torso's side (CREASE_OPEN shoulder widths, relative to the torso's own motion)."""
+        lo, hi = (v * self.rest.shoulder_width for v in CREASE_OPEN)
+        torso = transforms[_TORSO]
+        for bone, ys, xs, filled in self._creases:
+            elbow = self.rest.segments[bone][1]
+            m = transforms[bone]
+            apart = float(np.hypot(*((m[:, :2] - torso[:, :2]) @ elbow + m[:, 2] - torso[:, 2])))
+            x = float(np.clip((apart - lo) / (hi - lo), 0.0, 1.0))
+            w = x * x * (3.0 - 2.0 * x)
+            photo = self.core_rgb[ys, xs]
+            self.core_work[ys, xs] = photo if w == 0 else np.clip(
+                photo * (1.0 - w) + filled * w + 0.5, 0, 255).astype(np.uint8)
+
     def _hidden_part_texture(self, limb: LimbCut, bone: str, part: np.ndarray) -> np.ndarray:
         """The photo with the hidden pixels of ``bone`` (``limb.fills``) made up from the limb's
         own, each from the material of the known pixel nearest to it: skin where the arm is bare
@@ -307,6 +348,7 @@ class WarpRenderer:
                                      cfg.torso_scale_limits, cfg.limb_stretch_limits, (self.width, self.height),
                                      cfg.end_on_stretch)
         self.face.apply(self.core_rgb, self.core_work, opening, closure)
+        self._open_creases(transforms)
         out = self.plate.copy()
         cover = np.zeros((self.height, self.width), np.float32)
         for layer, tris in self._passes(transforms, depth):
