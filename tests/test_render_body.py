@@ -700,3 +700,22 @@ def test_the_core_has_no_see_through_seam_beside_a_hidden_torso_side() -> None:
     assert seam.sum() > 100
     own = cut.core_alpha[seam] / cut.person[seam]          # the core's share of the person there
     assert own.min() > 0.97, own.min()
+
+
+def test_a_moving_hand_leaves_the_wall_round_its_fingers_behind() -> None:
+    """The segmentation takes in a thin rim of the wall or desk round the fingers, often of the
+    skin's own hue (a tan desk), which the cloth test lets through; it is a halo round the hand once
+    the hand moves over the shirt. A rim of another colour and light than the hand's skin goes; the
+    hand's own skin at its edge stays."""
+    img = np.full((80, 80, 3), (60, 70, 80), np.uint8)
+    yy, xx = np.mgrid[0:80, 0:80]
+    r = np.hypot(yy - 40, xx - 40)
+    disc = r < 20
+    img[disc] = (200, 150, 120)                                              # the hand's skin
+    ring = disc & (r >= 18)
+    img[ring] = (235, 215, 180)                                              # a light tan desk
+    alpha = disc.astype(np.float32)
+    kept = hand_skin_alpha(img, alpha)
+    assert kept is not None
+    assert kept[ring & (r >= 18.5)].max() < 0.1
+    assert kept[r < 15].min() > 0.9

@@ -23,6 +23,10 @@ from .skeleton import UNFOLD_FULL, UNFOLD_START
 
 TUBE_HALF_WIDTH = (0.065, 0.105)
 """A forearm's half width, as a share of the shoulder width (wrist to below the elbow, adults)."""
+HALO_PX = 3.0
+"""A hand's rim this wide (px) is checked for the background round its fingers."""
+HALO_LAB = 22.0
+"""A rim pixel farther than this (CIELAB, L in 0..100) from the hand's skin is not the hand."""
 TAPER = 0.25
 """The tube is this share of its half width wider at the elbow than at the wrist."""
 SAME_MATERIAL = 30.0
@@ -270,12 +274,23 @@ def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray, keep_near: np.nda
     cloth = cv2.morphologyEx(cloth.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     rim = layer & ~(cv2.erode(layer.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
     count, labels = cv2.connectedComponents(cloth, connectivity=8)
-    if count <= 1 or (layer & skin).sum() < 0.3 * inside.sum():
-        return None           # no cloth at its edge, or no hand's skin to go by (a glove): as it is
-    drop = np.isin(labels, np.unique(labels[rim & (labels > 0)]))
+    if (layer & skin).sum() < 0.3 * inside.sum():
+        return None           # no hand's skin to go by (a glove): as it is
+    drop = np.isin(labels, np.unique(labels[rim & (labels > 0)])) if count > 1 else np.zeros_like(layer)
+    kept = np.zeros_like(layer)
     if keep_near is not None:     # pieces that join the hand to what it stays attached to
         near = keep_near[y0:y1, x0:x1]
-        drop &= ~np.isin(labels, np.unique(labels[near & (labels > 0)]))
+        kept = np.isin(labels, np.unique(labels[near & (labels > 0)])) & (labels > 0) | near
+        drop &= ~kept
+    # the wall or the desk round the fingers that the segmentation took in: a thin rim of another
+    # colour and light than the hand's (often the skin's hue: a tan desk), a halo once it moves
+    lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB).astype(np.float32) * [100.0 / 255.0, 1.0, 1.0]
+    core_skin = layer & skin & (cv2.erode(layer.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0)
+    if core_skin.sum() >= 20:
+        # (padded: the layer touches its own bounding box, and the box's edge is outside it)
+        depth = cv2.distanceTransform(np.pad(layer.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        far = np.linalg.norm(lab - np.median(lab[core_skin], axis=0), axis=-1) > HALO_LAB
+        drop |= layer & (depth <= HALO_PX) & far & ~kept
     if not drop.any():
         return None
     # feathered into the kept side only: the dropped pieces are gone to their last pixel
