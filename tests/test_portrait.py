@@ -54,6 +54,17 @@ def test_astronaut_is_half_body_with_shoulders_and_elbows(analysis):
     assert len(analysis.warnings) == 1 and "left hand" in analysis.warnings[0], analysis.warnings
 
 
+def test_hands_held_at_the_head_keep_their_arms_and_the_user_is_told(analysis):
+    """camera(): a man holding a camera to his eye. Both hands are up at the head; gesturing them
+    would tear the camera apart and uncover a face the photo does not show, so both arms are
+    held, and the analysis says why (the studio and the CLI show its warnings). The astronaut's
+    hands are not at her head."""
+    camera = analyze_portrait(np.stack([skdata.camera()] * 3, -1))
+    assert camera.hands_at_head == ("left", "right") and camera.held_arms == ("left", "right")
+    assert any("up at the head" in w for w in camera.warnings), camera.warnings
+    assert analysis.hands_at_head == () and analysis.held_arms == ("left",)      # the astronaut
+
+
 def test_face_box_contains_eyes_and_face_points(analysis):
     x0, y0, x1, y1 = analysis.face_box
     kp = analysis.pose.keypoints[0]
