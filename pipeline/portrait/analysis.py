@@ -107,21 +107,27 @@ def analyze_portrait(source: ImageSource, *, max_side: int = WORKING_SIZE) -> Po
         face_center=(float(centre[0]), float(centre[1])), framing=framing, visible=visible, warnings=warnings,
         face_mesh=None if mesh is None else mesh.astype(np.float32),
         face_mesh_depth=None if depth is None else depth.astype(np.float32))
-    hidden = analysis.hidden_hands
-    if hidden:
-        which = "hands" if len(hidden) == 2 else f"{hidden[0]} hand"
-        arms = "those arms stay" if len(hidden) == 2 else "that arm stays"
-        analysis.warnings.append(f"The photo does not show the person's {which} (behind the back, in a pocket "
-                                 f"or covered), so {arms} as in the photo; a photo "
-                                 "with the hands in view gets gestures on both arms.")
-    raised = [side for side in analysis.hands_at_head if side not in hidden]
-    if raised:
-        which = "hands are" if len(raised) == 2 else f"{raised[0]} hand is"
-        arms = "those arms stay" if len(raised) == 2 else "that arm stays"
-        analysis.warnings.append(f"The person's {which} up at the head (holding something, or touching the face "
-                                 f"or hair), so {arms} as in the photo; a photo with the hands lowered gets "
-                                 "gestures on both arms.")
+    analysis.warnings.extend(_held_arm_warnings(analysis))
     return analysis
+
+
+def _held_arm_warnings(analysis: PortraitAnalysis) -> list[str]:
+    """What the studio and the CLI say of arms that keep their place in the photo: which, why,
+    and what photo would give them gestures."""
+    hidden = analysis.hidden_hands
+    raised = tuple(side for side in analysis.hands_at_head if side not in hidden)
+    out = []
+    for sides, said, fix in ((hidden, "The photo does not show the person's {which} (behind the back, in a pocket "
+                                      "or covered)", "with the hands in view"),
+                             (raised, "The person's {which} up at the head (holding something, or touching the "
+                                      "face or hair)", "with the hands lowered")):
+        if not sides:
+            continue
+        both = len(sides) == 2
+        which = ("hands" if both else f"{sides[0]} hand") + ("" if sides is hidden else (" are" if both else " is"))
+        arms = "those arms stay" if both else "that arm stays"
+        out.append(f"{said.format(which=which)}, so {arms} as in the photo; a photo {fix} gets gestures on both arms.")
+    return out
 
 
 def classify_framing(visible: np.ndarray) -> Framing:
