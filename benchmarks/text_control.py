@@ -5,7 +5,8 @@ generated over held-out speech, then
 - action: the shipped action classifier's top-1 label on the generated joints must be the
   expected action (the classifier was trained on procedural clips, so it sees only whether the
   motion looks like the library's action, not whether it looks human);
-- side: for prompts naming a side, the hand that moved more (wrist path relative to the chest)
+- side: for prompts naming a side, the hand that moved more (wrist path relative to the chest; the
+  ankles relative to the pelvis for the kicks)
   must be the named one, or both hands within a factor BOTH_RATIO of each other for "both"
   (checked on library clips whose side is known: :func:`real_clip_side_check`).
 Both are measured with prompt understanding on (the shipped path) and off (the prompt verbatim,
@@ -28,12 +29,24 @@ generator did. On library clips of every action the sided paraphrases name, one-
 at most 0.71 and two-handed ones at least 0.96 (real_clip_side_check)."""
 
 
-def active_side(joints: np.ndarray) -> str:
-    """'left', 'right' or 'both': which wrist travels more relative to the chest."""
-    chest = joints[:, sk.JOINT_INDEX["spine3"]]
+LEG_ACTIONS_PREFIXES = ("kick_",)
+"""Actions whose side is a leg's (the kicks): their side is read from the ankles."""
+
+
+def limb_of(action: str | None) -> str:
+    """'ankle' for the leg actions (LEG_ACTIONS_PREFIXES), else 'wrist'."""
+    return "ankle" if action and action.startswith(LEG_ACTIONS_PREFIXES) else "wrist"
+
+
+def active_side(joints: np.ndarray, limb: str = "wrist") -> str:
+    """'left', 'right' or 'both': which wrist (limb='ankle': ankle) travels more relative to the
+    chest (the pelvis for ankles)."""
+    if limb not in ("wrist", "ankle"):
+        raise ValueError(f"limb must be 'wrist' or 'ankle', got {limb!r}")
+    chest = joints[:, sk.JOINT_INDEX["spine3" if limb == "wrist" else "pelvis"]]
     path = {}
     for side in ("left", "right"):
-        rel = joints[:, sk.JOINT_INDEX[f"{side}_wrist"]] - chest
+        rel = joints[:, sk.JOINT_INDEX[f"{side}_{limb}"]] - chest
         path[side] = float(np.linalg.norm(np.diff(rel, axis=0), axis=-1).sum())
     lo, hi = sorted(path.values())
     if hi <= 0 or lo / hi >= BOTH_RATIO:
@@ -57,14 +70,14 @@ def paraphrase_generation(models, speech: list[np.ndarray], classifier, seed: in
         for mode, flag in [m for m in (("understood", True), ("verbatim", False)) if m[0] in modes]:
             models.understand_prompts = flag
             motions, sides = [], []
-            for k, (prompt, _, side) in enumerate(items):
+            for k, (prompt, expected, side) in enumerate(items):
                 samples = speech[k % len(speech)][: 6 * AUDIO_SAMPLE_RATE]
                 duration = len(samples) / AUDIO_SAMPLE_RATE
                 result = generate((AUDIO_SAMPLE_RATE, samples), [(0.0, duration, prompt)], seed=seed + k,
                                   models=models)
                 motions.append(result.joints)
                 if side is not None:
-                    sides.append(active_side(result.joints) == side)
+                    sides.append(active_side(result.joints, limb_of(expected)) == side)
             predicted = [label for label, _ in classifier.predict(motions)]
             action = [p == a for p, (_, a, _) in zip(predicted, items)]
             out[mode] = {"action_acc": float(np.mean(action)), "n": len(items),
@@ -80,11 +93,11 @@ SIDE_CHECK_ACTIONS = ("wave_left", "wave_right", "raise_hand", "salute", "thumbs
 
 def sided_prompt_actions() -> list[str]:
     """SIDE_CHECK_ACTIONS, then every library action a sided prompt of benchmarks/prompt_sets.py
-    names (both halves), in order."""
-    from benchmarks.prompt_sets import IN_VOCABULARY
+    names (IN_VOCABULARY's both halves, then NEW_ACTIONS), in order."""
+    from benchmarks.prompt_sets import IN_VOCABULARY, NEW_ACTIONS
 
     out = list(SIDE_CHECK_ACTIONS)
-    for _, action, side in IN_VOCABULARY:
+    for _, action, side in list(IN_VOCABULARY) + list(NEW_ACTIONS):
         if side is not None and not action.startswith("mocap:") and action not in out:
             out.append(action)
     return out
@@ -105,10 +118,10 @@ def real_clip_side_check(n_per_side: int = 4, seed: int = 0, actions: list[str] 
         for side in _action_sides(ACTIONS[action]):
             for _ in range(n_per_side):
                 clip = generate_action(action, rng, side=side)
-                hits.setdefault(action, []).append(active_side(clip.joints) == clip.params["side"])
+                hits.setdefault(action, []).append(active_side(clip.joints, limb_of(action)) == clip.params["side"])
     if per_action:
         return {a: float(np.mean(h)) for a, h in hits.items()}
     return float(np.mean([x for h in hits.values() for x in h]))
 
 
-__all__ = ["BOTH_RATIO", "active_side", "paraphrase_generation", "real_clip_side_check", "sided_prompt_actions"]
+__all__ = ["BOTH_RATIO", "active_side", "limb_of", "paraphrase_generation", "real_clip_side_check", "sided_prompt_actions"]

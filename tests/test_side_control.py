@@ -18,10 +18,22 @@ def test_the_side_measure_names_the_side_of_every_sided_prompt_action():
     from benchmarks.text_control import real_clip_side_check, sided_prompt_actions
 
     actions = sided_prompt_actions()
-    assert "thinking_pose" in actions and "thumbs_up" in actions and "wave_both" in actions
+    assert {"thinking_pose", "thumbs_up", "wave_both", "kick_front_left", "kick_side_right"} <= set(actions)
     per_action = real_clip_side_check(n_per_side=2, per_action=True)
     assert set(per_action) == set(actions)
     assert min(per_action.values()) == 1.0, {a: v for a, v in per_action.items() if v < 1.0}
+
+
+def test_kicks_are_sided_by_the_ankles():
+    from benchmarks.text_control import active_side, limb_of
+
+    assert limb_of("kick_front_left") == "ankle" and limb_of("thumbs_up") == "wrist" and limb_of(None) == "wrist"
+    for side in ("left", "right"):
+        joints = generate_action(f"kick_front_{side}", np.random.default_rng(0)).joints
+        assert active_side(joints, "ankle") == side
+        assert active_side(joints) == "both"           # the arms swing alike: why wrists cannot tell
+    with pytest.raises(ValueError, match="limb"):
+        active_side(joints, "knee")
 
 
 @pytest.mark.parametrize("action", ["thumbs_up", "turn_left", "step_left", "fist_pump", "count_on_hand"])
