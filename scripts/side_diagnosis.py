@@ -4,7 +4,7 @@ understanding made of it, and the side of the generated motion with speech (as b
 with the audio branch off (text branch only), over a few seeds.
 
     python scripts/side_diagnosis.py [--checkpoints assets/checkpoints] [--seeds 3] [--threads 1] \
-        [--modes speech,text_only] [--canonical-side right|left|none]
+        [--modes speech,text_only] [--canonical-side none|right|left] [--swap-sides]
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--modes", default="speech,text_only", help="speech (as benchmarked), text_only (audio branch off)")
-    parser.add_argument("--canonical-side", default="right", help="Models.canonical_side; 'none' generates every side as asked")
+    parser.add_argument("--canonical-side", default="none", help="Models.canonical_side (left / right); 'none' "
+                        "(the default, as shipped) generates every side as asked")
+    parser.add_argument("--swap-sides", action="store_true", help="the same prompts with left and right swapped "
+                        "(does the generator bind one side better than the other?)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -54,6 +57,13 @@ def main() -> None:
     classifier = ActionClassifier.from_pretrained(args.checkpoints / "action_classifier").eval()
     speech = [s for _, s in _held_out_speech(20)]
     items = [(p, a, s) for p, a, s in split(IN_VOCABULARY, "test") if not a.startswith("mocap:")]
+    if args.swap_sides:
+        from pipeline.data.build import mirror_action, mirror_caption
+
+        swap = {"left": "right", "right": "left"}
+        items = [(mirror_caption(p), mirror_action(a), swap.get(s, s)) if s else (p, a, s) for p, a, s in items]
+    trained = models.audio_branch_trained
+    by_side: dict[str, list[bool]] = {}
     totals = {mode: [] for mode in modes}
     for k, (prompt, action, side) in enumerate(items):
         if side is None:
@@ -62,7 +72,7 @@ def main() -> None:
         duration = len(samples) / AUDIO_SAMPLE_RATE
         rows = {}
         for mode in modes:
-            models.audio_branch_trained = mode == "speech"
+            models.audio_branch_trained = trained and mode == "speech"
             got = []
             for r in range(args.seeds):
                 seed = k + 1000 * r        # r = 0: the benchmark's seed
@@ -71,8 +81,9 @@ def main() -> None:
                 label = classifier.predict([res.joints])[0][0]
                 got.append((active_side(res.joints), left, right, label))
                 totals[mode].append(got[-1][0] == side)
+                by_side.setdefault(f"{mode} {side}", []).append(got[-1][0] == side)
             rows[mode] = got
-        models.audio_branch_trained = True
+        models.audio_branch_trained = trained
         it = res.interpretations.get(prompt)
         print(f"\n{prompt!r}: expected {action}/{side}; understood {it.action}/{it.side} -> {it.caption!r}")
         for mode, got in rows.items():
@@ -80,6 +91,8 @@ def main() -> None:
             print(f"  {mode:9s}: {cells}")
     for mode, hits in totals.items():
         print(f"side_acc {mode}, {args.seeds} seeds: {np.mean(hits):.3f} ({sum(hits)}/{len(hits)})")
+    for key, hits in sorted(by_side.items()):
+        print(f"  {key} asked: {np.mean(hits):.3f} ({sum(hits)}/{len(hits)})")
 
 
 if __name__ == "__main__":
