@@ -2,7 +2,7 @@
 the test half (benchmarks.text_control.paraphrase_generation's items, speech and seeds; prompt
 understanding on), for one or more chains: which prompts a chain loses or wins.
 
-    python scripts/paraphrase_per_prompt.py shipped=assets/checkpoints ft4=cache/ft4chain [--seed 0]
+    python scripts/paraphrase_per_prompt.py shipped=assets/checkpoints ft4=cache/ft4chain [--seed 0] [--text-only]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def labels(checkpoints: Path, seed: int) -> list[tuple[str, str, str, bool]]:
+def labels(checkpoints: Path, seed: int, text_only: bool = False) -> list[tuple[str, str, str, bool]]:
     """(prompt, expected action, predicted label, side right or None) per paraphrase."""
     from benchmarks.motion import _held_out_speech
     from benchmarks.prompt_sets import IN_VOCABULARY, split
@@ -26,6 +26,8 @@ def labels(checkpoints: Path, seed: int) -> list[tuple[str, str, str, bool]]:
     from pipeline.motion.generate import generate, load_models
 
     models = load_models(checkpoints)
+    saved = models.audio_branch_trained
+    models.audio_branch_trained = saved and not text_only
     classifier = ActionClassifier.from_pretrained(checkpoints / "action_classifier").eval()
     speech = [s for _, s in _held_out_speech(20)]
     items = [(p, a, s) for p, a, s in split(IN_VOCABULARY, "test") if not a.startswith("mocap:")]
@@ -36,6 +38,7 @@ def labels(checkpoints: Path, seed: int) -> list[tuple[str, str, str, bool]]:
                        seed=seed + k, models=models)
         motions.append(res.joints)
         out.append([prompt, action, "", None if side is None else active_side(res.joints, limb_of(action)) == side])
+    models.audio_branch_trained = saved
     for row, (label, _) in zip(out, classifier.predict(motions)):
         row[2] = label
     return [tuple(r) for r in out]
@@ -45,12 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("chains", nargs="+", help="NAME=CHECKPOINT_DIR")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--text-only", action="store_true", help="the audio branch off (text branch only)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     runs = {}
     for spec in args.chains:
         name, path = spec.split("=", 1)
-        runs[name] = labels(Path(path), args.seed)
+        runs[name] = labels(Path(path), args.seed, args.text_only)
     names = list(runs)
     print(f"{'expected':20s} " + " ".join(f"{n:>22s}" for n in names) + "  prompt")
     for i, (prompt, action, _, _) in enumerate(runs[names[0]]):
