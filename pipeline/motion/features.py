@@ -275,3 +275,42 @@ def to_local(joints: np.ndarray, track: np.ndarray) -> np.ndarray:
     d = j - np.stack([track[:, 0], np.zeros(len(track)), track[:, 1]], axis=-1)[:, None]
     c, s = np.cos(track[:, 2])[:, None], np.sin(track[:, 2])[:, None]
     return np.stack([c * d[..., 0] - s * d[..., 2], d[..., 1], s * d[..., 0] + c * d[..., 2]], axis=-1)
+
+
+def _mirror_index() -> np.ndarray:
+    """Joint index -> its left-right counterpart (itself for the spine and head)."""
+    names = sk.JOINT_NAMES
+    swap = {"left": "right", "right": "left"}
+    out = []
+    for name in names:
+        side = name.split("_", 1)[0]
+        out.append(names.index(name.replace(side, swap[side], 1)) if side in swap else names.index(name))
+    return np.asarray(out)
+
+
+MIRROR_JOINT = _mirror_index()
+"""MIRROR_JOINT[j]: the joint on the other side of the body (j itself for the spine and head)."""
+
+
+def mirror_features(features: np.ndarray) -> np.ndarray:
+    """The same motion reflected left-right (x -> -x, left and right joints swapped), frame by frame
+    in the 263-d feature space (..., T, 263): what ``joints_to_features(mirror_joints(joints))``
+    gives (pipeline.data.build.mirror_joints, the dataset's mirrored copies), without leaving the
+    root's frame, so it can be applied to a span of a longer motion. Root turns change direction,
+    sideways root velocity and every x coordinate change sign, rotations become M R M (M the x
+    reflection) and left / right joints and foot contacts swap."""
+    f = np.array(features, dtype=np.float32, copy=True)
+    if f.shape[-1] != FEATURE_DIM:
+        raise ValueError(f"expected features with {FEATURE_DIM} values per frame, got shape {f.shape}")
+    lead = f.shape[:-1]
+    out = f.copy()
+    out[..., ROOT_ROT_VEL] = -f[..., ROOT_ROT_VEL]
+    out[..., 1] = -f[..., 1]                                               # sideways root velocity
+    ric = f[..., RIC].reshape(*lead, N - 1, 3)[..., MIRROR_JOINT[1:] - 1, :] * np.float32([-1, 1, 1])
+    out[..., RIC] = ric.reshape(*lead, -1)
+    rot = f[..., ROT6D].reshape(*lead, N - 1, 6)[..., MIRROR_JOINT[1:] - 1, :]
+    out[..., ROT6D] = (rot * np.float32([1, -1, -1, -1, 1, 1])).reshape(*lead, -1)   # columns of M R M
+    vel = f[..., LOCAL_VEL].reshape(*lead, N, 3)[..., MIRROR_JOINT, :] * np.float32([-1, 1, 1])
+    out[..., LOCAL_VEL] = vel.reshape(*lead, -1)
+    out[..., FOOT_CONTACT] = f[..., FOOT_CONTACT][..., [2, 3, 0, 1]]
+    return out

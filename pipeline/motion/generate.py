@@ -33,6 +33,15 @@ TOKENIZER_SUBDIR = "motion_tokenizer"
 GENERATOR_SUBDIR = "motion_generator"
 DEFAULT_GUIDANCE = 3.0
 DEFAULT_STEPS = 8
+CANONICAL_SIDE = "right"
+"""The side to set Models.canonical_side to when one-arm actions are to be generated on one side.
+The shipped generator binds "right" far better than "left" (the test half's sided paraphrases with
+the sides swapped, 3 seeds: right 0.83, left 0.50; scripts/side_diagnosis.py, generator card): its
+library clips were drawn about 2:1 right-handed and not mirrored. A left request is then generated
+right-handed and the motion of its tokens mirrored (the dataset's mirror,
+pipeline.motion.features.mirror_features) and encoded again."""
+MIRROR_MARGIN_TOKENS = 4
+"""Tokens of context decoded on each side of a mirrored span (the tokenizer's receptive field)."""
 SEGMENT_TOLERANCE_S = 0.05
 """Gaps / overlaps / overshoot up to this are forgiven (a motion frame is 0.05 s)."""
 
@@ -52,6 +61,11 @@ class Models:
     understand_prompts: bool = True
     """Prompts go through pipeline.text.understand (side, count, speed, paraphrases, unknown
     prompts) and the generator gets the caption it was trained on; False feeds them verbatim."""
+    canonical_side: str | None = None
+    """"left" / "right": one-arm library actions asked for on the other side are generated on this
+    side and mirrored (:func:`canonical_sides`, :func:`mirror_token_spans`); None (the default)
+    generates every side as asked. Off by default: with the shipped chain it raised the side of the
+    unseen sided paraphrases but lowered their action (the tokenizer's re-encoding; generator card)."""
 
 
 @dataclass
@@ -246,6 +260,86 @@ def understand_prompts(models: Models, token_prompts: list[str | None]) -> tuple
     return [found[p].caption if p is not None else None for p in token_prompts], found, warnings
 
 
+def canonical_sides(models: Models, token_prompts: list[str | None], captions: list[str | None],
+                    understood: dict) -> tuple[list[str | None], torch.Tensor]:
+    """(captions with one-arm actions moved to models.canonical_side, (N,) bool: the tokens whose
+    motion is to be mirrored back). Only prompts understood as a library action whose side is a
+    parameter (pipeline.text.understand.side_is_a_parameter) and asked on the other side move;
+    their caption's side words are swapped (pipeline.data.build.mirror_caption)."""
+    mirrored = torch.zeros(len(token_prompts), dtype=torch.bool)
+    canonical = getattr(models, "canonical_side", None)
+    if canonical not in ("left", "right") or not understood:
+        return list(captions), mirrored
+    from pipeline.data.build import mirror_caption
+    from pipeline.text.understand import side_is_a_parameter
+
+    other = "left" if canonical == "right" else "right"
+    flip = {p for p, it in understood.items()
+            if it.known and it.side == other and side_is_a_parameter(it.action)}
+    out = list(captions)
+    for i, p in enumerate(token_prompts):
+        if p in flip:
+            out[i] = mirror_caption(captions[i])
+            mirrored[i] = True
+    return out, mirrored
+
+
+def _runs(mask: torch.Tensor) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in a 1-d bool mask."""
+    m = np.concatenate([[False], mask.numpy().astype(bool), [False]])
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def mirror_token_spans(models: Models, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Tokens whose positions in `mask` show the left-right mirror of what they showed: each run is
+    decoded with MIRROR_MARGIN_TOKENS of context, its frames mirrored in the feature space
+    (pipeline.motion.features.mirror_features), and encoded again; other positions are unchanged."""
+    from pipeline.constants import TOKEN_DOWNSAMPLE as D
+    from pipeline.motion.features import mirror_features
+
+    out = tokens.clone()
+    n = len(tokens)
+    for start, end in _runs(mask):
+        a, b = max(0, start - MIRROR_MARGIN_TOKENS), min(n, end + MIRROR_MARGIN_TOKENS)
+        with torch.inference_mode():
+            feats = models.tokenizer.decode(tokens[None, a:b].long())[0].float().numpy()
+            lo, hi = (start - a) * D, (end - a) * D
+            feats[lo:hi] = mirror_features(feats[lo:hi])
+            codes = models.tokenizer.encode(torch.from_numpy(feats)[None])[0]
+        out[start:end] = codes[start - a:end - a].to(out.dtype)
+    return out
+
+
+def _near(mask: torch.Tensor, reach: int) -> torch.Tensor:
+    """Positions within `reach` of a True position of `mask` (the generator's context of the free
+    tokens: its windows are max_tokens long)."""
+    idx = torch.nonzero(mask).flatten()
+    out = torch.zeros_like(mask)
+    if len(idx):
+        pos = torch.arange(len(mask))
+        out = (pos[:, None] - idx[None, :]).abs().min(dim=1).values <= reach
+    return out
+
+
+def _run_sided(models: Models, audio_feats: np.ndarray, captions: list[str | None], mirrored: torch.Tensor,
+               values: torch.Tensor, locked: torch.Tensor, seed: int, guidance: float,
+               steps: int) -> tuple[torch.Tensor, list[str]]:
+    """_run, with the tokens in `mirrored` generated on the canonical side and mirrored back.
+    Locked tokens there are given to the generator mirrored (as the canonical side's motion) and
+    come back exactly as they were."""
+    if not bool(mirrored.any()):
+        return _run(models, audio_feats, captions, values, locked, seed, guidance, steps)
+    context = values.clone()
+    inside = locked & mirrored & _near(~locked, models.generator.config.max_tokens)
+    if bool(inside.any()):
+        context[inside] = mirror_token_spans(models, values, inside)[inside]
+    tokens, warnings = _run(models, audio_feats, captions, context, locked, seed, guidance, steps)
+    tokens = mirror_token_spans(models, tokens, mirrored & ~locked)
+    tokens[locked] = values[locked]
+    return tokens, warnings
+
+
 def _encode_prompts(models: Models, token_prompts: list[str | None]) -> tuple[torch.Tensor, list[str]]:
     unique = sorted({p if p is not None else SPEECH_PROMPT for p in token_prompts})
     with _warnings.catch_warnings():  # truncation is reported in result.warnings instead
@@ -311,7 +405,8 @@ def generate(audio, segments, locked_tokens=None, seed: int = 0, *, guidance: fl
     feats = models.audio_features(clip)
     prompts = token_prompts_for(segs, n)
     captions, understood, notes = understand_prompts(models, prompts)
-    tokens, warnings = _run(models, feats, captions, values, locked, seed, guidance, steps)
+    captions, mirrored = canonical_sides(models, prompts, captions, understood)
+    tokens, warnings = _run_sided(models, feats, captions, mirrored, values, locked, seed, guidance, steps)
     warnings = list(models.notes) + notes + warnings
     features, joints = _decode_motion(models, tokens)
     return GenerationResult(tokens=tokens.numpy().astype(np.int64), features=features, joints=joints,
@@ -346,7 +441,9 @@ def regenerate_span(previous: GenerationResult, start_token: int, end_token: int
     guidance = previous.guidance if guidance is None else guidance
     steps = previous.steps if steps is None else steps
     captions, understood, notes = understand_prompts(models, prompts)
-    tokens, warnings = _run(models, previous.audio_features, captions, values, locked, seed, guidance, steps)
+    captions, mirrored = canonical_sides(models, prompts, captions, understood)
+    tokens, warnings = _run_sided(models, previous.audio_features, captions, mirrored, values, locked, seed,
+                                  guidance, steps)
     warnings = list(models.notes) + notes + warnings
     features, joints = _decode_motion(models, tokens)
     return replace(previous, tokens=tokens.numpy().astype(np.int64), features=features, joints=joints,
@@ -354,5 +451,5 @@ def regenerate_span(previous: GenerationResult, start_token: int, end_token: int
                    token_prompts=prompts, interpretations=understood)
 
 
-__all__ = ["DEFAULT_CHECKPOINT_DIR", "GenerationResult", "Models", "generate", "load_models", "num_tokens_for",
-           "parse_locked", "regenerate_span", "token_prompts_for", "understand_prompts", "validate_segments"]
+__all__ = ["CANONICAL_SIDE", "DEFAULT_CHECKPOINT_DIR", "GenerationResult", "Models", "canonical_sides", "generate",
+           "load_models", "mirror_token_spans", "num_tokens_for", "parse_locked", "regenerate_span", "token_prompts_for", "understand_prompts", "validate_segments"]

@@ -392,6 +392,18 @@ def _times(n: int) -> str:
     return times_phrase(n) or f" {n} times"
 
 
+def side_is_a_parameter(action: str | None) -> bool:
+    """True for a library action done with either hand, its side a parameter (thumbs_up, beckon,
+    raise_hand, ...): not the actions that differ by name (wave_left / wave_right, SIDE_FAMILIES)
+    nor those done only with both hands or only with one of them (salute)."""
+    from pipeline.data.synthetic.procedural import ACTIONS
+
+    if action is None or action in SIDE_FAMILIES or action not in ACTIONS:
+        return False
+    sides = _action_sides(ACTIONS[action])
+    return "left" in sides and "right" in sides
+
+
 def _mocap_caption(entry: VocabularyEntry, attrs: PromptAttributes) -> str:
     """The mocap caption, mirrored when the prompt names the other side."""
     from pipeline.data.build import mirror_caption
@@ -446,4 +458,4 @@ def interpret_prompt(prompt: str, vocabulary: Vocabulary | None = None,
 
 __all__ = ["GENERATOR_ACTIONS", "PromptInterpretation", "VOCABULARY_FILE", "dataset_vocabulary",
            "generator_unknown_threshold", "generator_vocabulary", "write_vocabulary", "UNKNOWN_THRESHOLD", "Vocabulary", "default_vocabulary", "interpret_prompt",
-           "interpret_prompts", "mocap_entries", "procedural_entries"]
+           "interpret_prompts", "mocap_entries", "procedural_entries", "side_is_a_parameter"]
