@@ -295,7 +295,6 @@ def mirror_token_spans(models: Models, tokens: torch.Tensor, mask: torch.Tensor)
     """Tokens whose positions in `mask` show the left-right mirror of what they showed: each run is
     decoded with MIRROR_MARGIN_TOKENS of context, its frames mirrored in the feature space
     (pipeline.motion.features.mirror_features), and encoded again; other positions are unchanged."""
-    from pipeline.constants import TOKEN_DOWNSAMPLE as D
     from pipeline.motion.features import mirror_features
 
     out = tokens.clone()
@@ -304,7 +303,7 @@ def mirror_token_spans(models: Models, tokens: torch.Tensor, mask: torch.Tensor)
         a, b = max(0, start - MIRROR_MARGIN_TOKENS), min(n, end + MIRROR_MARGIN_TOKENS)
         with torch.inference_mode():
             feats = models.tokenizer.decode(tokens[None, a:b].long())[0].float().numpy()
-            lo, hi = (start - a) * D, (end - a) * D
+            lo, hi = (start - a) * TOKEN_DOWNSAMPLE, (end - a) * TOKEN_DOWNSAMPLE
             feats[lo:hi] = mirror_features(feats[lo:hi])
             codes = models.tokenizer.encode(torch.from_numpy(feats)[None])[0]
         out[start:end] = codes[start - a:end - a].to(out.dtype)
