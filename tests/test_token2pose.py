@@ -428,3 +428,36 @@ def test_the_trunk_keeps_the_photos_lean(motion, bank) -> None:
     # moves a little: the median over the frames after the ease)
     after = np.arange(len(lean)) / VIDEO_FPS > EASE_SECONDS
     assert np.median(np.abs((lean - upright) - photo_lean)[after]) < 1.0
+
+
+def test_a_raised_arm_draws_its_forearm_as_long_as_the_motion_does():
+    """A photo holding the hands towards the camera shows its forearms end-on (short). Hanging or
+    talking, the forearm keeps that foreshortening relative to the motion's; raised above the
+    shoulder, away from the resting postures, it is as long as the motion draws it (a raised arm
+    ended in a stub pointing at the viewer)."""
+    from types import SimpleNamespace
+
+    from pipeline.token2pose.fit import forearm_shares
+
+    n_bones = len(BONES)
+    start = np.ones(n_bones)
+    start[FOREARMS] = 0.3
+    person = SimpleNamespace(lengths=np.ones(n_bones), start_lengths=start, torso_px=1.0)
+    base = np.zeros((2, 133, 2))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        base[:, B[f"{side}_shoulder"]] = [sign * 0.5, 0.0]
+        base[0, B[f"{side}_elbow"]] = [sign * 0.5, 1.0]          # hanging
+        base[1, B[f"{side}_elbow"]] = [sign * 0.5, -1.0]         # raised
+        base[0, B[f"{side}_wrist"]] = [sign * 0.5, 1.62]         # the forearm at 0.62 of its length
+        base[1, B[f"{side}_wrist"]] = [sign * 0.5, -1.62]
+    # (the full length is the longest the clip shows: add a frame at full length to anchor it)
+    base = np.concatenate([base, base[1:]], 0)
+    base[2, B["left_wrist"]] = [0.5, -2.0]
+    base[2, B["right_wrist"]] = [-0.5, -2.0]
+    fore = np.flatnonzero(FOREARMS)
+    resting = np.zeros((3, n_bones))
+    shares = forearm_shares(base, person, resting)
+    assert (shares[0, fore] < 0.4).all()                       # hanging: the photo's foreshortening
+    np.testing.assert_allclose(shares[1, fore], 0.62, atol=0.02)  # raised: the motion's own share
+    held = forearm_shares(base, person, np.ones((3, n_bones)))  # at a resting posture: the photo's
+    assert (held[1, fore] < 0.4).all()

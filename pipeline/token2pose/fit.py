@@ -51,6 +51,8 @@ DRAWN_SCORE = 0.9
 HAND_SLICES = {"left": LEFT_HAND, "right": RIGHT_HAND}
 HEAD_BONE = BONES.index((NECK, B["nose"]))
 FOREARM_BONE = {side: BONES.index((B[f"{side}_elbow"], B[f"{side}_wrist"])) for side in ("left", "right")}
+UPPER_ARM_BONE = {FOREARM_BONE[side]: BONES.index((B[f"{side}_shoulder"], B[f"{side}_elbow"])) for side in ("left", "right")}
+"""forearm bone -> its upper arm's bone"""
 HEAD_POINTS = (B["nose"], B["left_eye"], B["right_eye"], B["left_ear"], B["right_ear"])
 HEAD_FRAMING_POINTS = (*HEAD_POINTS, B["left_shoulder"], B["right_shoulder"])
 
@@ -215,6 +217,9 @@ TALKING_FOREARM_SHARE = 0.6
 gestures (measured: the median over audio-driven clips of the shipped generator is 0.56-0.64);
 at this share the person's forearm keeps the length the photo shows it with."""
 MIN_FOREARM_SHARE = 0.15
+RAISED_ARM_SIN = 0.5
+"""An upper arm whose elbow is this far above its shoulder (sine of its angle above the horizontal)
+is raised: its forearm takes the motion's own share (see forearm_shares)."""
 
 
 def forearm_shares(motion: np.ndarray, person: PersonModel, resting: np.ndarray | None = None) -> np.ndarray:
@@ -245,6 +250,13 @@ def forearm_shares(motion: np.ndarray, person: PersonModel, resting: np.ndarray 
         out[:, bone] = np.maximum(np.where(s >= ref, grow, shrink), MIN_FOREARM_SHARE)
         if resting is not None:
             out[:, bone] = p + (out[:, bone] - p) * (1.0 - TALKING_LENGTH_DAMP * resting[:, bone])
+            # an arm raised above the shoulder, away from every resting posture, draws its forearm as
+            # long as the motion does: the photo's hands held towards the camera left a raised arm
+            # with a stub of a forearm pointing at the viewer
+            upper = tree[:, BONES[bone][0]] - tree[:, BONES[UPPER_ARM_BONE[bone]][0]]
+            up = -upper[:, 1] / np.maximum(np.linalg.norm(upper, axis=-1), 1e-9)
+            w = (1.0 - resting[:, bone]) * np.clip(up / RAISED_ARM_SIN, 0.0, 1.0)
+            out[:, bone] = (1.0 - w) * out[:, bone] + w * np.maximum(s, out[:, bone])
     return out
 
 
