@@ -117,14 +117,15 @@ def _held_arm_warnings(analysis: PortraitAnalysis) -> list[str]:
     hidden = analysis.hidden_hands
     raised = tuple(side for side in analysis.hands_at_head if side not in hidden)
     out = []
-    for sides, said, fix in ((hidden, "The photo does not show the person's {which} (behind the back, in a pocket "
-                                      "or covered)", "with the hands in view"),
-                             (raised, "The person's {which} up at the head (holding something, or touching the "
-                                      "face or hair)", "with the hands lowered")):
+    for sides, said, verb, fix in (
+            (hidden, "The photo does not show the person's {which} (behind the back, in a pocket or covered)",
+             False, "with the hands in view"),
+            (raised, "The person's {which} up at the head (holding something, or touching the face or hair)",
+             True, "with the hands lowered")):
         if not sides:
             continue
         both = len(sides) == 2
-        which = ("hands" if both else f"{sides[0]} hand") + ("" if sides is hidden else (" are" if both else " is"))
+        which = ("hands" if both else f"{sides[0]} hand") + ((" are" if both else " is") if verb else "")
         arms = "those arms stay" if both else "that arm stays"
         out.append(f"{said.format(which=which)}, so {arms} as in the photo; a photo {fix} gets gestures on both arms.")
     return out

@@ -390,9 +390,9 @@ def fit_to_portrait(motion: np.ndarray, motion_scores: np.ndarray, displacement:
         keypoints[:, FACE] = canonical_face(tree[:, :NUM_BODY_FEET])
     keypoints[0] = np.where(_portrait_known(portrait)[:, None], portrait.pose.keypoints[0], keypoints[0])
     scores = _scores(portrait, keypoints, motion_scores, positions)
+    hidden = portrait.hidden_hands
     for side in portrait.held_arms:
-        _hold_arm(keypoints, scores, portrait, tree[:, B[f"{side}_shoulder"]], side,
-                  drawn=side not in portrait.hidden_hands)
+        _hold_arm(keypoints, scores, portrait, tree[:, B[f"{side}_shoulder"]], side, drawn=side not in hidden)
     return WholeBodyPose(keypoints.astype(np.float32), scores, portrait.size, float(fps))
 
 

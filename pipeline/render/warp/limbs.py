@@ -477,6 +477,12 @@ def _hand_thin_strands_to_forearm(limb: LimbCut, rest: RestSkeleton, sw: float) 
     limb.parts[upper] = limb.parts[upper] * (1.0 - moved)
 
 
+def _elbow_half_width(measured: float, shoulder_width: float) -> float:
+    """An upper arm's half width by the elbow: the one measured on its whole part is the sleeve's,
+    which may flare, so at most ELBOW_HALF_WIDTH of the shoulder width."""
+    return min(measured, ELBOW_HALF_WIDTH * shoulder_width)
+
+
 def _wide_elbow(limb: LimbCut, rest: RestSkeleton) -> np.ndarray | None:
     """The upper arm's pixels on its lower half farther from its bone than ELBOW_REACH of its half
     width (None: none). Where a forearm folds towards the camera, the photo's elbow is a knot of
@@ -491,8 +497,7 @@ def _wide_elbow(limb: LimbCut, rest: RestSkeleton) -> np.ndarray | None:
     s, e = rest.segments[BONE_INDEX[upper]]
     shape = part.shape
     hidden = limb.fills.get(upper, np.zeros(shape, bool))
-    # (the arm's half width measured on the whole part is the sleeve's, which may flare)
-    half = min(limb.half_widths[upper], ELBOW_HALF_WIDTH * rest.shoulder_width)
+    half = _elbow_half_width(limb.half_widths[upper], rest.shoulder_width)
     wide = (part > 0) & ~hidden & (_along_share(shape, s, e) > 0.5) & (
         segment_distance_map(shape, s, e) > ELBOW_REACH * half)
     return wide.astype(np.float32) if wide.any() else None
@@ -599,11 +604,11 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         # raised arm)
         # (beyond the elbow only the joint's own round: a wider cap stuck out either side of a
         # raised arm's elbow as a blob of the fill's colour)
-        # (and no wider than an upper arm by the elbow: the half width measured is the sleeve's,
-        # which may flare)
-        reach = HIDDEN_UPPER_REACH * min(half_u, ELBOW_HALF_WIDTH * sw)
-        within = (segment_distance_map((h, w), s, e) <= reach) & (_along_share((h, w), s, e) <= 1.0)
-        within |= segment_distance_map((h, w), e, e) <= reach / HIDDEN_UPPER_REACH
+        # (and no wider than an upper arm by the elbow)
+        elbow_half = _elbow_half_width(half_u, sw)
+        within = (segment_distance_map((h, w), s, e) <= HIDDEN_UPPER_REACH * elbow_half) & (
+            _along_share((h, w), s, e) <= 1.0)
+        within |= segment_distance_map((h, w), e, e) <= elbow_half
         hidden_upper = whole_upper & (parts[bones[0]] < 0.95) & (person > 0.5) & (free > 0.5) & (
             (parts[bones[1]] > 0.5) | (parts.get(bones[2], np.zeros_like(region)) > 0.5)) & within
         fills = {}

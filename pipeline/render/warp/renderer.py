@@ -33,7 +33,7 @@ from .face_params import FaceFrame, FaceMotion
 from .fill import background_plate, mirror_along_bone, pyramid_fill
 from .limbs import HAND_POINTS, LimbCut, cut_body
 from .raster import rasterize
-from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map
+from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map, smoothstep
 from .skeleton import (BONE_INDEX, BONES, UNFOLD_FULL, UNFOLD_START, bone_transforms, build_rest_skeleton,
                        unfold_weight)
 from .skinning import apply_skin
@@ -255,7 +255,7 @@ class WarpRenderer:
         if crease is None or not crease.any() or not self.cut.limbs:
             return []
         filled = pyramid_fill(self.image, (self.cut.core_fill | crease) & (self.cut.core_alpha > 0.01),
-                              known=core_known & ~crease)
+                              known=core_known)       # (the core's known pixels, the crease not among them)
         # each crease pixel goes with the arm nearest to it
         dists = [cv2.distanceTransform((limb.region < 0.5).astype(np.uint8), cv2.DIST_L2, 3) for limb in self.cut.limbs]
         nearest = np.argmin(np.stack(dists), axis=0)
@@ -275,8 +275,7 @@ class WarpRenderer:
             elbow = self.rest.segments[bone][1]
             m = transforms[bone]
             apart = float(np.hypot(*((m[:, :2] - torso[:, :2]) @ elbow + m[:, 2] - torso[:, 2])))
-            x = float(np.clip((apart - lo) / (hi - lo), 0.0, 1.0))
-            w = x * x * (3.0 - 2.0 * x)
+            w = float(smoothstep((apart - lo) / (hi - lo)))
             photo = self.core_rgb[ys, xs]
             self.core_work[ys, xs] = photo if w == 0 else np.clip(
                 photo * (1.0 - w) + filled * w + 0.5, 0, 255).astype(np.uint8)
@@ -434,8 +433,7 @@ class WarpRenderer:
         wrist = self.rest.segments[bone][0]
         moved = float(np.hypot(*(transform[:, :2] @ wrist + transform[:, 2] - wrist)))
         lo, hi = HAND_MOVED[0] * self.rest.shoulder_width, HAND_MOVED[1] * self.rest.shoulder_width
-        x = float(np.clip((moved - lo) / max(hi - lo, 1e-6), 0.0, 1.0))
-        return x * x * (3.0 - 2.0 * x)
+        return float(smoothstep((moved - lo) / max(hi - lo, 1e-6)))
 
     @staticmethod
     def _remap(texture: np.ndarray, crop: np.ndarray) -> np.ndarray:

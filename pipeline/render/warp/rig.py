@@ -132,7 +132,8 @@ def grid_mesh(region: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
     return verts, remap[tris].astype(np.int32)
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """0 below 0, 1 above 1, the cubic ease in between."""
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
 
@@ -155,7 +156,7 @@ def part_weights(points: np.ndarray, rest: RestSkeleton, bone: str, shoulder_ble
     axis = (e0 - s0) / max(float(np.hypot(*(e0 - s0))), 1e-6)
     along = (points - s0) @ axis
     lead = 0.5 * shoulder_blend
-    torso_share = 1.0 - _smoothstep((along + lead) / max(shoulder_blend + lead, 1e-3))
+    torso_share = 1.0 - smoothstep((along + lead) / max(shoulder_blend + lead, 1e-3))
     w[:, BONE_INDEX["torso"]] = torso_share
     w[:, k] = 1.0 - torso_share
     return w
