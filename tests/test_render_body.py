@@ -719,3 +719,34 @@ def test_a_moving_hand_leaves_the_wall_round_its_fingers_behind() -> None:
     assert kept is not None
     assert kept[ring & (r >= 18.5)].max() < 0.1
     assert kept[r < 15].min() > 0.9
+
+
+def test_a_sleeve_strip_leaves_out_the_rows_a_hand_hides() -> None:
+    """A hand held over the elbow hides most of the upper arm's end: rows made up from the few
+    sleeve pixels shown there were flat bands of one colour, drawn as a plain disc of cloth at the
+    unfolded forearm's elbow end (man_0177's arms crossed). Those rows are left out; the strip is
+    the sleeve's weave all along."""
+    from pipeline.render.warp.stretch import sleeve_strip
+
+    rng = np.random.default_rng(1)
+    img = np.zeros((120, 96, 3), np.uint8)
+    img[10:90, 36:60] = np.clip(np.array([60, 120, 90]) + rng.integers(-30, 31, (80, 24))[..., None], 0, 255)
+    own = np.zeros((120, 96), bool)
+    own[10:90, 36:60] = True
+    own[66:90, 44:60] = False                     # the elbow's end: two thirds of each row behind a hand
+    strip = sleeve_strip(img, own, np.array([48.0, 10.0]), np.array([48.0, 90.0]), 12.0, 10)
+    assert strip is not None
+    row_texture = strip.std(axis=1).mean(axis=1)              # the weave across each row
+    assert row_texture.min() > 0.5 * np.median(row_texture), row_texture.round(1).tolist()
+
+
+def test_a_bare_forearm_whose_hand_is_out_of_the_frame_stays_skin() -> None:
+    """halfbody_man_0252 stands with rolled sleeves, his hands below the frame: with no hand to take
+    the skin's colour from, his bare forearms were taken for sleeves (a patch of shirt colour where
+    they stretched). The cheeks give the skin's colour then."""
+    from pipeline.portrait.analysis import analyze_portrait
+
+    portrait = analyze_portrait(SHARED / "portraits" / "halfbody_man_0252.jpg")
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    tubes = [layer.tube for layer in renderer.layers[1:] if layer.tube is not None]
+    assert len(tubes) == 2 and all(t.bare for t in tubes)

@@ -41,6 +41,9 @@ from .stretch import TUBE_HALF_WIDTH, ForearmTube, forearm_tube, hand_skin_alpha
 
 _LAYERS = np.array([b.layer for b in BONES], np.float64)
 _TORSO = BONE_INDEX["torso"]
+CHEEK_POINTS = (50, 280, 117, 346, 205, 425)
+"""Face-mesh landmarks on the cheeks (mediapipe's 468-point topology): plain skin, away from the
+eyes, brows, lips and beard line."""
 TUBE_SHOWS = 4.0
 """A tube giving way to the photo's limb is opaque from 1 / TUBE_SHOWS of the fade on: where it reaches
 beyond the photo's limb (a forearm the frame cuts off, stretched to its length) a slow fade-in held a
@@ -123,6 +126,7 @@ class WarpRenderer:
             scores = np.where(np.asarray(portrait.visible, bool), scores, np.minimum(scores, cfg.min_score * 0.5))
         fx0, fy0, fx1, fy1 = portrait.face_box
         face_box = (fx0 * self.sx, fy0 * self.sy, fx1 * self.sx, fy1 * self.sy)
+        self._face_box, self._face_mesh = face_box, portrait.face_mesh
         self.rest = build_rest_skeleton(kp, scores, cfg.min_score, face_box, (w, h))
 
         # the layers: arms cut out along their measured outline, the core with the hidden shirt filled
@@ -224,9 +228,31 @@ class WarpRenderer:
             segment_distance_map(alpha.shape, e_up, e_up) < 0.35 * float(np.hypot(*(e_up - s_up))))
         if by_elbow.sum() < 20:       # the elbow hidden (behind the hand): the upper arm
             by_elbow = upper_own
-        return forearm_tube(self.image, opaque, self._hand_skin(limb), a, b, half, cfg.feather_px, by_elbow,
+        skin = self._hand_skin(limb)
+        from_face = int(skin.sum()) < 20      # the hand out of the frame or behind the back
+        if from_face:
+            skin = self._face_skin()
+        return forearm_tube(self.image, opaque, skin, a, b, half, cfg.feather_px, by_elbow,
                             upper=(upper_texture, upper_shown, s_up, e_up, float(limb.half_widths[upper_bone])),
-                            bare=bare)
+                            bare=bare, skin_lights=not from_face)
+
+    def _face_skin(self) -> np.ndarray:
+        """(H, W bool) the cheeks' skin: the person's skin colour where no hand shows it. Without it a
+        bare forearm whose hand is out of the frame (or behind the back) had nothing to be compared
+        with and was taken for a sleeve: the sleeve's colour where it stretched."""
+        h, w = self.height, self.width
+        out = np.zeros((h, w), bool)
+        mesh = self._face_mesh
+        if mesh is not None and len(mesh) > max(CHEEK_POINTS):
+            pts = mesh[list(CHEEK_POINTS), :2] * [self.sx, self.sy]
+            radius = max(2, int(round(0.04 * float(np.ptp(mesh[:, 0]) * self.sx))))
+            for x, y in np.round(pts).astype(int):
+                cv2.circle(out.view(np.uint8), (int(x), int(y)), radius, 1, -1)
+        else:
+            x0, y0, x1, y1 = self._face_box
+            fw, fh = x1 - x0, y1 - y0
+            out[int(y0 + 0.45 * fh):int(y0 + 0.65 * fh), int(x0 + 0.3 * fw):int(x0 + 0.7 * fw)] = True
+        return out & (self.cut.person > 0.5)
 
     def _skin_reference(self, limb: LimbCut) -> np.ndarray | None:
         """The CIELAB chroma (2,) of the hand's skin, at its own keypoints (None: no hand to go by).

@@ -51,6 +51,10 @@ the sleeve's shadowed opening and cuff, which stretched reads as a dark disc, an
 itself matches the arm it continues."""
 STRIP_MIN_VALID = 0.6
 """A strip with fewer of its samples on the upper arm's own pixels is not the sleeve: not used."""
+STRIP_ROW_VALID = 0.8
+"""A row of the strip with fewer of its samples on the sleeve's own pixels is not used."""
+STRIP_MIN_ROWS = 0.3
+"""A strip keeps at least this share of its rows (else: not the sleeve, or too little of it shown)."""
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -208,20 +212,21 @@ def sleeve_strip(texture: np.ndarray, own: np.ndarray, shoulder: np.ndarray, elb
         return None
     strip = cv2.remap(np.ascontiguousarray(texture, np.float32), mx, my, cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE)
+    # rows that are mostly hidden (a hand held over the elbow, the torso's edge) are left out: made
+    # up from their few shown samples they were flat bands of one colour, which the unfolded
+    # forearm showed as a disc of plain cloth at its elbow end
+    full = valid.mean(axis=1) >= STRIP_ROW_VALID
+    if full.sum() < max(8, STRIP_MIN_ROWS * rows):
+        return None
+    strip, valid = strip[full], valid[full]
     if not valid.all():
-        # samples off the sleeve (its outline dips inside the strip): the nearest valid one in the row,
-        # else in the column
+        # samples off the sleeve (its outline dips inside the strip): the nearest valid one in the row
         idx = np.arange(strip.shape[1])
-        for r in range(rows):
+        for r in range(len(strip)):
             ok = valid[r]
-            if ok.any() and not ok.all():
+            if not ok.all():
                 for c in range(3):
                     strip[r, ~ok, c] = np.interp(idx[~ok], idx[ok], strip[r, ok, c])
-                valid[r] = True
-        ridx = np.arange(rows)
-        good = valid.all(axis=1)
-        for r in np.nonzero(~good)[0]:
-            strip[r] = strip[ridx[good][np.argmin(np.abs(ridx[good] - r))]]
     return strip
 
 
@@ -305,7 +310,7 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
                  half_width: float, feather_px: float = 1.2,
                  nearby: np.ndarray | None = None,
                  upper: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None = None,
-                 bare: bool | None = None) -> ForearmTube | None:
+                 bare: bool | None = None, skin_lights: bool = True) -> ForearmTube | None:
     """The tube an end-on forearm unfolds into, coloured like the forearm (None: nothing to go by).
 
     A forearm the photo shows end-on is a short blob of skin or sleeve, with the elbow, the hand's
@@ -319,6 +324,8 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
     half width) of the upper arm: a sleeve (or a bare arm whose upper arm is bare too) is textured
     with its strip (``sleeve_strip``). ``bare``: whether the forearm is bare skin, when the caller
     knows better than this forearm's pixels show (the other arm's; None: decided here).
+    ``skin_lights``: whether ``skin`` is lit like the forearm (the hand is; the face, the reference
+    where no hand shows, gives the skin's colour only: a bare tube then keeps its own light).
     """
     forced = bare
     if half_width < 1:
@@ -380,6 +387,8 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
         # limb in the light; the unfolded forearm faces the light like the hand does (bare skin) or
         # like the same sleeve by the elbow, so it takes that colour with the blob's light and shade
         lit = hand if bare else near
+        if bare and not skin_lights and len(colours) >= 20:
+            lit = _lit_colour(colours)
         if lit is not None:
             profile = _relit(profile, lit, roundness)
     else:
