@@ -750,3 +750,20 @@ def test_a_bare_forearm_whose_hand_is_out_of_the_frame_stays_skin() -> None:
     renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
     tubes = [layer.tube for layer in renderer.layers[1:] if layer.tube is not None]
     assert len(tubes) == 2 and all(t.bare for t in tubes)
+
+
+def test_an_unfolded_forearm_is_no_wider_than_the_upper_arm_it_continues() -> None:
+    """halfbody_0204's slim bare arms: her forearms, end-on in the photo, unfolded at the adult
+    default width, half as wide again as the arm above the elbow (a raised arm ended in a pipe)."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp.skeleton import BONE_INDEX
+    from pipeline.render.warp.stretch import TUBE_HALF_WIDTH
+
+    portrait = analyze_portrait(SHARED / "portraits" / "halfbody_0204.jpg")
+    renderer = WarpRenderer(portrait, WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    sw = renderer.rest.shoulder_width
+    for limb in renderer.cut.limbs:
+        tube = renderer._tubes[BONE_INDEX[limb.bones[1]]]
+        upper = limb.half_widths[limb.bones[0]]
+        assert upper < 0.09 * sw                               # (the slim arm the test is about)
+        assert tube.half_width <= max(upper, TUBE_HALF_WIDTH[0] * sw) + 1e-6, (tube.half_width / sw, upper / sw)

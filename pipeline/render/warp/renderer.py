@@ -216,6 +216,11 @@ class WarpRenderer:
         a, b = self.rest.segments[k]
         sw = self.rest.shoulder_width
         half = float(np.clip(limb.half_widths[bone], TUBE_HALF_WIDTH[0] * sw, TUBE_HALF_WIDTH[1] * sw))
+        # no wider than the upper arm it continues (a slim arm's forearm at the adult default was half
+        # as wide again as the arm above its elbow: a raised arm ended in a thick pipe)
+        upper_half = float(limb.half_widths[limb.bones[0]])
+        if upper_half < TUBE_HALF_WIDTH[1] * sw:
+            half = min(half, max(TUBE_HALF_WIDTH[0] * sw, upper_half))
         opaque = (alpha > 0.9) & (limb.hand < 0.05)
         upper_bone = limb.bones[0]
         s_up, e_up = self.rest.segments[BONE_INDEX[upper_bone]]
