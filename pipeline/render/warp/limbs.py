@@ -42,10 +42,6 @@ BARE_ROW_SKIN = 0.6
 """A stretch of an upper arm whose pixels are at least this share skin is bare arm."""
 ELBOW_ROUND = 1.2
 """The upper arm's layer reaches this many of its half widths past the elbow (its round end)."""
-HAND_CLAIM = 0.02
-"""A pixel the hand's part holds at least this much of is in the hand's outline."""
-SLEEVE_MAX_SKIN = 0.3
-"""An upper arm with more of its pixels skin than this is bare (at least in part)."""
 ARM_CHAINS: dict[str, tuple[str, str, str]] = {
     "left_arm": ("left_upper_arm", "left_forearm", "left_hand"),
     "right_arm": ("right_upper_arm", "right_forearm", "right_hand"),
@@ -481,46 +477,6 @@ def _hand_thin_strands_to_forearm(limb: LimbCut, rest: RestSkeleton, sw: float) 
     limb.parts[upper] = limb.parts[upper] * (1.0 - moved)
 
 
-def _hand_skin_off_the_sleeve(ab: np.ndarray, limb: LimbCut, person: np.ndarray, rest: RestSkeleton) -> None:
-    """The hand's skin that a sleeved upper arm's part also claims (the thumb's base and edge in the
-    hand's soft outline beside the sleeve, bits the cuts left over) is the hand's alone: on the
-    upper arm it stayed behind as a squiggle of skin in the air when the hand moved (man_0017).
-    A bare arm's skin beside the hand is the arm's own (it is not in the hand's outline)."""
-    upper, hand = limb.bones[0], limb.bones[2]
-    if hand not in limb.parts:
-        return
-    on_hand = limb.parts[hand] > 0.5
-    on_upper = (limb.parts[upper] > 0.5) & person
-    if on_hand.sum() < 20 or on_upper.sum() < 20:
-        return
-    # the skin's colour at the hand's own points (the part's median takes in the sleeve between
-    # the fingers and passed a sleeve for bare)
-    idx = np.arange(HAND_POINTS[limb.name].start, HAND_POINTS[limb.name].stop)
-    pts = np.round(rest.keypoints[idx[rest.known[idx]]]).astype(int)
-    h, w = on_hand.shape
-    pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
-    pts = pts[on_hand[pts[:, 1], pts[:, 0]]]
-    if len(pts) < 5:
-        return
-    skin = skin_like(ab, np.median(ab[pts[:, 1], pts[:, 0]], axis=0))
-    claimed = limb.parts[hand] > HAND_CLAIM
-    # sleeved down to the elbow (the bare end of an arm under a short sleeve, beside the hand, is
-    # the arm's own; an elbow the hand hides leaves it unknown: nothing moves)
-    s, e = rest.segments[BONE_INDEX[upper]]
-    by_elbow = on_upper & ~claimed & (_along_share(on_upper.shape, s, e) > 0.66)
-    if by_elbow.sum() < 20 or skin[by_elbow].mean() > SLEEVE_MAX_SKIN or \
-            skin[on_upper & ~claimed].mean() > SLEEVE_MAX_SKIN:
-        return
-    move = on_upper & claimed & skin
-    if move.sum() < 4:
-        return
-    # with their soft rim
-    move = (cv2.dilate(move.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & claimed
-    moved = move.astype(np.float32)
-    limb.parts[hand] = np.maximum(limb.parts[hand], moved * limb.parts[upper])
-    limb.parts[upper] = limb.parts[upper] * (1.0 - moved)
-
-
 def _elbow_half_width(measured: float, shoulder_width: float) -> float:
     """An upper arm's half width by the elbow: the one measured on its whole part is the sleeve's,
     which may flare, so at most ELBOW_HALF_WIDTH of the shoulder width."""
@@ -669,7 +625,6 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
     _skin_beside_bare_arm(ab, hard_person, limbs, rest)
     for limb in limbs:
         _hand_thin_strands_to_forearm(limb, rest, sw)
-        _hand_skin_off_the_sleeve(ab, limb, hard_person, rest)
         limb.wide_elbow = _wide_elbow(limb, rest)
         _release_shirt_beside_bare_arm(ab, limb, rest)
     if feather_px > 0:
