@@ -767,3 +767,35 @@ def test_an_unfolded_forearm_is_no_wider_than_the_upper_arm_it_continues() -> No
         upper = limb.half_widths[limb.bones[0]]
         assert upper < 0.09 * sw                               # (the slim arm the test is about)
         assert tube.half_width <= max(upper, TUBE_HALF_WIDTH[0] * sw) + 1e-6, (tube.half_width / sw, upper / sw)
+
+
+def test_a_cool_white_shirt_is_not_pale_skin() -> None:
+    """Pale skin and a white shirt are both near grey in chroma; skin leans warm (red and yellow),
+    a white blouse a little green or blue. Told apart by their magnitude alone, halfbody_0048's
+    blouse passed for her arms' skin (its sleeves unfolded as skin, its shirt rode with her arms)."""
+    from pipeline.render.warp.stretch import skin_like
+
+    pale_skin = np.array([5.0, 7.0])
+    assert skin_like(np.array([[5.0, 10.0], [3.0, 6.0]]), pale_skin).all()            # her arm, her hand
+    assert not skin_like(np.array([[-8.0, -2.0], [-5.0, 2.0], [0.0, 0.0]]), pale_skin).any()   # blouse, grey
+
+
+@pytest.mark.skipif(not (SHARED / "portraits").is_dir(), reason="needs ../shared/data/portraits (present in CI)")
+def test_a_slim_bare_arm_under_a_flared_sleeve_leaves_the_shirt_behind() -> None:
+    """halfbody_0048's slim arms hang against her blouse under short flared sleeves: the arm's
+    layer was cut as wide as the sleeve all the way down, and a fifth of it below the sleeve was
+    the blouse beside the arm, which rode out with the arm as white shreds by her sides."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp.limbs import _along_share
+    from pipeline.render.warp.skeleton import BONE_INDEX
+
+    renderer = WarpRenderer(analyze_portrait(SHARED / "portraits" / "halfbody_0048.jpg"),
+                            WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    lab = cv2.cvtColor(renderer.image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    blouse = (lab[..., 2] - 128 < 2) & (lab[..., 0] > 150)          # light and a little blue
+    for limb in renderer.cut.limbs:
+        s, e = renderer.rest.segments[BONE_INDEX[limb.bones[0]]]
+        along = _along_share(blouse.shape, s, e)
+        below_sleeve = (limb.parts[limb.bones[0]] > 0.5) & (along > 0.6) & (along < 0.9) & (limb.hand < 0.05)
+        assert below_sleeve.sum() > 200
+        assert blouse[below_sleeve].mean() < 0.1, (limb.name, blouse[below_sleeve].mean())   # (0.21, 0.23 before)

@@ -42,6 +42,8 @@ BARE_ROW_SKIN = 0.6
 """A stretch of an upper arm whose pixels are at least this share skin is bare arm."""
 ELBOW_ROUND = 1.2
 """The upper arm's layer reaches this many of its half widths past the elbow (its round end)."""
+BARE_RUN = 0.035
+"""A stretch of an upper arm with at least this much skin across (in shoulder widths) is bare arm."""
 ARM_CHAINS: dict[str, tuple[str, str, str]] = {
     "left_arm": ("left_upper_arm", "left_forearm", "left_hand"),
     "right_arm": ("right_upper_arm", "right_forearm", "right_hand"),
@@ -327,10 +329,12 @@ def _release_shirt_beside_bare_arm(ab: np.ndarray, limb: LimbCut, rest: RestSkel
         return
     ref = np.median(ab[hand], axis=0)
     skin = skin_like(ab[ys, xs], ref)
-    bins = np.floor(along[ys, xs] * length / max(2.0, 0.04 * length)).astype(np.int64)
+    bin_px = max(2.0, 0.04 * length)
+    bins = np.floor(along[ys, xs] * length / bin_px).astype(np.int64)
     bins -= bins.min()
     share = np.bincount(bins, weights=skin.astype(np.float64)) / np.maximum(np.bincount(bins), 1)
-    pick = (share[bins] >= BARE_ROW_SKIN) & ~skin & (limb.parts[limb.bones[1]][ys, xs] < 0.5)
+    pick = ((share[bins] >= BARE_ROW_SKIN) & ~skin) | _shirt_inside_bare_rows(ys, xs, bins, bin_px, skin, s, e, limb.half_widths[upper], rest)
+    pick &= limb.parts[limb.bones[1]][ys, xs] < 0.5
     released = np.zeros(part.shape, np.float32)
     released[ys[pick], xs[pick]] = 1.0
     # by the elbow (its crease, the round end past it) the rows are seldom mostly skin: the shirt
@@ -346,6 +350,34 @@ def _release_shirt_beside_bare_arm(ab: np.ndarray, limb: LimbCut, rest: RestSkel
         return
     limb.parts[upper] = limb.parts[upper] * (1.0 - released)
     limb.region = limb.region * (1.0 - released)
+
+
+def _shirt_inside_bare_rows(ys: np.ndarray, xs: np.ndarray, bins: np.ndarray, bin_px: float, skin: np.ndarray,
+                            s: np.ndarray, e: np.ndarray, half: float, rest: RestSkeleton) -> np.ndarray:
+    """(N,) bool: of an upper arm's pixels (``ys``, ``xs``, in stretches ``bins`` along the bone),
+    those that are not skin and lie on the torso's side of a stretch's bare arm. A slim arm under a
+    flared sleeve is cut as wide as the sleeve, and its bone (the keypoints) may run along its inner
+    edge: the rows are half shirt, whatever their share of skin, and the shirt rode out with the arm
+    as white shreds hanging by the body (halfbody_0048). A stretch (``bin_px`` long) is bare where
+    its skin is BARE_RUN of the shoulder width across (the hand over the arm may hide the rest) and
+    lies on the bone, within the arm's half width ``half`` (a sleeve's edge against a warm wall
+    passes for skin: halfbody_0204's sleeve went to the torso); what lies beyond that skin towards
+    the torso is the torso's."""
+    d = (e - s) / max(float(np.hypot(*(e - s))), 1e-6)
+    normal = np.array([-d[1], d[0]])
+    mid = rest.torso_quad.mean(0)
+    if float((mid - s) @ normal) < 0:
+        normal = -normal                               # towards the torso
+    inward = (xs - s[0]) * normal[0] + (ys - s[1]) * normal[1]
+    out = np.zeros(len(ys), bool)
+    for b in np.unique(bins):
+        row = bins == b
+        if skin[row].sum() / bin_px < BARE_RUN * rest.shoulder_width or \
+                abs(float(np.median(inward[row & skin]))) > half:
+            continue
+        edge = np.percentile(inward[row & skin], 95)
+        out |= row & ~skin & (inward > edge)
+    return out
 
 
 def _skin_beside_bare_arm(ab: np.ndarray, person: np.ndarray, limbs: list[LimbCut], rest: RestSkeleton) -> None:

@@ -247,11 +247,13 @@ def _even_rows(strip: np.ndarray) -> np.ndarray:
 
 def skin_like(ab: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """(...) bool: which CIELAB chroma values ``ab`` (..., 2) are the skin whose median chroma is
-    ``ref`` (2,): its hue, and some of its saturation (pale skin and white or grey cloth are close
-    in chroma alone)."""
+    ``ref`` (2,): its hue, and some of its saturation in that hue (pale skin and white or grey cloth
+    are close in chroma alone; a cool white shirt, a little green or blue, is as far from grey as
+    pale skin is, the other way: halfbody_0048's blouse passed for her arms' skin)."""
     dist = np.hypot(*(ab - ref).transpose(-1, *range(ab.ndim - 1)))
-    chroma = np.hypot(ab[..., 0], ab[..., 1])
-    return (dist < 1.5 * SKIN_CHROMA) & (chroma > 0.4 * float(np.hypot(*ref)))
+    size = float(np.hypot(*ref))
+    warmth = (ab[..., 0] * ref[0] + ab[..., 1] * ref[1]) / max(size, 1e-6)   # chroma along the skin's hue
+    return (dist < 1.5 * SKIN_CHROMA) & (warmth > 0.4 * size)
 
 
 def hand_skin_alpha(image: np.ndarray, hand_alpha: np.ndarray, keep_near: np.ndarray | None = None) -> np.ndarray | None:
