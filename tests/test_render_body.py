@@ -18,7 +18,7 @@ from pipeline.portrait.wholebody import BODY_INDEX as J
 from pipeline.portrait.wholebody import WholeBodyPose
 from pipeline.render.warp import WarpConfig, WarpRenderer
 from pipeline.render.warp.depth import bone_depth
-from pipeline.render.warp.fill import mirror_along_bone, pyramid_fill
+from pipeline.render.warp.fill import mirror_along_bone, pyramid_fill, typical_pixels
 from pipeline.render.warp.skeleton import BONE_NAMES
 from pipeline.render.warp.skinning import apply_skin, two_bone_skin
 from pipeline.render.warp.stretch import forearm_tube, hand_skin_alpha
@@ -249,6 +249,31 @@ def test_a_hidden_arm_end_is_filled_with_the_arms_own_texture() -> None:
     for y in (62, 70, 80):
         assert np.abs(out[y, 22:38, 1].astype(int) - img[118 - y, 22:38, 1].astype(int)).max() <= 2
     assert (out[~hidden] == 7).all()                                         # nothing else touched
+
+
+def test_a_hidden_arm_end_is_not_striped_with_a_few_pixels_of_hem() -> None:
+    """Beside a hand, a sliver of a sleeve's hem a few pixels across is not bounced to and fro
+    across the hidden end of the arm (it came out as a row of stripes, man_0001): far from the
+    sliver the end takes the sleeve mirrored down its column. The dark shade under a hem is no
+    colour of the sleeve to copy at all."""
+    yy, xx = np.mgrid[0:100, 0:60]
+    img = np.zeros((100, 60, 3), np.uint8)
+    img[..., :] = (150, 180, 200)                                            # a pale blue sleeve
+    img[..., 1] = np.clip(180 + (8 * np.sin(yy / 2.0)).astype(int), 0, 255)  # its weave
+    arm = (xx >= 20) & (xx < 40) & (yy < 90)
+    sliver = arm & (yy >= 60) & (xx >= 33)                                   # the hem beside the hand
+    img[sliver] = (200, 120, 120)
+    hidden = arm & (yy >= 60) & (xx < 33)
+    known = arm & ~hidden
+    fallback = np.full_like(img, 7)
+    out = mirror_along_bone(img, hidden, known, np.array([30.0, 0.0]), np.array([30.0, 90.0]), fallback)
+    for y in (65, 75, 85):                                                   # far from the sliver: the column
+        assert np.abs(out[y, 20:23].astype(int) - img[118 - y, 20:23].astype(int)).max() <= 2, y
+    shade = img.copy()
+    shade[known & (yy >= 55)] = (40, 45, 55)                                 # the gap under the hem
+    cloth = typical_pixels(shade, known)
+    assert not cloth[known & (yy >= 55)].any()
+    assert cloth[known & (yy < 55)].all()
 
 
 def test_a_hand_over_half_a_bare_arm_hides_skin_not_more_sleeve() -> None:

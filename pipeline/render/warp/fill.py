@@ -136,6 +136,29 @@ def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray) ->
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+CLOTH_OUTLIER_LAB = 30.0
+"""A limb's known pixel farther than this (CIELAB, L in 0..100; stretch.SAME_MATERIAL) from its material's median is not
+that material (the shadow under a sleeve's hem, background inside the mask's soft edge)."""
+
+
+def typical_pixels(image: np.ndarray, mask: np.ndarray, max_lab: float = CLOTH_OUTLIER_LAB) -> np.ndarray:
+    """(H, W bool) the pixels of ``mask`` whose CIELAB colour is within ``max_lab`` of the mask's
+    median: what a fill of one material may copy. Mirrored into a hidden arm's end, the dark gap
+    under a hem and the wall inside the person mask's edge came out as black stripes on the sleeve."""
+    mask = np.asarray(mask, bool)
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return mask
+    px = np.ascontiguousarray(image[ys, xs, :3], np.uint8).reshape(-1, 1, 3)
+    lab = cv2.cvtColor(px, cv2.COLOR_RGB2LAB)[:, 0].astype(np.float64)
+    lab[:, 0] *= 100.0 / 255.0
+    lab[:, 1:] -= 128.0
+    near = np.linalg.norm(lab - np.median(lab, axis=0), axis=1) <= max_lab
+    out = np.zeros_like(mask)
+    out[ys[near], xs[near]] = True
+    return out
+
+
 def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, start: np.ndarray,
                       end: np.ndarray, fallback: np.ndarray, min_run: float = 4.0, inset: float = 2.0) -> np.ndarray:
     """``fallback`` with the ``hole`` of a limb filled by mirroring the limb's own pixels across
@@ -149,7 +172,10 @@ def mirror_along_bone(image: np.ndarray, hole: np.ndarray, known: np.ndarray, st
     square to the bone, stays at its height (mirrored down the bone, a short sleeve came out as a
     white strip along a bare arm). A hole as wide as the arm (the elbow under a folded forearm)
     takes the pixels of its column along the bone instead, below it when the run there is at
-    least ``min_run`` px long, else above it. Mirrors bounce inside a run shorter than the hole.
+    least ``min_run`` px long, else above it. A mirror bounces inside a run shorter than the hole,
+    once at most: a run shorter than half the way back is not used (bounced to and fro inside a few
+    pixels of hem beside a hand, the hem's seam came out as a row of stripes where the hand had
+    hidden the arm's end).
     Where the mirror falls outside the known pixels, ``fallback`` stays. Across the bone, pixels
     within ``inset`` px of the limb's outline are not mirrored (its shaded edge, the crease against
     the body, came out as streaks).
@@ -233,7 +259,8 @@ def _mirror_in_lines(pos_k: np.ndarray, line_k: np.ndarray, pos_h: np.ndarray, l
     on its line of the known pixel (``pos_k`` on ``line_k``) it mirrors, NaN where its line has no
     known run of ``min_run`` px next to it. The mirror is taken across the nearest known pixel
     after it (larger position) or before it: ``prefer_after`` True/False picks that side whenever it
-    has a run, None the nearer one; it bounces at the far end of the run (assumed contiguous)."""
+    has a run, None the nearer one; it bounces at the far end of the run (assumed contiguous),
+    once at most (NaN where that does not reach)."""
     lines_k = np.round(line_k).astype(np.int64)
     lines_h = np.round(line_h).astype(np.int64)
     lo = int(min(lines_k.min(), lines_h.min()))
@@ -259,8 +286,10 @@ def _mirror_in_lines(pos_k: np.ndarray, line_k: np.ndarray, pos_h: np.ndarray, l
     before = neighbour(np.maximum(at - 1, 0), at > 0)
     run_after = last[line] - after
     run_before = before - first[line]
-    can_after = np.isfinite(after) & (run_after >= min_run)
-    can_before = np.isfinite(before) & (run_before >= min_run)
+    # (a mirror bounces once at most: through a run of a few pixels, a hem's seam beside a hand
+    # came out as a row of stripes)
+    can_after = np.isfinite(after) & (run_after >= np.maximum(min_run, 0.5 * (after - pos_h)))
+    can_before = np.isfinite(before) & (run_before >= np.maximum(min_run, 0.5 * (pos_h - before)))
     if prefer_after is None:
         use_after = can_after & (~can_before | ((after - pos_h) <= (pos_h - before)))
     else:
@@ -278,3 +307,5 @@ def _ping_pong(distance: np.ndarray, run: np.ndarray) -> np.ndarray:
     run = np.maximum(run, 1e-6)
     phase = np.mod(distance, 2.0 * run)
     return np.where(phase <= run, phase, 2.0 * run - phase)
+
+

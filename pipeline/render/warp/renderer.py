@@ -30,7 +30,7 @@ from pipeline.jobs import Cancel, Progress, check_cancel
 from .config import WarpConfig
 from .face import FaceAnimator, face_topology
 from .face_params import FaceFrame, FaceMotion
-from .fill import background_plate, mirror_along_bone, pyramid_fill
+from .fill import background_plate, mirror_along_bone, pyramid_fill, typical_pixels
 from .limbs import HAND_POINTS, LimbCut, cut_body
 from .raster import rasterize
 from .rig import LayerMesh, core_mesh, part_mesh, segment_distance_map, smoothstep
@@ -324,6 +324,9 @@ class WarpRenderer:
         segment = self.rest.segments[BONE_INDEX[bone]]
 
         def cloth_fill(src: np.ndarray, where: np.ndarray) -> np.ndarray:
+            cloth = typical_pixels(self.image, src)     # (not the shade under its hem, nor the wall)
+            if cloth.sum() >= MATERIAL_MIN_PX:
+                src = cloth
             return mirror_along_bone(self.image, where, src, *segment, pyramid_fill(self.image, where, known=src))
 
         ref = self._skin_reference(limb)
