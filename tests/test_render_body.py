@@ -528,6 +528,29 @@ def test_an_arm_against_the_body_is_cut_at_the_crease_not_at_a_mirrored_sleeve()
     assert poly_crease[:, 0].min() == poly_plain[:, 0].min()   # the outer side is untouched
 
 
+def test_a_flared_sleeve_off_its_bone_takes_no_strip_of_the_shirt() -> None:
+    """A short flared sleeve over a bare arm, its bone (the keypoints) along its inner side, against a shirt
+    of the same white (no crease to find): the outer side meets the background 24 px out, beyond
+    the widest half width (16 px). The inner side takes what is left of twice that (8 px), not a
+    mirror of the outer side clipped to 16 px: that strip of shirt slid with the arm over the
+    torso's side at every beat (halfbody_0251)."""
+    from pipeline.render.warp.limbs import _tube_polygon
+
+    h, w = 96, 120
+    person = np.zeros((h, w), bool)
+    person[:, 16:] = True                                   # the sleeve from x=16, the torso beyond x=44
+    a, b = np.array([40.0, 10.0]), np.array([40.0, 86.0])
+    poly, _ = _tube_polygon(person, a, b, 11.0, (6.0, 16.0), 35.0, short_sleeve=True)
+    assert poly[:, 0].min() <= 17                           # the outer side: the sleeve's own extent
+    assert 46 <= poly[:, 0].max() <= 49                     # 8 px in (56 when mirrored and clipped)
+    centred = np.zeros((h, w), bool)
+    centred[:, 28:] = True                                  # a sleeve centred on its bone: mirrored as before
+    poly, _ = _tube_polygon(centred, a, b, 11.0, (6.0, 16.0), 35.0, short_sleeve=True)
+    assert 51 <= poly[:, 0].max() <= 53
+    poly, _ = _tube_polygon(person, a, b, 11.0, (6.0, 16.0), 35.0)    # a long, bulky sleeve: both sides wide
+    assert poly[:, 0].max() >= 55
+
+
 def test_background_plate_continues_the_rows_that_a_person_hides() -> None:
     """Behind a person the background's lines run across (desk tops, a board's frame): the plate
     carries them into the hole's margins, where an arm uncovers strips, instead of a grey blur."""

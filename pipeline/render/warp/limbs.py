@@ -127,7 +127,7 @@ def _crease_extent(edges: np.ndarray, centres: np.ndarray, normal: np.ndarray, l
 
 def _tube_polygon(person: np.ndarray, a: np.ndarray, b: np.ndarray, default: float,
                   limits: tuple[float, float], cap: float,
-                  edges: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                  edges: np.ndarray | None = None, short_sleeve: bool = False) -> tuple[np.ndarray, float]:
     """Outline polygon of the limb around segment a -> b, and its median half width.
 
     ``limits`` bound a half width that is mirrored or defaulted; a side that reaches the
@@ -135,7 +135,9 @@ def _tube_polygon(person: np.ndarray, a: np.ndarray, b: np.ndarray, default: flo
     and the part left on the torso would stay behind when the arm moves). A side that runs on into
     the body stops at the crease between limb and body where ``edges`` (gradient magnitude) shows
     one within the limits: an arm hanging against the torso would otherwise take a strip of the
-    shirt with it, which swings out like a wing when the arm lifts.
+    shirt with it, which swings out like a wing when the arm lifts. A ``short_sleeve`` over a bare
+    arm is no wider than twice the widest half width: where its free side measures more (the sleeve
+    flares, and the keypoints' bone runs along its inner side) the body's side takes what is left.
     """
     v = b - a
     length = float(np.hypot(*v))
@@ -149,9 +151,13 @@ def _tube_polygon(person: np.ndarray, a: np.ndarray, b: np.ndarray, default: flo
     right = _ray_extent(person, centres, n, cap)
     lo, hi = limits
     fin_l, fin_r = np.isfinite(left), np.isfinite(right)
-    # the side that runs on into the body mirrors the free side (or takes the default)
-    mirror_l = np.clip(np.where(fin_r, right, default), lo, hi)
-    mirror_r = np.clip(np.where(fin_l, left, default), lo, hi)
+    # the side that runs on into the body mirrors the free side (or takes the default); beside a
+    # short sleeve's flare, what is left of twice the widest half width (a white sleeve on a white
+    # shirt shows no crease, and the mirror took a strip of shirt with the arm that slid over the
+    # torso's side at every beat: halfbody_0251; a bulky long sleeve, a suit's, is wide on both sides)
+    mirror_l = np.where(fin_r, np.minimum(right, 2.0 * hi - right) if short_sleeve else right, default)
+    mirror_r = np.where(fin_l, np.minimum(left, 2.0 * hi - left) if short_sleeve else left, default)
+    mirror_l, mirror_r = np.clip(mirror_l, lo, hi), np.clip(mirror_r, lo, hi)
     if edges is not None:
         crease_l = _crease_extent(edges, centres, -n, lo, hi)
         crease_r = _crease_extent(edges, centres, n, lo, hi)
@@ -171,6 +177,29 @@ def _tube_polygon(person: np.ndarray, a: np.ndarray, b: np.ndarray, default: flo
     half_r = np.convolve(np.pad(half_r, 1, mode="edge"), np.ones(3) / 3, mode="valid")
     poly = np.concatenate([centres - half_l[:, None] * n, (centres + half_r[:, None] * n)[::-1]])
     return poly, float(np.median(np.minimum(half_l, half_r)))
+
+
+def _bare_below_sleeve(ab: np.ndarray, rest: RestSkeleton, hand_points: slice, s: np.ndarray,
+                       e: np.ndarray) -> bool:
+    """Whether the upper arm s -> e is bare by its elbow (a short sleeve above it): BARE_ROW_SKIN
+    of the pixels on the bone's lower stretch (0.55 .. 0.85 of its length, within 0.03 shoulder
+    widths of it) have the chroma of the hand's skin at its keypoints."""
+    idx = np.arange(hand_points.start, hand_points.stop)
+    pts = rest.keypoints[idx[rest.known[idx]]]
+    h, w = ab.shape[:2]
+    if len(pts) < 5 or float(np.hypot(*(e - s))) < 8:
+        return False
+    xs = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
+    ys = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
+    ref = np.median(ab[ys, xs], axis=0)
+    u = (e - s) / float(np.hypot(*(e - s)))
+    n = np.array([-u[1], u[0]])
+    t = np.linspace(0.55, 0.85, 16)[:, None, None]
+    off = np.linspace(-0.03, 0.03, 7)[None, :, None] * rest.shoulder_width
+    sample = (s + t * (e - s) + off * n).reshape(-1, 2)
+    sx = np.clip(np.round(sample[:, 0]).astype(int), 0, w - 1)
+    sy = np.clip(np.round(sample[:, 1]).astype(int), 0, h - 1)
+    return bool(skin_like(ab[sy, sx], ref).mean() >= BARE_ROW_SKIN)
 
 
 def _disc(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarray:
@@ -554,7 +583,8 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
         hard = person > 0.5
         s, e = rest.segments[upper]
         _, wr = rest.segments[fore]
-        poly_u, half_u = _tube_polygon(hard, s, e, 0.11 * sw, (0.06 * sw, 0.16 * sw), cap, edges)
+        short = _bare_below_sleeve(ab, rest, HAND_POINTS[name], s, e) if rest.present[hand] else False
+        poly_u, half_u = _tube_polygon(hard, s, e, 0.11 * sw, (0.06 * sw, 0.16 * sw), cap, edges, short)
         poly_f, half_f = _tube_polygon(hard, e, wr, 0.09 * sw, (0.04 * sw, 0.14 * sw), cap)
         tube_u, tube_f = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
         _fill_poly(tube_u, poly_u)
