@@ -450,10 +450,19 @@ def _skin_beside_bare_arm(ab: np.ndarray, person: np.ndarray, limbs: list[LimbCu
             continue
         skin = skin_like(ab[ys, xs], ref)
         bare = arm & ~hand & (limb.parts[fore] < 0.5) & (d_upper < reach_u)
-        if bare.sum() < 20 or skin_like(ab[bare], ref).mean() < BARE_ROW_SKIN:
-            continue                                 # a sleeved arm: skin beside it is not its own
+        # (or bare along its bone by the elbow: the lower half of the layer also holds the end of a
+        # sleeve and the shirt in the crease, and 0066's bare elbows, 0.54 skin, were taken for
+        # sleeves: the skin under them stayed on the torso as a ghost of an elbow)
+        sleeved = (bare.sum() < 20 or skin_like(ab[bare], ref).mean() < BARE_ROW_SKIN) and \
+            not _bare_below_sleeve(ab, rest, HAND_POINTS[limb.name], s, e)
         ys, xs = ys[skin], xs[skin]
-        to_fore = d_fore[ys, xs] < d_upper[ys, xs]
+        if sleeved:
+            # skin beside a sleeve is not the arm's (a bare waist), except the forearm's own by its
+            # bone: a sleeve to the elbow left the bare forearm's underside there on the torso, a
+            # ghost of an elbow by the waist whenever the arm moved (halfbody_0140)
+            own = (d_fore[ys, xs] < 1.5 * limb.half_widths[fore]) & (d_fore[ys, xs] <= d_upper[ys, xs] + 1.0)
+            ys, xs = ys[own], xs[own]
+        to_fore = (d_fore[ys, xs] < d_upper[ys, xs]) | sleeved
         for bone, pick in ((fore, to_fore), (upper, ~to_fore)):
             moved = np.zeros(person.shape, np.float32)
             moved[ys[pick], xs[pick]] = 1.0
