@@ -872,3 +872,22 @@ def test_a_bare_elbow_against_the_body_leaves_no_skin_on_the_torso(name: str) ->
         ys, xs = np.nonzero(near)
         skin = int(skin_like(renderer.cut.chroma[ys, xs], ref).sum())
         assert skin < 25, (limb.name, skin)
+
+
+def test_a_bare_forearm_unfolds_no_wider_than_its_hand() -> None:
+    """halfbody_0048's forearms point at the camera: the end-on blob measured the elbow and the
+    hand's edge, and the unfolded bare forearm was a pipe 0.21 shoulder widths across, wider than
+    her palm (0.17): with the wave it swung out beside her hand as a fat disc. A bare forearm is
+    at most BARE_FOREARM_PALM of the hand's breadth across its knuckles, either side of its bone."""
+    from pipeline.portrait.analysis import analyze_portrait
+    from pipeline.render.warp.renderer import BARE_FOREARM_PALM
+    from pipeline.render.warp.skeleton import BONE_INDEX
+
+    renderer = WarpRenderer(analyze_portrait(SHARED / "portraits" / "halfbody_0048.jpg"),
+                            WarpConfig(resolution=384, blink_rate_per_min=0.0))
+    sw = renderer.rest.shoulder_width
+    for limb in renderer.cut.limbs:
+        tube = renderer._tubes[BONE_INDEX[limb.bones[1]]]
+        palm = renderer._palm_width(limb)
+        assert tube.bare and palm is not None
+        assert tube.half_width <= max(0.065 * sw, BARE_FOREARM_PALM * palm) + 0.5, (limb.name, tube.half_width / sw)

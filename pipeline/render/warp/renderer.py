@@ -58,6 +58,9 @@ leaving what is not its skin behind."""
 MATERIAL_MIN_PX = 50
 """Fewer known pixels of a limb's material than this are no source to fill its hidden part from
 (then the whole part is)."""
+BARE_FOREARM_PALM = 0.45
+"""A bare forearm's half width is at most this share of its hand's breadth (forearms are a little
+narrower than the hand across its knuckles)."""
 
 
 def _even(x: float) -> int:
@@ -237,9 +240,30 @@ class WarpRenderer:
         from_face = int(skin.sum()) < 20      # the hand out of the frame or behind the back
         if from_face:
             skin = self._face_skin()
-        return forearm_tube(self.image, opaque, skin, a, b, half, cfg.feather_px, by_elbow,
-                            upper=(upper_texture, upper_shown, s_up, e_up, float(limb.half_widths[upper_bone])),
-                            bare=bare, skin_lights=not from_face)
+
+        def tube(half_width: float, bare_arm: bool | None) -> ForearmTube | None:
+            return forearm_tube(self.image, opaque, skin, a, b, half_width, cfg.feather_px, by_elbow,
+                                upper=(upper_texture, upper_shown, s_up, e_up, float(limb.half_widths[upper_bone])),
+                                bare=bare_arm, skin_lights=not from_face)
+
+        made = tube(half, bare)
+        # a bare forearm is no wider than its hand: an end-on forearm's blob measured the width of
+        # the elbow and the hand's edge, and slim arms unfolded as pipes half as wide again as the
+        # palm (halfbody_0048's wave)
+        palm = self._palm_width(limb)
+        if made is not None and made.bare and palm is not None:
+            narrow = max(TUBE_HALF_WIDTH[0] * sw, BARE_FOREARM_PALM * palm)
+            if narrow < made.half_width - 0.5:
+                made = tube(narrow, True) or made
+        return made
+
+    def _palm_width(self, limb: LimbCut) -> float | None:
+        """The hand's breadth across its knuckles (index to little finger, px; None: not both known)."""
+        start = HAND_POINTS[limb.name].start
+        index, little = start + 5, start + 17
+        if not (self.rest.known[index] and self.rest.known[little]):
+            return None
+        return float(np.hypot(*(self.rest.keypoints[index] - self.rest.keypoints[little])))
 
     def _face_skin(self) -> np.ndarray:
         """(H, W bool) the cheeks' skin: the person's skin colour where no hand shows it. Without it a
