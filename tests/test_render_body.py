@@ -320,6 +320,25 @@ def test_a_bare_forearm_tube_runs_from_the_elbows_skin_to_the_hands() -> None:
     assert np.abs(elbow - np.array([150, 100, 80])).max() < 40               # near the upper arm's skin
 
 
+def test_a_bare_forearm_tube_does_not_turn_grey_at_a_greyish_elbow() -> None:
+    """Skin in the torso's shade is darker and, if anything, more saturated: when what the skin
+    test passed by the elbow is greyer than the hand (a pale shirt beside a pale arm), the tube's
+    elbow end takes its light only, not its hue (halfbody_0048's forearm swung out grey-beige)."""
+    img = np.zeros((100, 60, 3), np.uint8)
+    img[0:40, 20:40] = (160, 128, 112)                                       # the elbow's "skin": greyish
+    img[70:90, 20:40] = (230, 175, 150)                                      # the hand, lit
+    nearby = np.zeros((100, 60), bool)
+    nearby[25:40, 20:40] = True
+    hand = np.zeros((100, 60), bool)
+    hand[70:90, 20:40] = True
+    opaque = np.zeros((100, 60), bool)
+    opaque[40:70, 22:38] = True
+    img[40:70, 22:38] = (200, 150, 130)                                      # the end-on forearm's skin
+    tube = forearm_tube(img, opaque, hand, np.array([30.0, 40.0]), np.array([30.0, 70.0]), 8.0, nearby=nearby)
+    assert tube is not None and tube.bare and tube.elbow_gain is not None
+    assert np.ptp(tube.elbow_gain) < 1e-9 and tube.elbow_gain[0] < 1.0     # darker, the hand's hue
+
+
 def test_pyramid_fill_continues_a_gradient_without_streaks() -> None:
     yy, xx = np.mgrid[0:96, 0:96].astype(np.float32)
     img = np.stack([xx * 2, yy * 2, 255 - xx - yy], -1).clip(0, 255).astype(np.uint8)

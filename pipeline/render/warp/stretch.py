@@ -83,6 +83,12 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(rgb, np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
+def _saturation(rgb: np.ndarray) -> float:
+    """HSV saturation of one colour (0: grey)."""
+    rgb = np.asarray(rgb, np.float64)
+    return float((rgb.max() - rgb.min()) / max(float(rgb.max()), 1e-6))
+
+
 def _lit_colour(pixels: np.ndarray) -> np.ndarray:
     """The colour of the lit side of a piece of cloth or skin: the mean of its pixels between the
     70th and the 95th percentile of brightness (an elbow's folds and the shade under an arm
@@ -424,4 +430,8 @@ def forearm_tube(image: np.ndarray, opaque: np.ndarray, skin: np.ndarray, a: np.
         target, centre = _lit_colour(near_skin), np.maximum(profile[bins], 1.0)
         light = float(np.clip(_luma(target) / max(float(_luma(centre)), 1.0), *ELBOW_GAIN_LIMITS))
         elbow_gain = light * np.clip(target / centre / light, 1.0 - ELBOW_HUE_SHIFT, 1.0 + ELBOW_HUE_SHIFT)
+        # skin in shade is darker and, if anything, more saturated; a greyer elbow end is the shirt
+        # the skin test let through (halfbody_0048's forearm swung out grey-beige): light only
+        if _saturation(centre * elbow_gain) < _saturation(centre):
+            elbow_gain = np.full(3, light)
     return ForearmTube(profile, bins, float(half_width), feather_px, strip, bare, elbow_gain)
