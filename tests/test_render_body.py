@@ -298,12 +298,11 @@ def test_a_hand_over_half_a_bare_arm_hides_skin_not_more_sleeve() -> None:
     assert np.abs(out[70, 22:38].astype(int) - img[48, 22:38].astype(int)).max() <= 2
 
 
-def test_a_bare_forearm_tube_runs_from_the_elbows_skin_to_the_hands() -> None:
-    """A bare forearm meets the upper arm's skin at the elbow (in the torso's shade in most photos)
-    and the hand at the wrist: the tube takes the one's colour at its elbow end and the other's at
-    its wrist end, so neither joint shows a seam of colour."""
+def _bare_forearm_tube(elbow_skin: tuple[int, int, int]):
+    """The tube of an end-on bare forearm between an upper arm whose skin by the elbow is
+    ``elbow_skin`` and a lit hand (230, 175, 150), bone (30, 40) -> (30, 70)."""
     img = np.zeros((100, 60, 3), np.uint8)
-    img[0:40, 20:40] = (150, 100, 80)                                        # the upper arm's skin, shaded
+    img[0:40, 20:40] = elbow_skin                                            # the upper arm by the elbow
     img[70:90, 20:40] = (230, 175, 150)                                      # the hand, lit
     nearby = np.zeros((100, 60), bool)
     nearby[25:40, 20:40] = True
@@ -312,7 +311,14 @@ def test_a_bare_forearm_tube_runs_from_the_elbows_skin_to_the_hands() -> None:
     opaque = np.zeros((100, 60), bool)
     opaque[40:70, 22:38] = True
     img[40:70, 22:38] = (200, 150, 130)                                      # the end-on forearm's skin
-    tube = forearm_tube(img, opaque, hand, np.array([30.0, 40.0]), np.array([30.0, 70.0]), 8.0, nearby=nearby)
+    return forearm_tube(img, opaque, hand, np.array([30.0, 40.0]), np.array([30.0, 70.0]), 8.0, nearby=nearby)
+
+
+def test_a_bare_forearm_tube_runs_from_the_elbows_skin_to_the_hands() -> None:
+    """A bare forearm meets the upper arm's skin at the elbow (in the torso's shade in most photos)
+    and the hand at the wrist: the tube takes the one's colour at its elbow end and the other's at
+    its wrist end, so neither joint shows a seam of colour."""
+    tube = _bare_forearm_tube((150, 100, 80))                               # shaded skin by the elbow
     assert tube is not None and tube.bare and tube.elbow_gain is not None
     rgb, _ = tube.draw(np.array([20.0, 10.0]), np.array([20.0, 110.0]), (0, 0), (120, 40))
     elbow, wrist = rgb[14, 20].astype(int), rgb[106, 20].astype(int)
@@ -324,17 +330,7 @@ def test_a_bare_forearm_tube_does_not_turn_grey_at_a_greyish_elbow() -> None:
     """Skin in the torso's shade is darker and, if anything, more saturated: when what the skin
     test passed by the elbow is greyer than the hand (a pale shirt beside a pale arm), the tube's
     elbow end takes its light only, not its hue (halfbody_0048's forearm swung out grey-beige)."""
-    img = np.zeros((100, 60, 3), np.uint8)
-    img[0:40, 20:40] = (160, 128, 112)                                       # the elbow's "skin": greyish
-    img[70:90, 20:40] = (230, 175, 150)                                      # the hand, lit
-    nearby = np.zeros((100, 60), bool)
-    nearby[25:40, 20:40] = True
-    hand = np.zeros((100, 60), bool)
-    hand[70:90, 20:40] = True
-    opaque = np.zeros((100, 60), bool)
-    opaque[40:70, 22:38] = True
-    img[40:70, 22:38] = (200, 150, 130)                                      # the end-on forearm's skin
-    tube = forearm_tube(img, opaque, hand, np.array([30.0, 40.0]), np.array([30.0, 70.0]), 8.0, nearby=nearby)
+    tube = _bare_forearm_tube((160, 128, 112))                              # greyish "skin" by the elbow
     assert tube is not None and tube.bare and tube.elbow_gain is not None
     assert np.ptp(tube.elbow_gain) < 1e-9 and tube.elbow_gain[0] < 1.0     # darker, the hand's hue
 
