@@ -20,6 +20,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .stretch import SAME_MATERIAL
+
 
 def pyramid_fill(image: np.ndarray, hole: np.ndarray, known: np.ndarray | None = None,
                  grain: float = 0.6, seed: int = 0) -> np.ndarray:
@@ -136,15 +138,11 @@ def row_continuation(image: np.ndarray, smooth: np.ndarray, hole: np.ndarray) ->
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-CLOTH_OUTLIER_LAB = 30.0
-"""A limb's known pixel farther than this (CIELAB, L in 0..100; stretch.SAME_MATERIAL) from its material's median is not
-that material (the shadow under a sleeve's hem, background inside the mask's soft edge)."""
-
-
-def typical_pixels(image: np.ndarray, mask: np.ndarray, max_lab: float = CLOTH_OUTLIER_LAB) -> np.ndarray:
-    """(H, W bool) the pixels of ``mask`` whose CIELAB colour is within ``max_lab`` of the mask's
-    median: what a fill of one material may copy. Mirrored into a hidden arm's end, the dark gap
-    under a hem and the wall inside the person mask's edge came out as black stripes on the sleeve."""
+def typical_pixels(image: np.ndarray, mask: np.ndarray, max_lab: float = SAME_MATERIAL) -> np.ndarray:
+    """(H, W bool) the pixels of ``mask`` whose CIELAB colour (L in 0..100) is within ``max_lab``
+    of the mask's median (by default: of the same material): what a fill of one material may copy.
+    Mirrored into a hidden arm's end, the dark gap under a hem and the wall inside the person
+    mask's edge came out as black stripes on the sleeve."""
     mask = np.asarray(mask, bool)
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
@@ -307,5 +305,3 @@ def _ping_pong(distance: np.ndarray, run: np.ndarray) -> np.ndarray:
     run = np.maximum(run, 1e-6)
     phase = np.mod(distance, 2.0 * run)
     return np.where(phase <= run, phase, 2.0 * run - phase)
-
-

@@ -71,6 +71,8 @@ class LimbCut:
     wide_elbow: np.ndarray | None = None
     """(H, W) float32: the upper arm's pixels by the elbow beyond an arm's width (see
     :func:`_wide_elbow`), which give way as the forearm unfolds"""
+    bare_by_elbow: bool = False
+    """whether the upper arm is bare along its bone by the elbow (:func:`_bare_below_sleeve`)"""
 
     @property
     def hand(self) -> np.ndarray:
@@ -453,8 +455,7 @@ def _skin_beside_bare_arm(ab: np.ndarray, person: np.ndarray, limbs: list[LimbCu
         # (or bare along its bone by the elbow: the lower half of the layer also holds the end of a
         # sleeve and the shirt in the crease, and 0066's bare elbows, 0.54 skin, were taken for
         # sleeves: the skin under them stayed on the torso as a ghost of an elbow)
-        sleeved = (bare.sum() < 20 or skin_like(ab[bare], ref).mean() < BARE_ROW_SKIN) and \
-            not _bare_below_sleeve(ab, rest, HAND_POINTS[limb.name], s, e)
+        sleeved = (bare.sum() < 20 or skin_like(ab[bare], ref).mean() < BARE_ROW_SKIN) and not limb.bare_by_elbow
         ys, xs = ys[skin], xs[skin]
         if sleeved:
             # skin beside a sleeve is not the arm's (a bare waist), except the forearm's own by its
@@ -689,7 +690,7 @@ def cut_body(image: np.ndarray, mask: np.ndarray, rest: RestSkeleton, feather_px
                 hidden_upper &= ~_bare_arm_shown(ab, parts[bones[0]] > 0.5, hidden_upper, parts[bones[2]] > 0.5,
                                                  palm_pts, s, e)
             fills[bones[0]] = hidden_upper
-        limbs.append(LimbCut(name, bones, region, parts, halves, fills))
+        limbs.append(LimbCut(name, bones, region, parts, halves, fills, bare_by_elbow=short))
         union = np.maximum(union, region)
     hard_person = person > 0.5
     _adopt_leftovers(hard_person, limbs)
